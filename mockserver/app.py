@@ -1,0 +1,132 @@
+"""The application factory: wires the request pipeline.
+
+A request to a spec operation walks, in order:
+  routing (Flask; unknown path 404, undeclared method 405)
+  -> authentication (auth.py, the operation's security requirements)
+  -> validation (validation.py, openapi-core against openapi.yaml)
+  -> behaviour (operations.py, keyed by operationId, against the store)
+and any ApiError on the way is rendered in the API's Error shape (errors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask, Response, g, jsonify, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from . import settings
+from .auth import Authenticator
+from .errors import ApiError, from_http_exception, internal_error, render
+from .fixtures import load_fixtures
+from .operations import BEHAVIOURS, Call
+from .spec import Contract, Operation, SpecError
+from .store import Store
+from .validation import validate_request
+
+access_log = logging.getLogger("mockserver.access")
+error_log = logging.getLogger("mockserver")
+
+ADMIN_PREFIX = "/__mock"
+
+
+def create_app(
+    spec_path: Path | str = settings.DEFAULT_SPEC,
+    fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
+    jwt_secret: str | None = None,
+    cors_origins: str | list[str] = settings.CORS_ORIGINS,
+) -> Flask:
+    """Build a mock server; raises SpecError or FixtureError when its inputs are broken."""
+    contract = Contract(Path(spec_path))
+    store = Store(load_fixtures(Path(fixtures_dir)))
+    secret = jwt_secret or settings.jwt_secret()
+    authenticator = Authenticator(contract.security_schemes, secret, store.users)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
+    app.extensions["mockserver.store"] = store
+    app.extensions["mockserver.contract"] = contract
+
+    def operation_view(operation: Operation):
+        behaviour = BEHAVIOURS.get(operation.operation_id)
+        if behaviour is None:
+            raise SpecError(f"{contract.path}: the mock has no behaviour for operation {operation.operation_id}")
+
+        def view(**_path_params: str) -> Response:
+            caller = authenticator.authenticate(operation, request.headers)
+            validated = validate_request(contract, request)
+            call = Call(
+                store, secret, settings.TOKEN_LIFETIME_SECONDS, caller, validated.parameters.path, validated.body
+            )
+            return behaviour(call)
+
+        return view
+
+    for operation in contract.operations:
+        app.add_url_rule(
+            operation.flask_rule,
+            endpoint=operation.operation_id,
+            view_func=operation_view(operation),
+            methods=[operation.method],
+        )
+
+    @app.post(f"{ADMIN_PREFIX}/reset")
+    def reset_state() -> Response:
+        store.reset()
+        return jsonify(message="State reset to fixtures")
+
+    @app.get(f"{ADMIN_PREFIX}/state")
+    def show_state() -> Response:
+        chats = [
+            {
+                "projectId": project_id,
+                "chatId": chat.id,
+                "name": chat.name,
+                "type": chat.type,
+                "participants": [{"userId": user, "role": role} for user, role in chat.participants.items()],
+            }
+            for project_id, chat in store.chats()
+        ]
+        return jsonify(chats=chats)
+
+    @app.before_request
+    def start_request() -> None:
+        g.request_id = "req_" + secrets.token_hex(8)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.request_id
+        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        access_log.info(
+            "%s %s %s %d %.1fms", request.remote_addr, request.method, request.path, response.status_code, elapsed_ms
+        )
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return render(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return render(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> Response:
+        error_log.exception("unhandled error on %s %s", request.method, request.path)
+        return render(internal_error())
+
+    # Browsers on other origins (a frontend dev server) may call the mock; preflight
+    # OPTIONS requests are answered by Flask and flask-cors, before any authentication.
+    CORS(
+        app,
+        origins=cors_origins,
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["X-Request-Id", "WWW-Authenticate"],
+        max_age=600,
+    )
+    return app

@@ -1,0 +1,119 @@
+"""Authentication: issue JWTs and check a request against an operation's security.
+
+Tokens are HS256 JWTs signed with the server's secret. Verification is PyJWT's,
+with an algorithm allow-list (so `alg: none`, HS512 or RS256 are refused) and a
+required, enforced `exp`. Every failure is a 401 in the API's error shape with
+an RFC 6750 `WWW-Authenticate` challenge.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Container
+from typing import Any
+
+import jwt
+
+from .errors import ApiError
+from .spec import Operation, SpecError
+
+ALGORITHM = "HS256"
+REALM = "mudbase"
+
+
+def issue_token(secret: str, user_id: str, email: str, expires_in: int) -> str:
+    now = int(time.time())
+    payload = {"sub": user_id, "email": email, "iat": now, "exp": now + expires_in}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def unauthorized(
+    details: str,
+    error_code: str | None = "invalid_token",
+    code: str = "UNAUTHORIZED",
+    error: str = "Authentication required",
+) -> ApiError:
+    """A 401 with the Bearer challenge; no `error` attribute when no credentials came (RFC 6750 3.1)."""
+    challenge = f'Bearer realm="{REALM}"'
+    if error_code:
+        # RFC 6750 allows neither '"' nor '\\' inside error_description.
+        description = details.replace('"', "'").replace("\\", "/")
+        challenge += f', error="{error_code}", error_description="{description}"'
+    return ApiError(401, code, error, details, {"WWW-Authenticate": challenge})
+
+
+class BearerJWT:
+    """Handler for `type: http, scheme: bearer` security schemes."""
+
+    def __init__(self, secret: str, known_users: Container[str]) -> None:
+        self.secret = secret
+        self.known_users = known_users
+
+    def authenticate(self, authorization: str | None) -> str:
+        """The user ID the request's token proves, or an ApiError."""
+        if not authorization:
+            raise unauthorized("Authorization header is missing", error_code=None)
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
+        token = token.strip()
+        if not token:
+            raise unauthorized("Bearer token is empty", error_code="invalid_request")
+        claims = self._decode(token)
+        user_id = claims["sub"]
+        if user_id not in self.known_users:
+            raise unauthorized("Token subject is not a known user")
+        return user_id
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthorized("Token has expired") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise unauthorized(f"Token is missing the required '{exc.claim}' claim") from None
+        except jwt.InvalidAlgorithmError:
+            raise unauthorized(f"Token algorithm is not allowed; only {ALGORITHM} is accepted") from None
+        except jwt.InvalidSignatureError:
+            raise unauthorized("Token signature is invalid") from None
+        except jwt.InvalidTokenError as exc:
+            # Malformed segments, bad base64, non-JSON header, a non-string `sub`...
+            raise unauthorized(f"Token is malformed: {exc}") from None
+
+
+class Authenticator:
+    """Checks requests against operations' security requirements.
+
+    Scheme handlers are chosen once at start-up from the spec's securitySchemes.
+    """
+
+    def __init__(self, security_schemes: dict[str, dict], secret: str, known_users: Container[str]) -> None:
+        bearer = BearerJWT(secret, known_users)
+        self.handlers: dict[str, Callable[[dict[str, str]], str]] = {}
+        for name, scheme in security_schemes.items():
+            if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
+                self.handlers[name] = lambda headers: bearer.authenticate(headers.get("Authorization"))
+            else:
+                raise SpecError(f"security scheme {name!r} ({scheme.get('type')}) is not supported by the mock")
+
+    def authenticate(self, operation: Operation, headers) -> str | None:
+        """The caller's user ID, None for an operation without security, or the first failure."""
+        if not operation.security:
+            return None
+        first_failure: ApiError | None = None
+        for alternative in operation.security:
+            if not alternative:  # `{}` among the alternatives: anonymous access allowed
+                return None
+            try:
+                users = {self.handlers[name](headers) for name in alternative}
+            except ApiError as exc:
+                first_failure = first_failure or exc
+                continue
+            if len(users) == 1:
+                return users.pop()
+        raise first_failure or unauthorized("Credentials do not identify one user")

@@ -1,0 +1,78 @@
+"""The API's `Error` envelope: every error the mock sends is rendered here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from .settings import MAX_BODY_BYTES
+
+
+class ApiError(Exception):
+    """An error response: raised anywhere while handling a request."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        error: str,
+        details: str | dict[str, str],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {details}")
+        self.status = status
+        self.code = code
+        self.error = error
+        self.details = details
+        self.headers = headers or {}
+
+
+def rfc3339_now() -> str:
+    """The current UTC time, RFC 3339 with milliseconds, e.g. 2026-11-28T09:30:00.000Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def render(exc: ApiError) -> Response:
+    response = jsonify(
+        error=exc.error,
+        code=exc.code,
+        details=exc.details,
+        timestamp=rfc3339_now(),
+        path=request.path,
+        requestId=g.request_id,
+    )
+    response.status_code = exc.status
+    response.headers.update(exc.headers)
+    return response
+
+
+def from_http_exception(exc: HTTPException) -> ApiError:
+    """Werkzeug's own errors (routing, body size) in the API's shape."""
+    if isinstance(exc, NotFound):
+        return ApiError(404, "NOT_FOUND", "Not found", f"No route matches {request.method} {request.path}")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = sorted(exc.valid_methods or [])
+        return ApiError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Method not allowed",
+            f"{request.method} is not allowed here; allowed: {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    if isinstance(exc, RequestEntityTooLarge):
+        # The operations document only 200/400/401, so an oversized body is a 400.
+        return ApiError(
+            400,
+            "PAYLOAD_TOO_LARGE",
+            "Validation failed",
+            {"body": f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"},
+        )
+    status = exc.code or 500
+    name = (exc.name or "Error").upper().replace(" ", "_")
+    return ApiError(status, name, exc.name or "Error", exc.description or exc.name or "")
+
+
+def internal_error() -> ApiError:
+    return ApiError(500, "INTERNAL_ERROR", "Internal server error", "The mock server failed to handle the request")

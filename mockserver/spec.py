@@ -1,0 +1,131 @@
+"""The contract, loaded and indexed once at start-up.
+
+`Contract` holds the parsed `openapi.yaml`, the openapi-core validator built from it,
+and one `Operation` per path and method, which the app factory turns into routes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.testing import MockRequest
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecError(Exception):
+    """The spec file cannot be served: unreadable, invalid, or asks for unsupported features."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str  # upper case, as Flask wants it
+    path: str  # the spec's template, e.g. /api/chat/projects/{projectId}/...
+    # Alternatives of the spec's `security`: one of them must be met; each is
+    # a tuple of scheme names that must all be met. Empty: no authentication.
+    security: tuple[tuple[str, ...], ...]
+
+    @property
+    def flask_rule(self) -> str:
+        return re.sub(r"{(\w+)}", r"<\1>", self.path)
+
+
+def strict_json_loads(value: bytes, **_parameters: str) -> Any:
+    """JSON body decoder handed to openapi-core.
+
+    openapi-core turns a ValueError raised here into a deserialisation error, so
+    each way a body can be broken becomes a 400 naming what was wrong, not a 500.
+    """
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"Body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise ValueError("JSON is nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Malformed JSON: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"Malformed JSON: {name} is not a JSON value")
+
+
+class Contract:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise SpecError(f"{path}: cannot read the spec: {exc}") from exc
+        try:
+            self.openapi = OpenAPI.from_dict(
+                self.document,
+                config=Config(extra_media_type_deserializers={"application/json": strict_json_loads}),
+            )
+        except Exception as exc:  # openapi-core raises several validator-specific types
+            raise SpecError(f"{path}: not a valid OpenAPI document: {exc}") from exc
+        self.security_schemes: dict[str, dict] = self.document.get("components", {}).get("securitySchemes", {})
+        self.operations = tuple(self._index())
+        self.server_url = _default_server_url(self.document)
+
+    def _index(self):
+        global_security = self.document.get("security", [])
+        for path, item in self.document.get("paths", {}).items():
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                op = item[method]
+                if "operationId" not in op:
+                    raise SpecError(f"{self.path}: {method.upper()} {path} has no operationId")
+                security = op.get("security", global_security)
+                for requirement in security:
+                    for name in requirement:
+                        if name not in self.security_schemes:
+                            raise SpecError(f"{self.path}: {op['operationId']} uses undefined security scheme {name}")
+                yield Operation(
+                    operation_id=op["operationId"],
+                    method=method.upper(),
+                    path=path,
+                    security=tuple(tuple(requirement) for requirement in security),
+                )
+
+    def openapi_request(self, request) -> WerkzeugOpenAPIRequest:
+        """Wrap a Flask/Werkzeug request for openapi-core."""
+        return _ContractRequest(request, self.server_url)
+
+    def response_errors(self, method: str, path: str, response) -> list[Exception]:
+        """Where a Werkzeug response to `method path` breaks the contract (empty: it conforms)."""
+        request = MockRequest(self.server_url, method.lower(), path)
+        return list(self.openapi.iter_response_errors(request, WerkzeugOpenAPIResponse(response)))
+
+
+class _ContractRequest(WerkzeugOpenAPIRequest):
+    # Validation must not depend on the Host header the client used (localhost, a
+    # LAN address, a proxy): openapi-core matches the request URL against the
+    # spec's servers, so give it a URL under the first one.
+    def __init__(self, request, server_url: str) -> None:
+        super().__init__(request)
+        self._server_url = server_url
+
+    @property
+    def host_url(self) -> str:
+        return self._server_url
+
+
+def _default_server_url(document: dict) -> str:
+    servers = document.get("servers") or [{"url": "/"}]
+    server = servers[0]
+    url = server["url"]
+    for name, variable in server.get("variables", {}).items():
+        url = url.replace("{" + name + "}", str(variable["default"]))
+    return url if "://" in url else "http://127.0.0.1" + url

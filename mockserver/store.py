@@ -1,0 +1,104 @@
+"""The mock's in-memory state: the fixtures, changed by the operations.
+
+One lock guards every read-modify-write, so parallel requests see a consistent
+state: of many parallel removals of the same participant exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from .fixtures import Fixtures, User
+
+
+class RuleViolation(Exception):
+    """A business rule refused the change; nothing was modified."""
+
+    def __init__(self, code: str, error: str, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.error = error
+        self.details = details
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """A chat as it is now, for responses and inspection."""
+
+    id: str
+    name: str
+    type: str
+    created_at: str
+    participants: dict[str, str]
+
+
+class Store:
+    def __init__(self, fixtures: Fixtures) -> None:
+        self.fixtures = fixtures
+        self._lock = threading.Lock()
+        self._participants: dict[tuple[str, str], dict[str, str]] = {}
+        self._last_login: dict[str, str] = {}
+        self.reset()
+
+    @property
+    def users(self) -> dict[str, User]:
+        return self.fixtures.users
+
+    def reset(self) -> None:
+        """Back to the fixtures, as at start-up."""
+        with self._lock:
+            self._participants = {
+                (project.id, chat.id): dict(chat.participants)
+                for project in self.fixtures.projects.values()
+                for chat in project.chats.values()
+            }
+            self._last_login = {}
+
+    def find_user_by_email(self, email: str) -> User | None:
+        email = email.lower()
+        return next((u for u in self.users.values() if u.email.lower() == email), None)
+
+    def record_login(self, user_id: str, when: str) -> None:
+        with self._lock:
+            self._last_login[user_id] = when
+
+    def last_login(self, user_id: str) -> str | None:
+        with self._lock:
+            return self._last_login.get(user_id)
+
+    def remove_participant(self, project_id: str, chat_id: str, caller_id: str, user_id: str) -> None:
+        project = self.fixtures.projects.get(project_id)
+        if project is None:
+            raise RuleViolation("PROJECT_NOT_FOUND", "Project not found", f"No project with ID {project_id}")
+        if chat_id not in project.chats:
+            raise RuleViolation(
+                "CHAT_NOT_FOUND", "Chat not found", f"No chat with ID {chat_id} in project {project_id}"
+            )
+        with self._lock:
+            participants = self._participants[(project_id, chat_id)]
+            if caller_id != user_id and participants.get(caller_id) != "admin":
+                raise RuleViolation(
+                    "FORBIDDEN",
+                    "Not allowed",
+                    "Only a chat admin may remove other participants; any participant may remove themselves",
+                )
+            if user_id not in participants:
+                raise RuleViolation(
+                    "NOT_A_PARTICIPANT", "Not a participant", f"User {user_id} is not a participant of chat {chat_id}"
+                )
+            del participants[user_id]
+
+    def chats(self) -> list[tuple[str, ChatView]]:
+        """Every chat with its current participants, as (project ID, chat)."""
+        with self._lock:
+            return [
+                (
+                    project.id,
+                    ChatView(
+                        chat.id, chat.name, chat.type, chat.created_at, dict(self._participants[(project.id, chat.id)])
+                    ),
+                )
+                for project in self.fixtures.projects.values()
+                for chat in project.chats.values()
+            ]

@@ -1,0 +1,74 @@
+"""Constants and helpers shared by the tests: fixture IDs, tokens, response checks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "openapi.yaml"
+FIXTURES = ROOT / "fixtures"
+SECRET = "test-secret-for-the-mock-server-tests-long-enough-for-hs512-keys-0123"
+
+PROJECT = "proj_CE5hbCg5EPjP"
+CHAT = "VL0TZudKjN6SiWtV"  # morgan admin; alex and sam members
+OTHER_CHAT = "Hq3ZpW7tRbN2xKcL"  # alex admin; morgan member
+MORGAN = "usr_morgan_de"
+ALEX = "usr_CuXGNqCoY9JGW0"
+SAM = "usr_l6ZF362tQSr4nE"
+PRIYA = "usr_Q8mT2vLx9RkP1a"  # project member in no chat
+PARTICIPANTS = f"/api/chat/projects/{PROJECT}/chats/{CHAT}/participants"
+ERROR_FIELDS = {"error", "code", "details", "timestamp", "path", "requestId"}
+
+
+def participants_path(project: str = PROJECT, chat: str = CHAT) -> str:
+    return f"/api/chat/projects/{project}/chats/{chat}/participants"
+
+
+def check_response(app: Flask, method: str, path: str, response) -> None:
+    """Every response to a spec operation validates against openapi.yaml, and every
+    error carries the full Error envelope with its request ID."""
+    contract = app.extensions["mockserver.contract"]
+    errors = contract.response_errors(method, path, response)
+    on_spec_operation = not any(isinstance(e, PathNotFound | OperationNotFound) for e in errors)
+    if on_spec_operation:
+        assert errors == [], f"{method} {path} -> {response.status_code} breaks the contract: {errors!r}"
+    if response.status_code >= 400:
+        body = response.get_json()
+        assert set(body) == ERROR_FIELDS, body
+        assert body["path"] == path
+        assert body["requestId"] == response.headers["X-Request-Id"]
+
+
+class ContractClient(FlaskClient):
+    """Flask's test client, checking each response with check_response."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        check_response(self.application, response.request.method, response.request.path, response)
+        return response
+
+
+def make_token(
+    sub: str | None = MORGAN,
+    *,
+    expires_in: int | None = 600,
+    key: str | bytes = SECRET,
+    algorithm: str = "HS256",
+    **claims,
+) -> str:
+    payload = dict(claims)
+    if sub is not None:
+        payload["sub"] = sub
+    if expires_in is not None:
+        payload["exp"] = int(time.time()) + expires_in
+    return jwt.encode(payload, key, algorithm=algorithm)
+
+
+def bearer(user: str = MORGAN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(user)}"}

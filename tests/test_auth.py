@@ -1,0 +1,113 @@
+"""Bearer JWT verification: every way a token can be wrong is a 401 with a challenge."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from support import ALEX, MORGAN, PARTICIPANTS, PRIYA, SAM, SECRET, bearer, make_token
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def unsigned_token(sub: str = MORGAN) -> str:
+    """A token with `alg: none` and an empty signature."""
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64({'sub': sub, 'exp': 4102444800})}."
+
+
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+BAD_AUTHORIZATION = {
+    "missing header": (None, "Authorization header is missing", None),
+    "other scheme": ("Basic bW9yZ2FuOnB3", "Authorization header must use the Bearer scheme", None),
+    "empty bearer": ("Bearer ", "Bearer token is empty", "invalid_request"),
+    "garbage": ("Bearer not-a-jwt", "Token is malformed", "invalid_token"),
+    "three garbage segments": ("Bearer a.b.c", "Token is malformed", "invalid_token"),
+    "alg none": (f"Bearer {unsigned_token()}", "Token algorithm is not allowed", "invalid_token"),
+    "other key": (
+        f"Bearer {make_token(key='another-secret-of-enough-length-0123456789')}",
+        "Token signature is invalid",
+        "invalid_token",
+    ),
+    "HS512": (f"Bearer {make_token(algorithm='HS512')}", "Token algorithm is not allowed", "invalid_token"),
+    "RS256": (
+        f"Bearer {make_token(key=RSA_KEY, algorithm='RS256')}",
+        "Token algorithm is not allowed",
+        "invalid_token",
+    ),
+    "expired": (f"Bearer {make_token(expires_in=-60)}", "Token has expired", "invalid_token"),
+    "no exp": (f"Bearer {make_token(expires_in=None)}", "Token is missing the required 'exp' claim", "invalid_token"),
+    "no sub": (f"Bearer {make_token(sub=None)}", "Token is missing the required 'sub' claim", "invalid_token"),
+    "unknown user": (f"Bearer {make_token('usr_nobody')}", "Token subject is not a known user", "invalid_token"),
+    "seed's placeholder signature": (
+        "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfbW9yZ2FuX2RlIiwiZW1haWwiOiJtb3JnYW4uY2hlbkBub3J0a"
+        "HdpbmQuZGV2IiwiZXhwIjoxODI1MTI5NjAwfQ.doc_preview_sig",
+        "Token signature is invalid",
+        "invalid_token",
+    ),
+}
+
+
+@pytest.mark.parametrize("authorization, details, challenge_error", BAD_AUTHORIZATION.values(), ids=BAD_AUTHORIZATION)
+def test_bad_credentials_are_401_with_a_bearer_challenge(client, authorization, details, challenge_error):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers=headers)
+
+    assert response.status_code == 401
+    body = response.get_json()
+    assert body["code"] == "UNAUTHORIZED"
+    assert body["error"] == "Authentication required"
+    assert body["details"].startswith(details)
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="mudbase"')
+    if challenge_error:
+        assert f'error="{challenge_error}"' in challenge
+    else:
+        assert "error=" not in challenge
+
+
+def test_authentication_comes_before_validation(client):
+    response = client.delete(PARTICIPANTS, data="{not json", content_type="application/json")
+    assert response.status_code == 401
+
+
+def test_a_rejected_token_changes_nothing(client, app):
+    client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {unsigned_token()}"})
+    assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+
+def test_scheme_name_is_case_insensitive(client):
+    token = make_token(ALEX)
+    response = client.delete(PARTICIPANTS, json={"userId": ALEX}, headers={"Authorization": f"bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_token_signed_with_the_server_secret_is_accepted(client):
+    response = client.delete(PARTICIPANTS, json={"userId": PRIYA}, headers=bearer(MORGAN))
+    # Authenticated: the answer comes from the behaviour, not from authentication.
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "NOT_A_PARTICIPANT"
+
+
+def test_secret_comes_from_the_environment(monkeypatch, tmp_path):
+    from support import FIXTURES, SPEC
+
+    from mockserver import create_app
+
+    monkeypatch.setenv("MOCKSERVER_JWT_SECRET", "secret-from-the-environment-0123456789abcdef")
+    app = create_app(SPEC, FIXTURES)
+    client = app.test_client()
+    ours = make_token(SAM, key="secret-from-the-environment-0123456789abcdef")
+    theirs = make_token(SAM, key=SECRET)
+    assert (
+        client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {theirs}"}).status_code
+        == 401
+    )
+    assert (
+        client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {ours}"}).status_code
+        == 200
+    )

@@ -1,0 +1,83 @@
+"""The `mockserver` command: `token` and `serve`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import requests
+from click.testing import CliRunner
+from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM
+
+from mockserver.cli import main
+from mockserver.settings import DEFAULT_JWT_SECRET
+
+MOCKSERVER = Path(sys.executable).with_name("mockserver")
+
+
+def test_token_prints_only_a_signed_jwt():
+    result = CliRunner().invoke(
+        main, ["token", "--user", MORGAN, "--fixtures", str(FIXTURES)], env={"MOCKSERVER_JWT_SECRET": ""}
+    )
+
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    claims = jwt.decode(lines[0], DEFAULT_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == MORGAN
+    assert claims["exp"] - claims["iat"] == 1800
+
+
+def test_token_uses_the_secret_from_the_environment_and_the_lifetime_asked():
+    secret = "a-secret-from-the-environment-0123456789abcdef"
+    result = CliRunner().invoke(
+        main,
+        ["token", "--user", SAM, "--expires-in", "60", "--fixtures", str(FIXTURES)],
+        env={"MOCKSERVER_JWT_SECRET": secret},
+    )
+    claims = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 60
+
+
+def test_token_for_an_unknown_user_is_a_clear_error_with_exit_code_2():
+    result = CliRunner().invoke(main, ["token", "--user", "usr_nobody", "--fixtures", str(FIXTURES)])
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "'usr_nobody' is not a fixture user" in result.stderr
+    assert MORGAN in result.stderr
+
+
+def test_serve_refuses_broken_fixtures(tmp_path):
+    (tmp_path / "users.yaml").write_text("users: 5\n")
+    result = CliRunner().invoke(main, ["serve", "--fixtures", str(tmp_path), "--spec", str(ROOT / "openapi.yaml")])
+
+    assert result.exit_code == 1
+    assert "users.yaml" in result.stderr
+
+
+def test_serve_runs_waitress_prints_users_and_logs_each_request():
+    process = subprocess.Popen(
+        [str(MOCKSERVER), "serve", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        assert banner.startswith("Mudbase mock serving openapi.yaml at http://127.0.0.1:"), banner
+        base_url = banner.rsplit(" ", 1)[1].strip()
+        users = [process.stdout.readline() for _ in range(5)]
+        assert "morgan.chen@northwind.dev" in "".join(users)
+
+        response = requests.delete(base_url + PARTICIPANTS, json={"userId": SAM}, timeout=10)
+        assert response.status_code == 401
+        assert response.headers["Server"] == "mudbase-mock"  # waitress, not Flask's dev server
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert f"DELETE {PARTICIPANTS} 401 " in stderr
+    assert "ms" in stderr.split(f"DELETE {PARTICIPANTS} 401 ")[1].splitlines()[0]

@@ -1,0 +1,135 @@
+"""removeParticipant against the in-memory state: success changes it, rules give 400s."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from support import ALEX, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PRIYA, PROJECT, SAM, bearer, participants_path
+
+
+def participants(client, chat: str = CHAT) -> dict[str, str]:
+    state = client.get("/__mock/state").get_json()
+    chat_state = next(c for c in state["chats"] if c["chatId"] == chat)
+    return {p["userId"]: p["role"] for p in chat_state["participants"]}
+
+
+def test_admin_removes_a_member(client):
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+
+    assert response.status_code == 200
+    assert response.get_json() == {"message": "Participant removed successfully"}
+    assert participants(client) == {MORGAN: "admin", ALEX: "member"}
+
+
+def test_the_same_removal_again_is_a_400(client):
+    assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+    again = client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+
+    assert again.status_code == 400
+    assert again.get_json()["code"] == "NOT_A_PARTICIPANT"
+
+
+def test_a_member_removes_themselves(client):
+    response = client.delete(PARTICIPANTS, json={"userId": ALEX}, headers=bearer(ALEX))
+    assert response.status_code == 200
+    assert ALEX not in participants(client)
+
+
+def test_a_member_may_not_remove_someone_else(client):
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(ALEX))
+
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "FORBIDDEN"
+    assert SAM in participants(client)
+
+
+def test_admin_rights_are_per_chat(client):
+    # Alex is admin of the other chat, where Morgan is a member.
+    path = participants_path(chat=OTHER_CHAT)
+    assert client.delete(path, json={"userId": ALEX}, headers=bearer(MORGAN)).get_json()["code"] == "FORBIDDEN"
+    assert client.delete(path, json={"userId": MORGAN}, headers=bearer(ALEX)).status_code == 200
+    assert participants(client, OTHER_CHAT) == {ALEX: "admin"}
+
+
+def test_a_caller_outside_the_chat_may_not_remove_anyone(client):
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(PRIYA))
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "path, user, code",
+    [
+        (participants_path(project="proj_unknown"), SAM, "PROJECT_NOT_FOUND"),
+        (participants_path(chat="chat_unknown"), SAM, "CHAT_NOT_FOUND"),
+        (participants_path(chat=CHAT), PRIYA, "NOT_A_PARTICIPANT"),
+        (participants_path(chat=CHAT), "usr_nobody", "NOT_A_PARTICIPANT"),
+    ],
+)
+def test_business_rule_failures_are_400s_with_their_own_code(client, path, user, code):
+    response = client.delete(path, json={"userId": user}, headers=bearer(MORGAN))
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == code
+    assert isinstance(body["details"], str) and body["details"]
+    assert len(participants(client)) == 3
+
+
+def test_a_chat_of_another_project_is_not_found(app):
+    # A chat ID is looked up inside its project, not globally.
+    client = app.test_client()
+    response = client.delete(
+        participants_path(project=PROJECT + "x", chat=CHAT), json={"userId": SAM}, headers=bearer(MORGAN)
+    )
+    assert response.get_json()["code"] == "PROJECT_NOT_FOUND"
+
+
+def test_reset_restores_the_fixtures(client):
+    client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+    client.delete(PARTICIPANTS, json={"userId": ALEX}, headers=bearer(ALEX))
+
+    response = client.post("/__mock/reset")
+
+    assert response.status_code == 200
+    assert participants(client) == {MORGAN: "admin", ALEX: "member", SAM: "member"}
+    assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+
+def test_state_is_per_app(app):
+    from support import FIXTURES, SECRET, SPEC
+
+    from mockserver import create_app
+
+    other = create_app(SPEC, FIXTURES, jwt_secret=SECRET)
+    app.test_client().delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+    assert SAM in participants(other.test_client())
+
+
+def test_parallel_removals_of_one_participant_succeed_exactly_once(live_server):
+    url = live_server + PARTICIPANTS
+    workers = 32
+    barrier = threading.Barrier(workers)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def remove() -> None:
+        with requests.Session() as session:
+            barrier.wait()
+            response = session.delete(url, json={"userId": SAM}, headers=bearer(MORGAN), timeout=30)
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=remove) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] + [400] * (workers - 1)
+    state = requests.get(live_server + "/__mock/state", timeout=10).json()
+    chat = next(c for c in state["chats"] if c["chatId"] == CHAT)
+    assert [p["userId"] for p in chat["participants"]] == [MORGAN, ALEX]

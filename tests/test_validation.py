@@ -1,0 +1,99 @@
+"""Request validation and hostile input: always a 400 in the Error shape, never a
+500 or a hang, and the server keeps serving with its state intact."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+from support import MORGAN, PARTICIPANTS, SAM, bearer
+
+from mockserver.settings import MAX_BODY_BYTES
+
+JSON = "application/json"
+
+HOSTILE_BODIES = {
+    "malformed JSON": ("{bad", JSON, "body", "Malformed JSON"),
+    "truncated JSON": ('{"userId": "usr_', JSON, "body", "Malformed JSON"),
+    "invalid UTF-8": (b'{"userId": "\xff\xfe"}', JSON, "body", "Body is not valid UTF-8"),
+    "JSON array": ('["usr_l6ZF362tQSr4nE"]', JSON, "body", "is not of type 'object'"),
+    "JSON string": ('"usr_l6ZF362tQSr4nE"', JSON, "body", "is not of type 'object'"),
+    "JSON number": ("42", JSON, "body", "is not of type 'object'"),
+    "JSON null": ("null", JSON, "body", "is not of type 'object'"),
+    "NaN": ('{"userId": NaN}', JSON, "body", "NaN is not a JSON value"),
+    "missing body": (None, None, "body", "Request body is required"),
+    "empty body": ("", JSON, "body", "Request body is required"),
+    "wrong Content-Type": ('{"userId": "usr_l6ZF362tQSr4nE"}', "text/plain", "body", "Content-Type must be one of"),
+    "form body": ("userId=usr_l6ZF362tQSr4nE", "application/x-www-form-urlencoded", "body", "Content-Type"),
+    "missing userId": ("{}", JSON, "userId", "'userId' is a required property"),
+    "userId a number": ('{"userId": 7}', JSON, "userId", "7 is not of type 'string'"),
+    "userId null": ('{"userId": null}', JSON, "userId", "None"),
+    "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, JSON, "body", "JSON is nested too deeply"),
+    "object nested 100,000 deep": ('{"a":' * 100_000 + "1" + "}" * 100_000, JSON, "body", "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("data, content_type, field, message", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES)
+def test_hostile_bodies_are_validation_errors(client, data, content_type, field, message):
+    kwargs = {} if data is None else {"data": data, "content_type": content_type}
+    response = client.delete(PARTICIPANTS, headers=bearer(MORGAN), **kwargs)
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == "VALIDATION_ERROR"
+    assert body["error"] == "Validation failed"
+    assert message in body["details"][field]
+    # Nothing was removed, and the next valid request works.
+    assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+
+def test_json_with_a_charset_parameter_is_accepted(client):
+    response = client.delete(
+        PARTICIPANTS,
+        data='{"userId": "usr_l6ZF362tQSr4nE"}',
+        content_type="application/json; charset=utf-8",
+        headers=bearer(MORGAN),
+    )
+    assert response.status_code == 200
+
+
+def test_unknown_properties_are_tolerated(client):
+    # The schema does not forbid additional properties; neither does the mock.
+    response = client.delete(PARTICIPANTS, json={"userId": SAM, "reason": "left"}, headers=bearer(MORGAN))
+    assert response.status_code == 200
+
+
+def test_a_body_over_the_limit_is_a_400(client):
+    body = '{"userId": "' + "x" * MAX_BODY_BYTES + '"}'
+    response = client.delete(PARTICIPANTS, data=body, content_type=JSON, headers=bearer(MORGAN))
+
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_hostile_input_over_real_http_leaves_the_server_serving(live_server):
+    headers = {**bearer(MORGAN), "Content-Type": JSON}
+    url = live_server + PARTICIPANTS
+    for data in (
+        b"\xff\xfe\x00garbage",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"userId": "' + b"y" * (2 * MAX_BODY_BYTES),
+    ):
+        response = requests.delete(url, data=data, headers=headers, timeout=30)
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] in {"VALIDATION_ERROR", "PAYLOAD_TOO_LARGE"}
+
+    assert requests.delete(url, json={"userId": SAM}, headers=bearer(MORGAN), timeout=10).status_code == 200
+
+
+def test_a_client_that_never_finishes_its_body_does_not_block_others(live_server):
+    host, port = live_server.removeprefix("http://").split(":")
+    head = (
+        f"DELETE {PARTICIPANTS} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * MAX_BODY_BYTES}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as stalled:
+        stalled.sendall(head + b'{"userId": "')
+        response = requests.delete(live_server + PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN), timeout=10)
+    assert response.status_code == 200

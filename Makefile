@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 4010
 
-.PHONY: install mock test lint clean
+REPORTS := reports
+
+.PHONY: install mock test contract lint clean
 
 install: $(STAMP)
 
@@ -21,12 +23,21 @@ $(STAMP): pyproject.toml
 mock: $(STAMP)
 	$(BIN)/mockserver serve --host $(HOST) --port $(PORT)
 
+# The contract suite against the mock (started by the suite), then the mock's own
+# tests, which include running the contract suite against every mutant.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest contract_tests --junitxml=$(REPORTS)/contract-junit.xml
+	$(BIN)/python -m pytest tests --junitxml=$(REPORTS)/tests-junit.xml
+
+# The contract suite against any implementation: make contract BASE_URL=https://...
+# (without BASE_URL it starts the mock itself). See README for the CONTRACT_* variables.
+contract: $(STAMP)
+	$(BIN)/python -m pytest contract_tests -rfEs $(if $(BASE_URL),--base-url=$(BASE_URL)) \
+		--junitxml=$(REPORTS)/contract-junit.xml
 
 lint: $(STAMP)
-	$(BIN)/ruff check mockserver tests
-	$(BIN)/ruff format --check mockserver tests
+	$(BIN)/ruff check mockserver contract_tests tests
+	$(BIN)/ruff format --check mockserver contract_tests tests
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports

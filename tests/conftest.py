@@ -31,3 +31,13 @@ def live_server(app: Flask) -> Iterator[str]:
     """The app served by waitress on a free 127.0.0.1 port; yields its base URL."""
     with serve_in_background(app) as base_url:
         yield base_url
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from test_contract_suite import RUNS_KEY, mutant_table
+
+    runs = config.stash.get(RUNS_KEY, None)
+    if runs:
+        terminalreporter.section("contract suite against the mutants")
+        for line in mutant_table(runs):
+            terminalreporter.write_line(line)

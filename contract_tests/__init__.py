@@ -1,0 +1,1 @@
+"""Contract tests: check any implementation at a base URL against openapi.yaml."""

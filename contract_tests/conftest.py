@@ -1,0 +1,78 @@
+"""The target of the suite: `--base-url`/CONTRACT_BASE_URL, or the project's mock,
+started here as a real HTTP server on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+
+from contract_tests.target import SPEC, Target, TargetIds, credentials_from_env
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--base-url",
+        default=os.environ.get("CONTRACT_BASE_URL"),
+        help="Implementation to test (default: CONTRACT_BASE_URL, else the project's mock, started here).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mutates_state: changes the target's data; deselect with -m 'not mutates_state' on shared servers"
+    )
+    config.addinivalue_line("markers", "needs_secret: signs its own tokens, so needs CONTRACT_JWT_SECRET")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    ids = TargetIds.from_env()
+    where = config.getoption("--base-url") or "the project's mock, started on a free 127.0.0.1 port"
+    return f"contract target: {where}; project {ids.project_id}, chat {ids.chat_id}, removable {ids.participant_id}"
+
+
+# Generated cases sent to the target, by schemathesis phase, for the summary.
+generated_cases: Counter[str] = Counter()
+
+
+@schemathesis.hook
+def after_call(context, case, response) -> None:
+    generated_cases[case.meta.phase.name.value if case.meta else "explicit"] += 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if generated_cases:
+        phases = ", ".join(f"{phase} {count}" for phase, count in sorted(generated_cases.items()))
+        terminalreporter.write_line(f"schemathesis sent {generated_cases.total()} generated cases ({phases})")
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    base_url = request.config.getoption("--base-url")
+    secret = os.environ.get("CONTRACT_JWT_SECRET") or None
+    if base_url:
+        base_url = base_url.rstrip("/")
+        token, email = credentials_from_env(base_url)
+        yield Target(base_url, token, email, secret, TargetIds.from_env())
+        return
+
+    from mockserver import create_app
+    from mockserver.serving import serve_in_background
+
+    # Our own mock: we choose its secret, so every test can run.
+    secret = secrets.token_urlsafe(48)
+    app = create_app(SPEC, SPEC.parent / "fixtures", jwt_secret=secret)
+    with serve_in_background(app) as base_url:
+        token, email = credentials_from_env(base_url)
+        yield Target(base_url, token, email, secret, TargetIds.from_env())
+
+
+@pytest.fixture
+def jwt_secret(target: Target) -> str:
+    if not target.jwt_secret:
+        pytest.skip("needs CONTRACT_JWT_SECRET, the target's signing secret, to forge correctly signed tokens")
+    return target.jwt_secret

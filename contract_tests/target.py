@@ -1,0 +1,88 @@
+"""What the suite tests: the implementation's base URL, credentials and IDs.
+
+Everything comes from the environment (or `--base-url`); the defaults are the
+project's mock and its fixtures, so a bare `pytest contract_tests` needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "openapi.yaml"
+SCHEMATHESIS_CONFIG = ROOT / "schemathesis.toml"
+
+# The mock's fixtures (fixtures/*.yaml): a chat admin, and a member the suite may remove.
+DEFAULT_EMAIL = "morgan.chen@northwind.dev"
+DEFAULT_PASSWORD = "morgan-demo-password"
+DEFAULT_PROJECT_ID = "proj_CE5hbCg5EPjP"
+DEFAULT_CHAT_ID = "VL0TZudKjN6SiWtV"
+DEFAULT_PARTICIPANT_ID = "usr_CuXGNqCoY9JGW0"
+
+
+@dataclass(frozen=True)
+class TargetIds:
+    project_id: str
+    chat_id: str
+    participant_id: str  # a participant the suite may remove (the caller must be allowed to)
+
+    @classmethod
+    def from_env(cls) -> TargetIds:
+        return cls(
+            project_id=os.environ.get("CONTRACT_PROJECT_ID") or DEFAULT_PROJECT_ID,
+            chat_id=os.environ.get("CONTRACT_CHAT_ID") or DEFAULT_CHAT_ID,
+            participant_id=os.environ.get("CONTRACT_PARTICIPANT_ID") or DEFAULT_PARTICIPANT_ID,
+        )
+
+    @property
+    def participants_path(self) -> str:
+        return spec_path("removeParticipant").format(projectId=self.project_id, chatId=self.chat_id)
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    token: str
+    email: str
+    jwt_secret: str | None  # known secret: the suite may sign tokens of its own
+    ids: TargetIds
+
+    @property
+    def user_id(self) -> str:
+        """The `sub` of the suite's token."""
+        return jwt.decode(self.token, options={"verify_signature": False})["sub"]
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+
+def spec_path(operation_id: str) -> str:
+    """The path template of an operation in openapi.yaml."""
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    for path, item in document["paths"].items():
+        if any(isinstance(op, dict) and op.get("operationId") == operation_id for op in item.values()):
+            return path
+    raise LookupError(f"{operation_id} is not in {SPEC}")
+
+
+def credentials_from_env(base_url: str) -> tuple[str, str]:
+    """(token, email): CONTRACT_TOKEN, else a login with CONTRACT_EMAIL/CONTRACT_PASSWORD
+    (default: the mock's fixture admin) through the spec's login operation."""
+    email = os.environ.get("CONTRACT_EMAIL") or DEFAULT_EMAIL
+    token = os.environ.get("CONTRACT_TOKEN")
+    if token:
+        return token, email
+    password = os.environ.get("CONTRACT_PASSWORD") or DEFAULT_PASSWORD
+    response = requests.post(base_url + spec_path("loginUser"), json={"email": email, "password": password}, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"login as {email} at {base_url} failed with {response.status_code}: {response.text[:300]}; "
+            "set CONTRACT_TOKEN, or CONTRACT_EMAIL and CONTRACT_PASSWORD"
+        )
+    return response.json()["token"], email

@@ -1,0 +1,130 @@
+"""Scenarios generation cannot reach: state across calls, forged tokens, exact texts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+
+import jwt
+import pytest
+import requests
+
+from contract_tests.exchange import Exchange
+from contract_tests.target import Target, spec_path
+
+REMOVED_MESSAGE = "Participant removed successfully"
+NEVER_A_PARTICIPANT = "usr_contract_never_a_participant"
+
+
+def remove(target: Target, user_id: str, headers: dict[str, str] | None = None, **request) -> Exchange:
+    """DELETE the participants path; `request` replaces the JSON body (data=..., or json=...)."""
+    headers = target.auth() if headers is None else headers
+    if not request:
+        request = {"json": {"userId": user_id}}
+    response = requests.delete(target.base_url + target.ids.participants_path, headers=headers, timeout=30, **request)
+    return Exchange(response, secrets=(target.token,)).conforms("removeParticipant")
+
+
+def b64url(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims_of(target: Target, **changes) -> dict:
+    claims = {"sub": target.user_id, "exp": int(time.time()) + 600}
+    claims.update(changes)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+@pytest.mark.mutates_state
+def test_removing_a_participant_succeeds_once(target: Target):
+    first = remove(target, target.ids.participant_id).expect(200)
+    if first.json().get("message") != REMOVED_MESSAGE:
+        first.fail(f"expected the message {REMOVED_MESSAGE!r}")
+
+    remove(target, target.ids.participant_id).expect_error(400)
+
+
+def test_removing_a_user_who_is_no_participant_is_a_400(target: Target):
+    remove(target, NEVER_A_PARTICIPANT).expect_error(400)
+
+
+def forged_tokens(target: Target) -> dict[str, str]:
+    """Tokens any client can make, without the target's secret."""
+    return {
+        "alg none": f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims_of(target))}.",
+        "other key": jwt.encode(claims_of(target), secrets.token_urlsafe(48), algorithm="HS256"),
+        "garbage": "not-a-jwt",
+        "tampered payload": ".".join(
+            [
+                target.token.split(".")[0],
+                b64url(claims_of(target, sub="usr_contract_admin")),
+                target.token.split(".")[2],
+            ]
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "other scheme", "alg none", "other key", "garbage", "tampered payload"])
+def test_bad_credentials_are_401(target: Target, kind: str):
+    if kind == "missing":
+        headers = {}
+    elif kind == "other scheme":
+        headers = {"Authorization": "Basic " + base64.b64encode(f"{target.email}:password".encode()).decode()}
+    else:
+        headers = target.auth(forged_tokens(target)[kind])
+    remove(target, NEVER_A_PARTICIPANT, headers=headers).expect_error(401)
+
+
+SIGNED_WITH_THE_SECRET = {
+    "expired": lambda t: claims_of(t, exp=int(time.time()) - 120),
+    "no exp": lambda t: claims_of(t, exp=None),
+    "unknown user": lambda t: claims_of(t, sub="usr_contract_no_such_user"),
+}
+
+
+@pytest.mark.needs_secret
+@pytest.mark.parametrize("kind", list(SIGNED_WITH_THE_SECRET))
+def test_correctly_signed_but_invalid_tokens_are_401(target: Target, jwt_secret: str, kind: str):
+    token = jwt.encode(SIGNED_WITH_THE_SECRET[kind](target), jwt_secret, algorithm="HS256")
+    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(token)).expect_error(401)
+
+
+@pytest.mark.needs_secret
+def test_a_token_signed_with_hs512_is_401(target: Target, jwt_secret: str):
+    # The secret is right; the algorithm is not on the server's allow-list.
+    token = jwt.encode(claims_of(target), jwt_secret.encode().ljust(64, b"\0"), algorithm="HS512")
+    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(token)).expect_error(401)
+
+
+@pytest.mark.needs_secret
+def test_a_token_the_suite_signed_with_the_secret_is_accepted(target: Target, jwt_secret: str):
+    # The control for the tests above: only the broken part makes them 401s.
+    token = jwt.encode(claims_of(target), jwt_secret, algorithm="HS256")
+    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(token)).expect_error(400)
+
+
+def test_login_with_a_wrong_password_is_401(target: Target):
+    response = requests.post(
+        target.base_url + spec_path("loginUser"),
+        json={"email": target.email, "password": "wrong-" + secrets.token_hex(8)},
+        timeout=30,
+    )
+    Exchange(response).conforms("loginUser").expect_error(401)
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"data": '{"userId": ', "headers": {"Content-Type": "application/json"}},
+        {"data": b"", "headers": {"Content-Type": "application/json"}},
+        {},
+    ],
+    ids=["malformed JSON", "empty body", "no body"],
+)
+def test_a_broken_body_is_a_validation_error(target: Target, request_body: dict):
+    headers = {**target.auth(), **request_body.pop("headers", {})}
+    remove(target, NEVER_A_PARTICIPANT, headers=headers, data=request_body.get("data")).expect_error(
+        400, code="VALIDATION_ERROR"
+    )

@@ -1,0 +1,214 @@
+"""Deliberately broken variants of the mock, each breaking one behaviour.
+
+The contract suite must fail against every one of them (test_contract_suite.py).
+Each mutant patches the mock in its own process:
+
+    python tests/mutants.py NAME    # serves mutant NAME on a free port, prints its URL
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+
+import jwt
+from flask import Response
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mockserver import app as app_module  # noqa: E402
+from mockserver import spec as spec_module  # noqa: E402
+from mockserver.auth import BearerJWT  # noqa: E402
+from mockserver.errors import ApiError  # noqa: E402
+from mockserver.store import RuleViolation, Store  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Mutant:
+    breaks: str
+    patches: Callable[[], list]  # the mock.patch objects that make the mutant
+
+
+def accepts_any_token():
+    original = BearerJWT.authenticate
+
+    def authenticate(self, authorization):
+        # Like Prism: any bearer string passes.
+        return "usr_morgan_de" if authorization else original(self, authorization)
+
+    return [mock.patch.object(BearerJWT, "authenticate", authenticate)]
+
+
+def wrap_jwt_decode(decode):
+    """Replace PyJWT's decode as the mock calls it; its errors still become 401s."""
+    original = jwt.decode
+    return [mock.patch.object(jwt, "decode", lambda token, *args, **kwargs: decode(original, token, *args, **kwargs))]
+
+
+def accepts_alg_none():
+    def decode(original, token, *args, **kwargs):
+        if jwt.get_unverified_header(token).get("alg") == "none":
+            return original(token, options={"verify_signature": False})
+        return original(token, *args, **kwargs)
+
+    return wrap_jwt_decode(decode)
+
+
+def ignores_exp():
+    def decode(original, token, *args, options=None, **kwargs):
+        return original(token, *args, options={**(options or {}), "verify_exp": False}, **kwargs)
+
+    return wrap_jwt_decode(decode)
+
+
+def wrap_store_removal(after_original):
+    original = Store.remove_participant
+
+    def remove(self, *args):
+        return after_original(self, original, *args)
+
+    return [mock.patch.object(Store, "remove_participant", remove)]
+
+
+def ok_for_non_participants():
+    def remove(self, original, *args):
+        try:
+            original(self, *args)
+        except RuleViolation as exc:
+            if exc.code != "NOT_A_PARTICIPANT":
+                raise
+
+    return wrap_store_removal(remove)
+
+
+def forgets_removals():
+    def remove(self, original, *args):
+        before = {key: dict(participants) for key, participants in self._participants.items()}
+        original(self, *args)
+        self._participants = before  # like a stateless mock: the change is gone
+
+    return wrap_store_removal(remove)
+
+
+def crashes_on_malformed_json():
+    def loads(value: bytes, **_parameters):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise RuntimeError("unhandled parse error") from exc
+
+    return [mock.patch.object(spec_module, "strict_json_loads", loads)]
+
+
+def render_with(make: Callable[[ApiError, Response], Response]):
+    original = app_module.render
+
+    def render(exc: ApiError) -> Response:
+        return make(exc, original(exc))
+
+    return [mock.patch.object(app_module, "render", render)]
+
+
+def error_body_violates_schema():
+    def make(exc, response):
+        response.set_data(json.dumps({"error": {"message": exc.error}, "code": exc.status}))
+        return response
+
+    return render_with(make)
+
+
+def html_error_pages():
+    def make(exc, response):
+        return Response(
+            f"<html><body><h1>{exc.status} {exc.error}</h1></body></html>", exc.status, mimetype="text/html"
+        )
+
+    return render_with(make)
+
+
+def no_bearer_challenge():
+    def make(exc, response):
+        response.headers.pop("WWW-Authenticate", None)
+        return response
+
+    return render_with(make)
+
+
+def wrap_validation(make):
+    original = app_module.validate_request
+
+    def validate(contract, request):
+        return make(original, contract, request)
+
+    return [mock.patch.object(app_module, "validate_request", validate)]
+
+
+def validation_errors_are_422():
+    def validate(original, contract, request):
+        try:
+            return original(contract, request)
+        except ApiError as exc:
+            exc.status = 422
+            raise
+
+    return wrap_validation(validate)
+
+
+def accepts_a_missing_body():
+    def validate(original, contract, request):
+        try:
+            return original(contract, request)
+        except ApiError as exc:
+            if request.endpoint != "removeParticipant" or exc.details != {"body": "Request body is required"}:
+                raise
+            return SimpleNamespace(parameters=SimpleNamespace(path=request.view_args), body={"userId": ""})
+
+    return wrap_validation(validate)
+
+
+def over_strict_user_ids():
+    def validate(original, contract, request):
+        result = original(contract, request)
+        user_id = (result.body or {}).get("userId") if isinstance(result.body, dict) else None
+        if user_id is not None and not user_id.startswith("usr_"):
+            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", {"userId": "must start with usr_"})
+        return result
+
+    return wrap_validation(validate)
+
+
+MUTANTS: dict[str, Mutant] = {
+    "any-token": Mutant("accepts any bearer token", accepts_any_token),
+    "alg-none": Mutant("accepts alg: none tokens", accepts_alg_none),
+    "ignores-exp": Mutant("accepts expired tokens", ignores_exp),
+    "non-participant-200": Mutant("200 for a user who is not a participant", ok_for_non_participants),
+    "forgets-removals": Mutant("forgets removals (stateless)", forgets_removals),
+    "500-on-malformed-json": Mutant("500 on malformed JSON", crashes_on_malformed_json),
+    "error-shape": Mutant("error body violates Error", error_body_violates_schema),
+    "html-errors": Mutant("HTML error pages", html_error_pages),
+    "status-422": Mutant("undocumented status 422 for validation errors", validation_errors_are_422),
+    "missing-body": Mutant("accepts a missing body", accepts_a_missing_body),
+    "no-challenge": Mutant("401 without WWW-Authenticate", no_bearer_challenge),
+    "over-strict": Mutant("rejects schema-valid userIds as VALIDATION_ERROR", over_strict_user_ids),
+}
+
+
+def serve(name: str) -> None:
+    from mockserver import create_app
+    from mockserver.serving import create_server
+
+    for patch in MUTANTS[name].patches() if name != "none" else []:
+        patch.start()
+    server = create_server(create_app(ROOT / "openapi.yaml", ROOT / "fixtures"), "127.0.0.1", 0)
+    print(f"http://127.0.0.1:{server.effective_port}", flush=True)
+    server.run()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -8,7 +8,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock test contract lint clean
+.PHONY: install mock test contract bench lint clean
 
 install: $(STAMP)
 
@@ -35,9 +35,13 @@ contract: $(STAMP)
 	$(BIN)/python -m pytest contract_tests -rfEs $(if $(BASE_URL),--base-url=$(BASE_URL)) \
 		--junitxml=$(REPORTS)/contract-junit.xml
 
+# Latency, throughput and memory of the mock under load (figures, not assertions).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/mock_latency.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check mockserver contract_tests tests
-	$(BIN)/ruff format --check mockserver contract_tests tests
+	$(BIN)/ruff check mockserver contract_tests tests benchmarks
+	$(BIN)/ruff format --check mockserver contract_tests tests benchmarks
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports

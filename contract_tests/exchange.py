@@ -37,7 +37,7 @@ class Exchange:
         parts.append(request.url)
         line = shlex.join(parts)
         for secret in self.secrets:  # the suite's own token stays out of logs
-            line = line.replace(secret, "$CONTRACT_TOKEN")
+            line = line.replace(f"'Authorization: Bearer {secret}'", '"Authorization: Bearer $CONTRACT_TOKEN"')
         return line
 
     def fail(self, message: str) -> None:
@@ -52,9 +52,9 @@ class Exchange:
             self.fail(f"response breaks openapi.yaml for {operation_id}: {exc}")
         return self
 
-    def expect(self, status: int) -> Exchange:
+    def expect(self, status: int, hint: str = "") -> Exchange:
         if self.status != status:
-            self.fail(f"expected status {status}, got {self.status}")
+            self.fail(f"expected status {status}, got {self.status}" + (f" ({hint})" if hint else ""))
         return self
 
     def expect_error(self, status: int, code: str | None = None) -> dict:

@@ -39,7 +39,11 @@ def claims_of(target: Target, **changes) -> dict:
 
 @pytest.mark.mutates_state
 def test_removing_a_participant_succeeds_once(target: Target):
-    first = remove(target, target.ids.participant_id).expect(200)
+    first = remove(target, target.ids.participant_id).expect(
+        200,
+        hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
+        "a mock restores its fixtures with POST /__mock/reset",
+    )
     if first.json().get("message") != REMOVED_MESSAGE:
         first.fail(f"expected the message {REMOVED_MESSAGE!r}")
 

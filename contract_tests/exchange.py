@@ -3,14 +3,30 @@ and every failed expectation prints a curl line that reproduces the request."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
 
 import requests
+from schemathesis.errors import FailureGroup
+
+# schemathesis's response checks, run on the scenario tests' own requests.
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from contract_tests.schema import schema
 
-ERROR_FIELDS = ("error", "code", "details", "timestamp", "path", "requestId")
+CONFORMANCE_CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @dataclass
@@ -46,11 +62,20 @@ class Exchange:
 
     def conforms(self, operation_id: str) -> Exchange:
         """The response is one that openapi.yaml documents for the operation."""
+        operation = schema.find_operation_by_id(operation_id)
+        case = operation.Case(path_parameters=self._path_parameters(operation.path))
         try:
-            schema.find_operation_by_id(operation_id).validate_response(self.response)
-        except Exception as exc:  # schemathesis raises a FailureGroup describing each violation
-            self.fail(f"response breaks openapi.yaml for {operation_id}: {exc}")
+            case.validate_response(self.response, checks=CONFORMANCE_CHECKS)
+        except FailureGroup as group:
+            problems = "; ".join(f"{failure.title}: {failure.message}" for failure in group.exceptions)
+            self.fail(f"response breaks openapi.yaml for {operation_id}: {problems}")
         return self
+
+    def _path_parameters(self, template: str) -> dict[str, str]:
+        """The values the request put in the operation's path template."""
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+        match = re.search(pattern, urlparse(self.response.request.url).path)
+        return {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
 
     def expect(self, status: int, hint: str = "") -> Exchange:
         if self.status != status:

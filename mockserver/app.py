@@ -48,6 +48,8 @@ def create_app(
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
+    # `//` in a path is an unknown path (404 in the Error shape), not a redirect.
+    app.url_map.merge_slashes = False
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
 
@@ -87,6 +89,7 @@ def create_app(
                 "chatId": chat.id,
                 "name": chat.name,
                 "type": chat.type,
+                "createdAt": chat.created_at,
                 "participants": [{"userId": user, "role": role} for user, role in chat.participants.items()],
             }
             for project_id, chat in store.chats()
@@ -102,8 +105,10 @@ def create_app(
     def finish_request(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.request_id
         elapsed_ms = (time.perf_counter() - g.started) * 1000
+        # Escaped, so that a %0A in the path cannot forge a log line.
+        path = request.path.encode("unicode_escape").decode("ascii")
         access_log.info(
-            "%s %s %s %d %.1fms", request.remote_addr, request.method, request.path, response.status_code, elapsed_ms
+            "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
         )
         return response
 
@@ -125,6 +130,7 @@ def create_app(
     CORS(
         app,
         origins=cors_origins,
+        methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,

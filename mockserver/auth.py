@@ -9,7 +9,7 @@ an RFC 6750 `WWW-Authenticate` challenge.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Container
+from collections.abc import Container
 from typing import Any
 
 import jwt
@@ -49,16 +49,17 @@ class BearerJWT:
         self.secret = secret
         self.known_users = known_users
 
-    def authenticate(self, authorization: str | None) -> str:
+    def authenticate(self, headers) -> str:
         """The user ID the request's token proves, or an ApiError."""
+        authorization = headers.get("Authorization")
         if not authorization:
             raise unauthorized("Authorization header is missing", error_code=None)
-        scheme, _, token = authorization.partition(" ")
+        scheme, *rest = authorization.split(None, 1)
         if scheme.lower() != "bearer":
             raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
-        token = token.strip()
+        token = rest[0].strip() if rest else ""
         if not token:
-            raise unauthorized("Bearer token is empty", error_code="invalid_request")
+            raise unauthorized("Bearer token is empty", error_code=None)
         claims = self._decode(token)
         user_id = claims["sub"]
         if user_id not in self.known_users:
@@ -81,23 +82,29 @@ class BearerJWT:
             raise unauthorized(f"Token algorithm is not allowed; only {ALGORITHM} is accepted") from None
         except jwt.InvalidSignatureError:
             raise unauthorized("Token signature is invalid") from None
-        except jwt.InvalidTokenError as exc:
-            # Malformed segments, bad base64, non-JSON header, a non-string `sub`...
+        except jwt.ImmatureSignatureError:
+            raise unauthorized("Token is not valid yet") from None
+        except jwt.DecodeError as exc:
+            # Not three segments, bad base64, a header that is not JSON...
             raise unauthorized(f"Token is malformed: {exc}") from None
+        except jwt.InvalidTokenError as exc:
+            # A claim of the wrong type, e.g. a `sub` that is not a string.
+            raise unauthorized(f"Token is invalid: {exc}") from None
 
 
 class Authenticator:
     """Checks requests against operations' security requirements.
 
-    Scheme handlers are chosen once at start-up from the spec's securitySchemes.
+    Scheme handlers are chosen once at start-up from the spec's securitySchemes;
+    schemes with the same definition share one handler, which runs once a request.
     """
 
     def __init__(self, security_schemes: dict[str, dict], secret: str, known_users: Container[str]) -> None:
         bearer = BearerJWT(secret, known_users)
-        self.handlers: dict[str, Callable[[dict[str, str]], str]] = {}
+        self.handlers: dict[str, BearerJWT] = {}
         for name, scheme in security_schemes.items():
             if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
-                self.handlers[name] = lambda headers: bearer.authenticate(headers.get("Authorization"))
+                self.handlers[name] = bearer
             else:
                 raise SpecError(f"security scheme {name!r} ({scheme.get('type')}) is not supported by the mock")
 
@@ -105,15 +112,24 @@ class Authenticator:
         """The caller's user ID, None for an operation without security, or the first failure."""
         if not operation.security:
             return None
+        outcomes: dict[int, str | ApiError] = {}  # per handler: the user, or why not
+
+        def run(handler: BearerJWT) -> str | ApiError:
+            if id(handler) not in outcomes:
+                try:
+                    outcomes[id(handler)] = handler.authenticate(headers)
+                except ApiError as exc:
+                    outcomes[id(handler)] = exc
+            return outcomes[id(handler)]
+
         first_failure: ApiError | None = None
         for alternative in operation.security:
             if not alternative:  # `{}` among the alternatives: anonymous access allowed
                 return None
-            try:
-                users = {self.handlers[name](headers) for name in alternative}
-            except ApiError as exc:
-                first_failure = first_failure or exc
-                continue
-            if len(users) == 1:
-                return users.pop()
+            results = [run(self.handlers[name]) for name in alternative]
+            failures = [result for result in results if isinstance(result, ApiError)]
+            if failures:
+                first_failure = first_failure or failures[0]
+            elif len(set(results)) == 1:
+                return results[0]
         raise first_failure or unauthorized("Credentials do not identify one user")

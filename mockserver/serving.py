@@ -10,12 +10,21 @@ from contextlib import contextmanager
 import waitress
 from waitress import wasyncore
 
+from . import settings
+
 SERVER_IDENT = "mudbase-mock"
 
 
 def create_server(app, host: str, port: int, threads: int = 8):
     """A bound waitress server; port 0 picks a free port (see `.effective_port`)."""
-    return waitress.create_server(app, host=host, port=port, threads=threads, ident=SERVER_IDENT)
+    return waitress.create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident=SERVER_IDENT,
+        max_request_body_size=settings.MAX_UPLOAD_BYTES,
+    )
 
 
 @contextmanager

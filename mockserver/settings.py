@@ -16,6 +16,13 @@ TOKEN_LIFETIME_SECONDS = 1800
 # Largest request body accepted; a larger one is a 400 PAYLOAD_TOO_LARGE.
 MAX_BODY_BYTES = 1024 * 1024
 
+# Beyond this, waitress itself refuses the upload (a plain-text 413) instead of
+# buffering it to disk for the app to refuse.
+MAX_UPLOAD_BYTES = 16 * MAX_BODY_BYTES
+
+# Deepest nesting of arrays and objects accepted in a JSON body.
+MAX_JSON_DEPTH = 64
+
 # Browser origins allowed to call the mock (flask-cors syntax).
 CORS_ORIGINS = "*"
 

@@ -36,6 +36,7 @@ class ChatView:
 class Store:
     def __init__(self, fixtures: Fixtures) -> None:
         self.fixtures = fixtures
+        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self._lock = threading.Lock()
         self._participants: dict[tuple[str, str], dict[str, str]] = {}
         self._last_login: dict[str, str] = {}
@@ -56,8 +57,7 @@ class Store:
             self._last_login = {}
 
     def find_user_by_email(self, email: str) -> User | None:
-        email = email.lower()
-        return next((u for u in self.users.values() if u.email.lower() == email), None)
+        return self._users_by_email.get(email.lower())
 
     def record_login(self, user_id: str, when: str) -> None:
         with self._lock:

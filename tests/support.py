@@ -16,6 +16,7 @@ FIXTURES = ROOT / "fixtures"
 SECRET = "test-secret-for-the-mock-server-tests-long-enough-for-hs512-keys-0123"
 
 PROJECT = "proj_CE5hbCg5EPjP"
+BILLING = "proj_Zr8WmQ4xTb2K"  # a second project, with chat Bx7PnL2sKq9VwD4R
 CHAT = "VL0TZudKjN6SiWtV"  # morgan admin; alex and sam members
 OTHER_CHAT = "Hq3ZpW7tRbN2xKcL"  # alex admin; morgan member
 MORGAN = "usr_morgan_de"

@@ -24,7 +24,7 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 BAD_AUTHORIZATION = {
     "missing header": (None, "Authorization header is missing", None),
     "other scheme": ("Basic bW9yZ2FuOnB3", "Authorization header must use the Bearer scheme", None),
-    "empty bearer": ("Bearer ", "Bearer token is empty", "invalid_request"),
+    "empty bearer": ("Bearer ", "Bearer token is empty", None),
     "garbage": ("Bearer not-a-jwt", "Token is malformed", "invalid_token"),
     "three garbage segments": ("Bearer a.b.c", "Token is malformed", "invalid_token"),
     "alg none": (f"Bearer {unsigned_token()}", "Token algorithm is not allowed", "invalid_token"),
@@ -42,6 +42,8 @@ BAD_AUTHORIZATION = {
     "expired": (f"Bearer {make_token(expires_in=-60)}", "Token has expired", "invalid_token"),
     "no exp": (f"Bearer {make_token(expires_in=None)}", "Token is missing the required 'exp' claim", "invalid_token"),
     "no sub": (f"Bearer {make_token(sub=None)}", "Token is missing the required 'sub' claim", "invalid_token"),
+    "not valid yet": (f"Bearer {make_token(nbf=4102444800)}", "Token is not valid yet", "invalid_token"),
+    "sub not a string": (f"Bearer {make_token(42)}", "Token is invalid", "invalid_token"),
     "unknown user": (f"Bearer {make_token('usr_nobody')}", "Token subject is not a known user", "invalid_token"),
     "seed's placeholder signature": (
         "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfbW9yZ2FuX2RlIiwiZW1haWwiOiJtb3JnYW4uY2hlbkBub3J0a"
@@ -78,6 +80,23 @@ def test_authentication_comes_before_validation(client):
 def test_a_rejected_token_changes_nothing(client, app):
     client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {unsigned_token()}"})
     assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+
+def test_scheme_and_token_may_be_separated_by_any_whitespace(client):
+    response = client.delete(
+        PARTICIPANTS, json={"userId": ALEX}, headers={"Authorization": f"Bearer\t{make_token(ALEX)}"}
+    )
+    assert response.status_code == 200
+
+
+def test_the_token_is_verified_once_although_two_schemes_accept_it(client, monkeypatch):
+    from mockserver.auth import BearerJWT
+
+    calls = []
+    original = BearerJWT._decode
+    monkeypatch.setattr(BearerJWT, "_decode", lambda self, token: calls.append(token) or original(self, token))
+    client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": "Bearer garbage"})
+    assert calls == ["garbage"]
 
 
 def test_scheme_name_is_case_insensitive(client):

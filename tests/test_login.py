@@ -67,10 +67,12 @@ def test_wrong_credentials_are_401(client, credentials):
         ({"password": "x"}, "email"),
         ({"email": "not-an-email", "password": "x"}, "email"),
         ({"email": 5, "password": "x"}, "email"),
+        ('{"email": "morgan.chen@northwind.dev", "password": "\\udc00"}', "body"),
     ],
 )
 def test_malformed_login_bodies_are_400(client, body, field):
-    response = client.post(LOGIN, json=body)
+    sent = {"data": body, "content_type": "application/json"} if isinstance(body, str) else {"json": body}
+    response = client.post(LOGIN, **sent)
 
     assert response.status_code == 400
     assert response.get_json()["code"] == "VALIDATION_ERROR"

@@ -6,7 +6,19 @@ import threading
 
 import pytest
 import requests
-from support import ALEX, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PRIYA, PROJECT, SAM, bearer, participants_path
+from support import (
+    ALEX,
+    BILLING,
+    CHAT,
+    MORGAN,
+    OTHER_CHAT,
+    PARTICIPANTS,
+    PRIYA,
+    PROJECT,
+    SAM,
+    bearer,
+    participants_path,
+)
 
 
 def participants(client, chat: str = CHAT) -> dict[str, str]:
@@ -79,13 +91,23 @@ def test_business_rule_failures_are_400s_with_their_own_code(client, path, user,
     assert len(participants(client)) == 3
 
 
-def test_a_chat_of_another_project_is_not_found(app):
-    # A chat ID is looked up inside its project, not globally.
-    client = app.test_client()
+def test_a_chat_of_another_project_is_not_found(client):
+    # A chat ID is looked up inside the project of the path, not globally.
     response = client.delete(
-        participants_path(project=PROJECT + "x", chat=CHAT), json={"userId": SAM}, headers=bearer(MORGAN)
+        participants_path(project=BILLING, chat=CHAT), json={"userId": SAM}, headers=bearer(MORGAN)
     )
+    assert response.get_json()["code"] == "CHAT_NOT_FOUND"
+    assert SAM in participants(client)
+
+
+@pytest.mark.parametrize("suffix", ["%0A", "%0D", "%09", "%20", "%00"])
+def test_ids_with_control_characters_name_no_project(client, suffix):
+    # The routed value, control characters and all, is the ID: never trimmed to a real one.
+    path = f"/api/chat/projects/{PROJECT}{suffix}/chats/{CHAT}/participants"
+    response = client.delete(path, json={"userId": SAM}, headers=bearer(MORGAN))
+    assert response.status_code == 400
     assert response.get_json()["code"] == "PROJECT_NOT_FOUND"
+    assert SAM in participants(client)
 
 
 def test_reset_restores_the_fixtures(client):

@@ -64,6 +64,21 @@ def test_cors_preflight_needs_no_token(client):
     assert "authorization" in allowed and "content-type" in allowed
 
 
+def test_cors_preflight_offers_only_the_contracts_methods(client):
+    allowed = client.options(PARTICIPANTS, headers=PREFLIGHT)
+    assert set(allowed.headers["Access-Control-Allow-Methods"].split(", ")) == {"DELETE", "POST", "OPTIONS"}
+    # A method the contract lacks gets no CORS approval, so the browser never sends it.
+    refused = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
+    assert "Access-Control-Allow-Methods" not in refused.headers
+
+
+def test_access_log_escapes_the_path(client, caplog):
+    caplog.set_level("INFO", logger="mockserver.access")
+    client.delete("/api/x%0A127.0.0.1 DELETE /forged 200 1.0ms")
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "mockserver.access"]
+    assert "\n" not in line and "/api/x\\n127.0.0.1" in line
+
+
 def test_cors_headers_on_errors_expose_the_challenge(client):
     response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Origin": "http://localhost:3000"})
 

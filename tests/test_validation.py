@@ -9,7 +9,7 @@ import pytest
 import requests
 from support import MORGAN, PARTICIPANTS, SAM, bearer
 
-from mockserver.settings import MAX_BODY_BYTES
+from mockserver.settings import MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_UPLOAD_BYTES
 
 JSON = "application/json"
 
@@ -30,13 +30,24 @@ HOSTILE_BODIES = {
     "userId a number": ('{"userId": 7}', JSON, "userId", "7 is not of type 'string'"),
     "userId null": ('{"userId": null}', JSON, "userId", "None"),
     "nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, JSON, "body", "JSON is nested too deeply"),
+    # Deep enough for schema validation to recurse out of stack, shallow enough for json.loads.
+    "unknown property nested 500 deep": (
+        '{"userId": "usr_x", "extra": ' + "[" * 500 + "]" * 500 + "}",
+        JSON,
+        "body",
+        "nested too deeply",
+    ),
+    "unpaired surrogate": ('{"userId": "usr_\\ud800"}', JSON, "body", "unpaired surrogate"),
+    "no Content-Type": ('{"userId": "usr_l6ZF362tQSr4nE"}', None, "body", "not application/octet-stream"),
     "object nested 100,000 deep": ('{"a":' * 100_000 + "1" + "}" * 100_000, JSON, "body", "nested too deeply"),
 }
 
 
 @pytest.mark.parametrize("data, content_type, field, message", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES)
 def test_hostile_bodies_are_validation_errors(client, data, content_type, field, message):
-    kwargs = {} if data is None else {"data": data, "content_type": content_type}
+    kwargs = {} if data is None else {"data": data}
+    if content_type:
+        kwargs["content_type"] = content_type
     response = client.delete(PARTICIPANTS, headers=bearer(MORGAN), **kwargs)
 
     assert response.status_code == 400
@@ -46,6 +57,33 @@ def test_hostile_bodies_are_validation_errors(client, data, content_type, field,
     assert message in body["details"][field]
     # Nothing was removed, and the next valid request works.
     assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
+
+
+def test_nesting_up_to_the_limit_is_accepted(client):
+    extra = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    at_limit = client.delete(
+        PARTICIPANTS, data=f'{{"userId": "{SAM}", "extra": {extra}}}', content_type=JSON, headers=bearer(MORGAN)
+    )
+    assert at_limit.status_code == 200
+    over = client.delete(
+        PARTICIPANTS, data=f'{{"userId": "{SAM}", "extra": [{extra}]}}', content_type=JSON, headers=bearer(MORGAN)
+    )
+    assert over.get_json()["details"]["body"].startswith("JSON is nested too deeply")
+
+
+def test_surrogate_pairs_are_text(client):
+    response = client.delete(
+        PARTICIPANTS, data='{"userId": "usr_\\ud83d\\ude00"}', content_type=JSON, headers=bearer(MORGAN)
+    )
+    assert response.get_json()["code"] == "NOT_A_PARTICIPANT"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset", "application/json;;", "application/json; a=b=c"])
+def test_odd_content_type_parameters_do_not_break_the_server(client, content_type):
+    response = client.delete(
+        PARTICIPANTS, data=f'{{"userId": "{SAM}"}}', headers={**bearer(MORGAN), "Content-Type": content_type}
+    )
+    assert response.status_code == 200
 
 
 def test_json_with_a_charset_parameter_is_accepted(client):
@@ -85,6 +123,13 @@ def test_hostile_input_over_real_http_leaves_the_server_serving(live_server):
         assert response.json()["code"] in {"VALIDATION_ERROR", "PAYLOAD_TOO_LARGE"}
 
     assert requests.delete(url, json={"userId": SAM}, headers=bearer(MORGAN), timeout=10).status_code == 200
+
+
+def test_an_upload_over_the_server_limit_is_refused_before_buffering(live_server):
+    # waitress answers these itself, in plain text: they never reach the app.
+    data = b'{"userId": "' + b"z" * (MAX_UPLOAD_BYTES + 1) + b'"}'
+    response = requests.delete(live_server + PARTICIPANTS, data=data, headers=bearer(MORGAN), timeout=30)
+    assert response.status_code == 413
 
 
 def test_a_client_that_never_finishes_its_body_does_not_block_others(live_server):

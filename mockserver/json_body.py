@@ -1,0 +1,54 @@
+"""Strict decoding of JSON request bodies, handed to openapi-core.
+
+openapi-core turns a ValueError raised here into a deserialisation error, so each
+way a body can be broken becomes a 400 naming what was wrong, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .settings import MAX_JSON_DEPTH
+
+
+def strict_json_loads(value: bytes, **_parameters: str) -> Any:
+    try:
+        text = value.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"Body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise ValueError("JSON is nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Malformed JSON: {exc}") from exc
+    _check_shape(document)
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"Malformed JSON: {name} is not a JSON value")
+
+
+def _check_shape(document: Any) -> None:
+    """Refuse what json.loads accepts but later stages cannot handle: nesting deeper
+    than MAX_JSON_DEPTH (schema validation recurses), and strings with unpaired
+    surrogates (\\ud800 escapes), which are not Unicode text."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError("JSON string contains an unpaired surrogate escape") from exc

@@ -95,3 +95,10 @@ class Exchange:
         if status == 401 and not self.response.headers.get("WWW-Authenticate", "").lower().startswith("bearer"):
             self.fail("a 401 must carry a `WWW-Authenticate: Bearer ...` challenge (RFC 6750)")
         return body
+
+    def expect_rule_violation(self) -> dict:
+        """A 400 for a business rule: the request was valid, so its code is not VALIDATION_ERROR."""
+        body = self.expect_error(400)
+        if body["code"] == "VALIDATION_ERROR":
+            self.fail("a schema-valid request was answered with code VALIDATION_ERROR")
+        return body

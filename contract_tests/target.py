@@ -6,6 +6,7 @@ project's mock and its fixtures, so a bare `pytest contract_tests` needs nothing
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ DEFAULT_PARTICIPANT_ID = "usr_CuXGNqCoY9JGW0"
 class TargetIds:
     project_id: str
     chat_id: str
-    participant_id: str  # a participant the suite may remove (the caller must be allowed to)
+    participant_id: str  # a non-admin participant whom the suite's user (an admin) may remove
 
     @classmethod
     def from_env(cls) -> TargetIds:
@@ -40,9 +41,10 @@ class TargetIds:
             participant_id=os.environ.get("CONTRACT_PARTICIPANT_ID") or DEFAULT_PARTICIPANT_ID,
         )
 
-    @property
-    def participants_path(self) -> str:
-        return spec_path("removeParticipant").format(projectId=self.project_id, chatId=self.chat_id)
+    def participants_path(self, project_id: str | None = None, chat_id: str | None = None) -> str:
+        return spec_path("removeParticipant").format(
+            projectId=project_id or self.project_id, chatId=chat_id or self.chat_id
+        )
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Target:
     email: str
     jwt_secret: str | None  # known secret: the suite may sign tokens of its own
     ids: TargetIds
+    participant_token: str | None = None  # CONTRACT_PARTICIPANT_TOKEN: a JWT of ids.participant_id
 
     @property
     def user_id(self) -> str:
@@ -62,6 +65,7 @@ class Target:
         return {"Authorization": f"Bearer {token or self.token}"}
 
 
+@functools.cache
 def spec_path(operation_id: str) -> str:
     """The path template of an operation in openapi.yaml."""
     document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))

@@ -1,4 +1,10 @@
-"""Scenarios generation cannot reach: state across calls, forged tokens, exact texts."""
+"""Scenarios generation cannot reach: state across calls, forged tokens, exact texts,
+authorization, and hostile bodies.
+
+The tests run in file order against one target, and some change its state: the
+checks that must not remove anyone on a correct server come before the removal
+itself, which uses up CONTRACT_PARTICIPANT_ID.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +22,23 @@ from contract_tests.target import Target, spec_path
 
 REMOVED_MESSAGE = "Participant removed successfully"
 NEVER_A_PARTICIPANT = "usr_contract_never_a_participant"
+UNKNOWN_PROJECT = "proj_contract_unknown"
+UNKNOWN_CHAT = "chat_contract_unknown"
 
 
-def remove(target: Target, user_id: str, headers: dict[str, str] | None = None, **request) -> Exchange:
-    """DELETE the participants path; `request` replaces the JSON body (data=..., or json=...)."""
+def remove(
+    target: Target,
+    user_id: str,
+    headers: dict[str, str] | None = None,
+    path: str | None = None,
+    **request,
+) -> Exchange:
+    """DELETE on the participants path; `request` replaces the JSON body (data=..., json=...)."""
     headers = target.auth() if headers is None else headers
     if not request:
         request = {"json": {"userId": user_id}}
-    response = requests.delete(target.base_url + target.ids.participants_path, headers=headers, timeout=30, **request)
+    url = target.base_url + (path or target.ids.participants_path())
+    response = requests.delete(url, headers=headers, timeout=30, **request)
     return Exchange(response, secrets=(target.token,)).conforms("removeParticipant")
 
 
@@ -37,36 +52,17 @@ def claims_of(target: Target, **changes) -> dict:
     return {name: value for name, value in claims.items() if value is not None}
 
 
-@pytest.mark.mutates_state
-def test_removing_a_participant_succeeds_once(target: Target):
-    first = remove(target, target.ids.participant_id).expect(
-        200,
-        hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
-        "a mock restores its fixtures with POST /__mock/reset",
-    )
-    if first.json().get("message") != REMOVED_MESSAGE:
-        first.fail(f"expected the message {REMOVED_MESSAGE!r}")
-
-    remove(target, target.ids.participant_id).expect_error(400)
-
-
-def test_removing_a_user_who_is_no_participant_is_a_400(target: Target):
-    remove(target, NEVER_A_PARTICIPANT).expect_error(400)
+# --- Authentication -------------------------------------------------------------
 
 
 def forged_tokens(target: Target) -> dict[str, str]:
     """Tokens any client can make, without the target's secret."""
+    header, _, signature = target.token.split(".")
     return {
         "alg none": f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims_of(target))}.",
         "other key": jwt.encode(claims_of(target), secrets.token_urlsafe(48), algorithm="HS256"),
         "garbage": "not-a-jwt",
-        "tampered payload": ".".join(
-            [
-                target.token.split(".")[0],
-                b64url(claims_of(target, sub="usr_contract_admin")),
-                target.token.split(".")[2],
-            ]
-        ),
+        "tampered payload": f"{header}.{b64url(claims_of(target, sub='usr_contract_admin'))}.{signature}",
     }
 
 
@@ -106,7 +102,7 @@ def test_a_token_signed_with_hs512_is_401(target: Target, jwt_secret: str):
 def test_a_token_the_suite_signed_with_the_secret_is_accepted(target: Target, jwt_secret: str):
     # The control for the tests above: only the broken part makes them 401s.
     token = jwt.encode(claims_of(target), jwt_secret, algorithm="HS256")
-    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(token)).expect_error(400)
+    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(token)).expect_rule_violation()
 
 
 def test_login_with_a_wrong_password_is_401(target: Target):
@@ -118,17 +114,80 @@ def test_login_with_a_wrong_password_is_401(target: Target):
     Exchange(response).conforms("loginUser").expect_error(401)
 
 
+# --- Validation and hostile bodies ----------------------------------------------
+
+JSON = {"Content-Type": "application/json"}
+
+
 @pytest.mark.parametrize(
-    "request_body",
-    [
-        {"data": '{"userId": ', "headers": {"Content-Type": "application/json"}},
-        {"data": b"", "headers": {"Content-Type": "application/json"}},
-        {},
-    ],
+    "data, headers",
+    [('{"userId": ', JSON), (b"", JSON), (None, {})],
     ids=["malformed JSON", "empty body", "no body"],
 )
-def test_a_broken_body_is_a_validation_error(target: Target, request_body: dict):
-    headers = {**target.auth(), **request_body.pop("headers", {})}
-    remove(target, NEVER_A_PARTICIPANT, headers=headers, data=request_body.get("data")).expect_error(
-        400, code="VALIDATION_ERROR"
+def test_a_broken_body_is_a_validation_error(target: Target, data, headers):
+    exchange = remove(target, NEVER_A_PARTICIPANT, headers={**target.auth(), **headers}, data=data)
+    exchange.expect_error(400, code="VALIDATION_ERROR")
+
+
+HOSTILE_BODIES = {
+    "invalid UTF-8": (b'{"userId": "\xff\xfe"}', JSON),
+    "a JSON array": (b'["usr_contract"]', JSON),
+    "NaN": (b'{"userId": NaN}', JSON),
+    "nested 100,000 levels": (b"[" * 100_000 + b"]" * 100_000, JSON),
+    "unknown property nested 500 levels": (b'{"userId": "usr_x", "extra": ' + b"[" * 500 + b"]" * 500 + b"}", JSON),
+    "unpaired surrogate": (b'{"userId": "usr_\\ud800"}', JSON),
+    "wrong Content-Type": (b'{"userId": "usr_contract"}', {"Content-Type": "text/plain"}),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BODIES))
+def test_hostile_bodies_are_400s_not_crashes(target: Target, name: str):
+    data, headers = HOSTILE_BODIES[name]
+    remove(target, NEVER_A_PARTICIPANT, headers={**target.auth(), **headers}, data=data).expect_error(400)
+
+
+# --- Business rules ---------------------------------------------------------------
+
+
+def test_removing_a_user_who_is_no_participant_is_a_400(target: Target):
+    remove(target, NEVER_A_PARTICIPANT).expect_rule_violation()
+
+
+@pytest.mark.mutates_state  # only on a server that gets it wrong: it removes the participant
+@pytest.mark.parametrize("where", ["unknown project", "unknown chat"])
+def test_the_path_names_the_chat(target: Target, where: str):
+    # A real participant of the target's chat, under a project or chat that does not exist.
+    if where == "unknown project":
+        path = target.ids.participants_path(project_id=UNKNOWN_PROJECT)
+    else:
+        path = target.ids.participants_path(chat_id=UNKNOWN_CHAT)
+    remove(target, target.ids.participant_id, path=path).expect_rule_violation()
+
+
+@pytest.fixture
+def participant_token(target: Target) -> str:
+    if target.participant_token:
+        return target.participant_token
+    if target.jwt_secret:
+        claims = claims_of(target, sub=target.ids.participant_id)
+        return jwt.encode(claims, target.jwt_secret, algorithm="HS256")
+    pytest.skip("needs CONTRACT_PARTICIPANT_TOKEN, or CONTRACT_JWT_SECRET to sign one")
+
+
+@pytest.mark.mutates_state  # only on a server that gets it wrong: it removes the admin
+def test_only_an_admin_removes_others(target: Target, participant_token: str):
+    # CONTRACT_PARTICIPANT_ID, a plain participant, tries to remove the suite's user.
+    remove(target, target.user_id, headers=target.auth(participant_token)).expect_rule_violation()
+
+
+@pytest.mark.mutates_state
+def test_removing_a_participant_succeeds_once(target: Target):
+    first = remove(target, target.ids.participant_id).expect(
+        200,
+        hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
+        "a mock restores its fixtures with POST /__mock/reset",
     )
+    if first.json().get("message") != REMOVED_MESSAGE:
+        first.fail(f"expected the message {REMOVED_MESSAGE!r}")
+
+    remove(target, target.ids.participant_id).expect_rule_violation()

@@ -33,6 +33,7 @@ from mockserver.store import RuleViolation, Store  # noqa: E402
 class Mutant:
     breaks: str
     patches: Callable[[], list]  # the mock.patch objects that make the mutant
+    caught_by: str  # part of the name of a contract test that must fail against it
 
 
 def accepts_any_token():
@@ -92,6 +93,23 @@ def forgets_removals():
         before = {key: dict(participants) for key, participants in self._participants.items()}
         original(self, *args)
         self._participants = before  # like a stateless mock: the change is gone
+
+    return wrap_store_removal(remove)
+
+
+def no_authorization():
+    def remove(self, original, project_id, chat_id, caller_id, user_id):
+        # Acts as if the caller were the user being removed: self-removal is always allowed.
+        return original(self, project_id, chat_id, user_id, user_id)
+
+    return wrap_store_removal(remove)
+
+
+def ignores_the_path():
+    def remove(self, original, project_id, chat_id, *args):
+        # Every request lands on the first chat of the first project.
+        project = next(iter(self.fixtures.projects.values()))
+        return original(self, project.id, next(iter(project.chats)), *args)
 
     return wrap_store_removal(remove)
 
@@ -184,18 +202,26 @@ def over_strict_user_ids():
 
 
 MUTANTS: dict[str, Mutant] = {
-    "any-token": Mutant("accepts any bearer token", accepts_any_token),
-    "alg-none": Mutant("accepts alg: none tokens", accepts_alg_none),
-    "ignores-exp": Mutant("accepts expired tokens", ignores_exp),
-    "non-participant-200": Mutant("200 for a user who is not a participant", ok_for_non_participants),
-    "forgets-removals": Mutant("forgets removals (stateless)", forgets_removals),
-    "500-on-malformed-json": Mutant("500 on malformed JSON", crashes_on_malformed_json),
-    "error-shape": Mutant("error body violates Error", error_body_violates_schema),
-    "html-errors": Mutant("HTML error pages", html_error_pages),
-    "status-422": Mutant("undocumented status 422 for validation errors", validation_errors_are_422),
-    "missing-body": Mutant("accepts a missing body", accepts_a_missing_body),
-    "no-challenge": Mutant("401 without WWW-Authenticate", no_bearer_challenge),
-    "over-strict": Mutant("rejects schema-valid userIds as VALIDATION_ERROR", over_strict_user_ids),
+    "any-token": Mutant("accepts any bearer token", accepts_any_token, "bad_credentials_are_401[other key]"),
+    "alg-none": Mutant("accepts alg: none tokens", accepts_alg_none, "bad_credentials_are_401[alg none]"),
+    "ignores-exp": Mutant("accepts expired tokens", ignores_exp, "invalid_tokens_are_401[expired]"),
+    "non-participant-200": Mutant(
+        "200 for a user who is not a participant", ok_for_non_participants, "no_participant_is_a_400"
+    ),
+    "forgets-removals": Mutant("forgets removals (stateless)", forgets_removals, "succeeds_once"),
+    "no-authorization": Mutant("any participant may remove anyone", no_authorization, "only_an_admin"),
+    "ignores-path": Mutant("ignores the project and chat of the path", ignores_the_path, "path_names_the_chat"),
+    "500-on-malformed-json": Mutant(
+        "500 on malformed JSON", crashes_on_malformed_json, "validation_error[malformed JSON]"
+    ),
+    "error-shape": Mutant("error body violates Error", error_body_violates_schema, "operation_conforms"),
+    "html-errors": Mutant("HTML error pages", html_error_pages, "operation_conforms"),
+    "status-422": Mutant("undocumented status 422 for validation errors", validation_errors_are_422, "conforms"),
+    "missing-body": Mutant("accepts a missing body", accepts_a_missing_body, "validation_error[no body]"),
+    "no-challenge": Mutant("401 without WWW-Authenticate", no_bearer_challenge, "bad_credentials_are_401[missing]"),
+    "over-strict": Mutant(
+        "rejects schema-valid userIds as VALIDATION_ERROR", over_strict_user_ids, "state_changing_operation_conforms"
+    ),
 }
 
 

@@ -99,6 +99,9 @@ def test_the_suite_passes_against_the_mock(suite_runs):
 def test_the_suite_catches_the_mutant(suite_runs, mutant):
     run = suite_runs[mutant]
     assert run.exit_code == 1 and run.failed, f"{mutant} survived:\n{run.output[-3000:]}"
+    # Caught by the test aimed at it, not only by collateral damage.
+    expected = MUTANTS[mutant].caught_by
+    assert any(expected in name for name in run.failed), f"{expected} did not fail: {run.failed}"
 
 
 def short(test_name: str) -> str:

@@ -127,9 +127,8 @@ class Authenticator:
             if not alternative:  # `{}` among the alternatives: anonymous access allowed
                 return None
             results = [run(self.handlers[name]) for name in alternative]
-            failures = [result for result in results if isinstance(result, ApiError)]
-            if failures:
-                first_failure = first_failure or failures[0]
-            elif len(set(results)) == 1:
+            failure = next((result for result in results if isinstance(result, ApiError)), None)
+            if failure is None:
                 return results[0]
-        raise first_failure or unauthorized("Credentials do not identify one user")
+            first_failure = first_failure or failure
+        raise first_failure

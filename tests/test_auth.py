@@ -7,7 +7,9 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from support import ALEX, MORGAN, PARTICIPANTS, PRIYA, SAM, SECRET, bearer, make_token
+from support import ALEX, FIXTURES, MORGAN, PARTICIPANTS, PRIYA, SAM, SECRET, SPEC, bearer, make_token
+
+from mockserver import create_app
 
 
 def b64(data: dict) -> str:
@@ -113,10 +115,6 @@ def test_token_signed_with_the_server_secret_is_accepted(client):
 
 
 def test_secret_comes_from_the_environment(monkeypatch, tmp_path):
-    from support import FIXTURES, SPEC
-
-    from mockserver import create_app
-
     monkeypatch.setenv("MOCKSERVER_JWT_SECRET", "secret-from-the-environment-0123456789abcdef")
     app = create_app(SPEC, FIXTURES)
     client = app.test_client()
@@ -130,3 +128,15 @@ def test_secret_comes_from_the_environment(monkeypatch, tmp_path):
         client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {ours}"}).status_code
         == 200
     )
+
+
+def test_an_operation_that_allows_anonymous_access_needs_no_token(tmp_path):
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(
+        SPEC.read_text().replace("        - OrgBearerAuth: []\n", "        - {}\n        - OrgBearerAuth: []\n")
+    )
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    # Past authentication: the behaviour refuses an anonymous caller by its own rules.
+    response = client.delete(PARTICIPANTS, json={"userId": SAM})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "FORBIDDEN"

@@ -50,7 +50,10 @@ def serve(host: str, port: int, threads: int, spec: Path, fixtures: Path) -> Non
     except (SpecError, FixtureError) as exc:
         raise click.ClickException(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    server = create_server(app, host, port, threads)
+    try:
+        server = create_server(app, host, port, threads)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"
     click.echo(f"Mudbase mock serving {spec} at {url}")
     click.echo("Log in (POST /api/auth/login) as, or `mockserver token --user ID`:")

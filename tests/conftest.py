@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from suite_runs import RUNS_KEY, mutant_table
 from support import FIXTURES, SECRET, SPEC, ContractClient
 
 from mockserver import create_app
@@ -34,8 +35,6 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    from test_contract_suite import RUNS_KEY, mutant_table
-
     runs = config.stash.get(RUNS_KEY, None)
     if runs:
         terminalreporter.section("contract suite against the mutants")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import jwt
+import pytest
 import requests
 from click.testing import CliRunner
 from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM
@@ -81,3 +84,19 @@ def test_serve_runs_waitress_prints_users_and_logs_each_request():
         _, stderr = process.communicate(timeout=10)
     assert f"DELETE {PARTICIPANTS} 401 " in stderr
     assert "ms" in stderr.split(f"DELETE {PARTICIPANTS} 401 ")[1].splitlines()[0]
+
+
+# waitress leaves the socket of a failed bind for the garbage collector.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_serve_on_a_port_in_use_is_a_clear_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--port", str(port), "--spec", str(ROOT / "openapi.yaml"), "--fixtures", str(FIXTURES)]
+        result = CliRunner().invoke(main, args)
+    exit_code, stderr = result.exit_code, result.stderr
+    del result
+    gc.collect()
+    assert exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in stderr

@@ -29,6 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_secret: signs its own tokens, so needs CONTRACT_JWT_SECRET")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Scenarios first: they need the target's chat as the fixtures (or CONTRACT_*)
+    # describe it and put back what they change, while generated cases roam freely:
+    # fed by responses, they may remove any participant they see.
+    items.sort(key=lambda item: item.path.name != "test_scenarios.py")
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     ids = TargetIds.from_env()
     where = config.getoption("--base-url") or "the project's mock, started on a free 127.0.0.1 port"

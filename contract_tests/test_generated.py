@@ -9,7 +9,7 @@ from contract_tests.schema import schema
 from contract_tests.target import Target
 
 # Operations whose successful calls change the target's data.
-STATE_CHANGING = {"removeParticipant"}
+STATE_CHANGING = {"removeParticipant", "addParticipant"}
 
 
 def changes_state(ctx) -> bool:

@@ -1,9 +1,10 @@
 """Scenarios generation cannot reach: state across calls, forged tokens, exact texts,
 authorization, and hostile bodies.
 
-The tests run in file order against one target, and some change its state: the
-checks that must not remove anyone on a correct server come before the removal
-itself, which uses up CONTRACT_PARTICIPANT_ID.
+The tests run in file order against one target, before the generated ones (see
+conftest.py), and some change its state: the checks that must not remove anyone on
+a correct server come before the removal of CONTRACT_PARTICIPANT_ID, and the last
+test adds them back.
 """
 
 from __future__ import annotations
@@ -191,3 +192,26 @@ def test_removing_a_participant_succeeds_once(target: Target):
         first.fail(f"expected the message {REMOVED_MESSAGE!r}")
 
     remove(target, target.ids.participant_id).expect_rule_violation()
+    if target.ids.participant_id in chat_participants(target):
+        first.fail("the chat details still list the removed participant")
+
+
+@pytest.mark.mutates_state
+def test_adding_the_participant_back_restores_the_chat(target: Target):
+    url = target.base_url + target.ids.participants_path()
+    body = {"userId": target.ids.participant_id, "role": "member"}
+    response = requests.post(url, json=body, headers=target.auth(), timeout=30)
+    added = Exchange(response, secrets=(target.token,)).conforms("addParticipant").expect(200)
+    listed = [p.get("userId") for p in added.json().get("data", {}).get("participants", [])]
+    if target.ids.participant_id not in listed:
+        added.fail("the response does not list the added participant")
+    if target.ids.participant_id not in chat_participants(target):
+        added.fail("the chat details do not list the added participant")
+
+
+def chat_participants(target: Target) -> list[str]:
+    """The user IDs getChatDetails lists for the target's chat."""
+    path = spec_path("getChatDetails").format(projectId=target.ids.project_id, chatId=target.ids.chat_id)
+    response = requests.get(target.base_url + path, headers=target.auth(), timeout=30)
+    details = Exchange(response, secrets=(target.token,)).conforms("getChatDetails").expect(200)
+    return [p.get("userId") for p in details.json().get("data", {}).get("participants", [])]

@@ -23,7 +23,7 @@ from . import settings
 from .auth import Authenticator
 from .errors import ApiError, from_http_exception, internal_error, render
 from .fixtures import load_fixtures
-from .operations import BEHAVIOURS, Call
+from .operations import BEHAVIOURS, Call, chat_document
 from .spec import Contract, Operation, SpecError
 from .store import Store
 from .validation import validate_request
@@ -83,17 +83,7 @@ def create_app(
 
     @app.get(f"{ADMIN_PREFIX}/state")
     def show_state() -> Response:
-        chats = [
-            {
-                "projectId": project_id,
-                "chatId": chat.id,
-                "name": chat.name,
-                "type": chat.type,
-                "createdAt": chat.created_at,
-                "participants": [{"userId": user, "role": role} for user, role in chat.participants.items()],
-            }
-            for project_id, chat in store.chats()
-        ]
+        chats = [{"projectId": project_id, **chat_document(chat)} for project_id, chat in store.chats()]
         return jsonify(chats=chats)
 
     @app.before_request

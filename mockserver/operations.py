@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import Response, jsonify
 from .auth import issue_token, unauthorized
 from .errors import ApiError, rfc3339_now
 from .fixtures import User
-from .store import RuleViolation, Store
+from .store import ChatView, RuleViolation, Store
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,56 @@ def login_user(call: Call) -> Response:
 
 
 def remove_participant(call: Call) -> Response:
-    try:
+    with rules_as(400):
         call.store.remove_participant(call.path["projectId"], call.path["chatId"], call.caller, call.body["userId"])
-    except RuleViolation as exc:
-        # The real API documents only 200/400/401 here: business-rule failures are 400s.
-        raise ApiError(400, exc.code, exc.error, exc.details) from None
     return jsonify(message="Participant removed successfully")
+
+
+def add_participant(call: Call) -> Response:
+    with rules_as(400):
+        chat = call.store.add_participant(
+            call.path["projectId"],
+            call.path["chatId"],
+            call.caller,
+            call.body["userId"],
+            call.body.get("role", "member"),
+            rfc3339_now(),
+        )
+    participants = [
+        {"userId": user_id, "role": participant.role, "addedAt": participant.added_at}
+        for user_id, participant in chat.participants.items()
+    ]
+    return jsonify(success=True, data={"participants": participants})
+
+
+def get_chat_details(call: Call) -> Response:
+    try:
+        chat = call.store.chat(call.path["projectId"], call.path["chatId"], call.caller)
+    except RuleViolation as exc:
+        # Documented as a 404; a caller outside the chat learns nothing more than that.
+        raise ApiError(404, "NOT_FOUND", "Chat not found", exc.details) from None
+    return jsonify(success=True, data=chat_document(chat))
+
+
+@contextmanager
+def rules_as(status: int) -> Iterator[None]:
+    """Business-rule failures as `status`: the real API documents only 200/400/401 for
+    the participant operations, so there they are 400s with their own code."""
+    try:
+        yield
+    except RuleViolation as exc:
+        raise ApiError(status, exc.code, exc.error, exc.details) from None
+
+
+def chat_document(chat: ChatView) -> dict[str, Any]:
+    """A chat as the API's `ChatDetails` schema."""
+    return {
+        "_id": chat.id,
+        "name": chat.name,
+        "type": chat.type,
+        "participants": [{"userId": user_id, "role": p.role} for user_id, p in chat.participants.items()],
+        "createdAt": chat.created_at,
+    }
 
 
 def user_document(user: User, store: Store) -> dict[str, Any]:
@@ -96,4 +141,6 @@ def user_document(user: User, store: Store) -> dict[str, Any]:
 BEHAVIOURS: dict[str, Callable[[Call], Response]] = {
     "loginUser": login_user,
     "removeParticipant": remove_participant,
+    "addParticipant": add_participant,
+    "getChatDetails": get_chat_details,
 }

@@ -23,7 +23,7 @@ from support import (
 
 def participants(client, chat: str = CHAT) -> dict[str, str]:
     state = client.get("/__mock/state").get_json()
-    chat_state = next(c for c in state["chats"] if c["chatId"] == chat)
+    chat_state = next(c for c in state["chats"] if c["_id"] == chat)
     return {p["userId"]: p["role"] for p in chat_state["participants"]}
 
 
@@ -153,5 +153,5 @@ def test_parallel_removals_of_one_participant_succeed_exactly_once(live_server):
 
     assert sorted(statuses) == [200] + [400] * (workers - 1)
     state = requests.get(live_server + "/__mock/state", timeout=10).json()
-    chat = next(c for c in state["chats"] if c["chatId"] == CHAT)
+    chat = next(c for c in state["chats"] if c["_id"] == CHAT)
     assert [p["userId"] for p in chat["participants"]] == [MORGAN, ALEX]

@@ -25,12 +25,12 @@ def test_unknown_paths_are_404_errors(client, path):
     assert response.get_json()["code"] == "NOT_FOUND"
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "POST"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH"])
 def test_undeclared_methods_are_405_with_allow(client, method):
     response = client.open(PARTICIPANTS, method=method, headers=bearer(MORGAN), json={"userId": SAM})
     assert response.status_code == 405
     assert response.get_json()["code"] == "METHOD_NOT_ALLOWED"
-    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "OPTIONS"}
+    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "POST", "OPTIONS"}
 
 
 def test_login_path_allows_only_post(client):
@@ -66,7 +66,7 @@ def test_cors_preflight_needs_no_token(client):
 
 def test_cors_preflight_offers_only_the_contracts_methods(client):
     allowed = client.options(PARTICIPANTS, headers=PREFLIGHT)
-    assert set(allowed.headers["Access-Control-Allow-Methods"].split(", ")) == {"DELETE", "POST", "OPTIONS"}
+    assert set(allowed.headers["Access-Control-Allow-Methods"].split(", ")) == {"DELETE", "GET", "POST", "OPTIONS"}
     # A method the contract lacks gets no CORS approval, so the browser never sends it.
     refused = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
     assert "Access-Control-Allow-Methods" not in refused.headers

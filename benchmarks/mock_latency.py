@@ -87,6 +87,7 @@ def main() -> None:
             "400 malformed JSON": lambda s, u: s.delete(
                 u + PARTICIPANTS, data="{bad", headers={**auth, "Content-Type": "application/json"}, timeout=10
             ),
+            "200 chat details": lambda s, u: s.get(u + PARTICIPANTS.rsplit("/", 1)[0], headers=auth, timeout=10),
             "200 login": lambda s, u: s.post(
                 u + "/api/auth/login",
                 json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"},

@@ -166,52 +166,86 @@ def test_the_path_names_the_chat(target: Target, where: str):
 
 
 @pytest.fixture
-def participant_token(target: Target) -> str:
+def participant_token(target: Target) -> str | None:
+    """A JWT of CONTRACT_PARTICIPANT_ID: given, or signed with the secret, or None."""
     if target.participant_token:
         return target.participant_token
     if target.jwt_secret:
         claims = claims_of(target, sub=target.ids.participant_id)
         return jwt.encode(claims, target.jwt_secret, algorithm="HS256")
-    pytest.skip("needs CONTRACT_PARTICIPANT_TOKEN, or CONTRACT_JWT_SECRET to sign one")
+    return None
 
 
 @pytest.mark.mutates_state  # only on a server that gets it wrong: it removes the admin
-def test_only_an_admin_removes_others(target: Target, participant_token: str):
+def test_only_an_admin_removes_others(target: Target, participant_token: str | None):
+    if not participant_token:
+        pytest.skip("needs CONTRACT_PARTICIPANT_TOKEN, or CONTRACT_JWT_SECRET to sign one")
     # CONTRACT_PARTICIPANT_ID, a plain participant, tries to remove the suite's user.
     remove(target, target.user_id, headers=target.auth(participant_token)).expect_rule_violation()
 
 
-@pytest.mark.mutates_state
-def test_removing_a_participant_succeeds_once(target: Target):
-    first = remove(target, target.ids.participant_id).expect(
-        200,
-        hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
-        "a mock restores its fixtures with POST /__mock/reset",
-    )
-    if first.json().get("message") != REMOVED_MESSAGE:
-        first.fail(f"expected the message {REMOVED_MESSAGE!r}")
+@pytest.mark.mutates_state  # only on a server that gets it wrong: it adds a stranger
+def test_only_project_members_can_be_added(target: Target):
+    add(target, NEVER_A_PARTICIPANT).expect_rule_violation()
 
-    remove(target, target.ids.participant_id).expect_rule_violation()
-    if target.ids.participant_id in chat_participants(target):
-        first.fail("the chat details still list the removed participant")
+
+def test_an_unknown_chat_is_404(target: Target):
+    details(target, chat_id=UNKNOWN_CHAT).expect_error(404)
 
 
 @pytest.mark.mutates_state
-def test_adding_the_participant_back_restores_the_chat(target: Target):
+def test_remove_a_participant_then_add_them_back(target: Target, participant_token: str | None):
+    """The participant's round trip; whatever fails, the participant is put back."""
+    participant = target.ids.participant_id
+    removed = remove(target, participant)
+    try:
+        removed.expect(
+            200,
+            hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
+            "a mock restores its fixtures with POST /__mock/reset",
+        )
+        if removed.json().get("message") != REMOVED_MESSAGE:
+            removed.fail(f"expected the message {REMOVED_MESSAGE!r}")
+        remove(target, participant).expect_rule_violation()
+        if participant in listed_participants(details(target).expect(200)):
+            removed.fail("the chat details still list the removed participant")
+        if participant_token:
+            # Now an outsider: no details, and no way back in on their own.
+            details(target, token=participant_token).expect_error(404)
+            add(target, participant, token=participant_token).expect_rule_violation()
+    finally:
+        added = add(target, participant)  # put back what was removed, before any verdict
+    added.expect(200)
+    if participant not in listed_participants(added, with_added_at=True):
+        added.fail("the response does not list the added participant with its addedAt")
+    shown = details(target).expect(200)
+    if {"userId": participant, "role": "member"} not in shown.json()["data"]["participants"]:
+        shown.fail("the chat details do not list the added participant as a member")
+    add(target, participant).expect_rule_violation()  # already in the chat
+
+
+def add(target: Target, user_id: str, token: str | None = None) -> Exchange:
     url = target.base_url + target.ids.participants_path()
-    body = {"userId": target.ids.participant_id, "role": "member"}
-    response = requests.post(url, json=body, headers=target.auth(), timeout=30)
-    added = Exchange(response, secrets=(target.token,)).conforms("addParticipant").expect(200)
-    listed = [p.get("userId") for p in added.json().get("data", {}).get("participants", [])]
-    if target.ids.participant_id not in listed:
-        added.fail("the response does not list the added participant")
-    if target.ids.participant_id not in chat_participants(target):
-        added.fail("the chat details do not list the added participant")
+    response = requests.post(url, json={"userId": user_id, "role": "member"}, headers=target.auth(token), timeout=30)
+    return Exchange(response, secrets=(target.token,)).conforms("addParticipant")
 
 
-def chat_participants(target: Target) -> list[str]:
-    """The user IDs getChatDetails lists for the target's chat."""
-    path = spec_path("getChatDetails").format(projectId=target.ids.project_id, chatId=target.ids.chat_id)
-    response = requests.get(target.base_url + path, headers=target.auth(), timeout=30)
-    details = Exchange(response, secrets=(target.token,)).conforms("getChatDetails").expect(200)
-    return [p.get("userId") for p in details.json().get("data", {}).get("participants", [])]
+def details(target: Target, chat_id: str | None = None, token: str | None = None) -> Exchange:
+    path = spec_path("getChatDetails").format(projectId=target.ids.project_id, chatId=chat_id or target.ids.chat_id)
+    response = requests.get(target.base_url + path, headers=target.auth(token), timeout=30)
+    return Exchange(response, secrets=(target.token,)).conforms("getChatDetails")
+
+
+def listed_participants(exchange: Exchange, with_added_at: bool = False) -> list[str]:
+    """The user IDs in a response's `data.participants`; a response without them fails."""
+    body = exchange.json()
+    try:
+        success, participants = body["success"], body["data"]["participants"]
+    except (KeyError, TypeError):
+        success, participants = None, None
+    if success is not True or not isinstance(participants, list):
+        exchange.fail("expected {success: true, data: {participants: [...]}}")
+    needed = {"userId", "role", "addedAt"} if with_added_at else {"userId", "role"}
+    if not all(isinstance(p, dict) and needed <= p.keys() for p in participants):
+        exchange.fail(f"every participant needs {', '.join(sorted(needed))}")
+    return [p["userId"] for p in participants]

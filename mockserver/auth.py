@@ -54,10 +54,10 @@ class BearerJWT:
         authorization = headers.get("Authorization")
         if not authorization:
             raise unauthorized("Authorization header is missing", error_code=None)
-        scheme, *rest = authorization.split(None, 1)
+        scheme, _, token = authorization.replace("\t", " ").partition(" ")
         if scheme.lower() != "bearer":
             raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
-        token = rest[0].strip() if rest else ""
+        token = token.strip(" ")
         if not token:
             raise unauthorized("Bearer token is empty", error_code=None)
         claims = self._decode(token)
@@ -112,15 +112,15 @@ class Authenticator:
         """The caller's user ID, None for an operation without security, or the first failure."""
         if not operation.security:
             return None
-        outcomes: dict[int, str | ApiError] = {}  # per handler: the user, or why not
+        outcomes: dict[BearerJWT, str | ApiError] = {}  # per handler: the user, or why not
 
         def run(handler: BearerJWT) -> str | ApiError:
-            if id(handler) not in outcomes:
+            if handler not in outcomes:
                 try:
-                    outcomes[id(handler)] = handler.authenticate(headers)
+                    outcomes[handler] = handler.authenticate(headers)
                 except ApiError as exc:
-                    outcomes[id(handler)] = exc
-            return outcomes[id(handler)]
+                    outcomes[handler] = exc
+            return outcomes[handler]
 
         first_failure: ApiError | None = None
         for alternative in operation.security:

@@ -38,15 +38,11 @@ def _check_shape(document: Any) -> None:
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
-            pending.extend((key, depth) for key in value)
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            if depth > MAX_JSON_DEPTH:
-                raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
-            pending.extend((item, depth + 1) for item in value)
+            children = [*value, *value.values()] if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
         elif isinstance(value, str):
             try:
                 value.encode("utf-8")

@@ -56,13 +56,13 @@ def login_user(call: Call) -> Response:
 
 
 def remove_participant(call: Call) -> Response:
-    with rules_as(400):
+    with rules_as_400s():
         call.store.remove_participant(call.path["projectId"], call.path["chatId"], call.caller, call.body["userId"])
     return jsonify(message="Participant removed successfully")
 
 
 def add_participant(call: Call) -> Response:
-    with rules_as(400):
+    with rules_as_400s():
         chat = call.store.add_participant(
             call.path["projectId"],
             call.path["chatId"],
@@ -81,20 +81,22 @@ def add_participant(call: Call) -> Response:
 def get_chat_details(call: Call) -> Response:
     try:
         chat = call.store.chat(call.path["projectId"], call.path["chatId"], call.caller)
-    except RuleViolation as exc:
-        # Documented as a 404; a caller outside the chat learns nothing more than that.
-        raise ApiError(404, "NOT_FOUND", "Chat not found", exc.details) from None
+    except RuleViolation:
+        # Documented as a 404; one answer for unknown chats and chats of others, so a
+        # caller cannot tell which chats exist.
+        details = f"No chat {call.path['chatId']} of yours in project {call.path['projectId']}"
+        raise ApiError(404, "NOT_FOUND", "Chat not found", details) from None
     return jsonify(success=True, data=chat_document(chat))
 
 
 @contextmanager
-def rules_as(status: int) -> Iterator[None]:
-    """Business-rule failures as `status`: the real API documents only 200/400/401 for
-    the participant operations, so there they are 400s with their own code."""
+def rules_as_400s() -> Iterator[None]:
+    """Business-rule failures as 400s with their own code: the real API documents only
+    200/400/401 for the participant operations."""
     try:
         yield
     except RuleViolation as exc:
-        raise ApiError(status, exc.code, exc.error, exc.details) from None
+        raise ApiError(400, exc.code, exc.error, exc.details) from None
 
 
 def chat_document(chat: ChatView) -> dict[str, Any]:

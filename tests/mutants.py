@@ -26,7 +26,7 @@ from mockserver import app as app_module  # noqa: E402
 from mockserver import spec as spec_module  # noqa: E402
 from mockserver.auth import BearerJWT  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
-from mockserver.store import RuleViolation, Store  # noqa: E402
+from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class Mutant:
 def accepts_any_token():
     original = BearerJWT.authenticate
 
-    def authenticate(self, authorization):
-        # Like Prism: any bearer string passes.
-        return "usr_morgan_de" if authorization else original(self, authorization)
+    def authenticate(self, headers):
+        # Like Prism: any Authorization header passes; a missing one is still a 401.
+        return "usr_morgan_de" if headers.get("Authorization") else original(self, headers)
 
     return [mock.patch.object(BearerJWT, "authenticate", authenticate)]
 
@@ -68,13 +68,13 @@ def ignores_exp():
     return wrap_jwt_decode(decode)
 
 
-def wrap_store_removal(after_original):
-    original = Store.remove_participant
+def wrap_store(method: str, after_original):
+    original = getattr(Store, method)
 
-    def remove(self, *args):
+    def wrapped(self, *args):
         return after_original(self, original, *args)
 
-    return [mock.patch.object(Store, "remove_participant", remove)]
+    return [mock.patch.object(Store, method, wrapped)]
 
 
 def ok_for_non_participants():
@@ -85,7 +85,7 @@ def ok_for_non_participants():
             if exc.code != "NOT_A_PARTICIPANT":
                 raise
 
-    return wrap_store_removal(remove)
+    return wrap_store("remove_participant", remove)
 
 
 def forgets_removals():
@@ -94,7 +94,7 @@ def forgets_removals():
         original(self, *args)
         self._participants = before  # like a stateless mock: the change is gone
 
-    return wrap_store_removal(remove)
+    return wrap_store("remove_participant", remove)
 
 
 def no_authorization():
@@ -102,7 +102,7 @@ def no_authorization():
         # Acts as if the caller were the user being removed: self-removal is always allowed.
         return original(self, project_id, chat_id, user_id, user_id)
 
-    return wrap_store_removal(remove)
+    return wrap_store("remove_participant", remove)
 
 
 def ignores_the_path():
@@ -111,7 +111,49 @@ def ignores_the_path():
         project = next(iter(self.fixtures.projects.values()))
         return original(self, project.id, next(iter(project.chats)), *args)
 
-    return wrap_store_removal(remove)
+    return wrap_store("remove_participant", remove)
+
+
+def adds_without_admin():
+    def add(self, original, project_id, chat_id, caller_id, *rest):
+        # Acts as if the chat's first admin had asked.
+        admin = next(user for user, p in self._participants[(project_id, chat_id)].items() if p.role == "admin")
+        return original(self, project_id, chat_id, admin, *rest)
+
+    return wrap_store("add_participant", add)
+
+
+def adds_strangers():
+    def add(self, original, project_id, chat_id, caller_id, user_id, role, now):
+        try:
+            return original(self, project_id, chat_id, caller_id, user_id, role, now)
+        except RuleViolation as exc:
+            if exc.code != "NOT_A_PROJECT_MEMBER":
+                raise
+            self._participants[(project_id, chat_id)][user_id] = Participant(role, now)
+            return self._view(self.fixtures.projects[project_id], chat_id)
+
+    return wrap_store("add_participant", add)
+
+
+def duplicate_add_is_200():
+    def add(self, original, project_id, chat_id, *args):
+        try:
+            return original(self, project_id, chat_id, *args)
+        except RuleViolation as exc:
+            if exc.code != "ALREADY_A_PARTICIPANT":
+                raise
+            return self._view(self.fixtures.projects[project_id], chat_id)
+
+    return wrap_store("add_participant", add)
+
+
+def chat_visible_to_outsiders():
+    def chat(self, original, project_id, chat_id, caller_id):
+        participants = self._participants.get((project_id, chat_id), {})
+        return original(self, project_id, chat_id, next(iter(participants), caller_id))
+
+    return wrap_store("chat", chat)
 
 
 def crashes_on_malformed_json():
@@ -208,9 +250,13 @@ MUTANTS: dict[str, Mutant] = {
     "non-participant-200": Mutant(
         "200 for a user who is not a participant", ok_for_non_participants, "no_participant_is_a_400"
     ),
-    "forgets-removals": Mutant("forgets removals (stateless)", forgets_removals, "succeeds_once"),
+    "forgets-removals": Mutant("forgets removals (stateless)", forgets_removals, "then_add_them_back"),
     "no-authorization": Mutant("any participant may remove anyone", no_authorization, "only_an_admin"),
     "ignores-path": Mutant("ignores the project and chat of the path", ignores_the_path, "path_names_the_chat"),
+    "add-without-admin": Mutant("anyone may add participants", adds_without_admin, "then_add_them_back"),
+    "adds-strangers": Mutant("adds users from outside the project", adds_strangers, "only_project_members"),
+    "duplicate-add-200": Mutant("200 for adding a participant twice", duplicate_add_is_200, "then_add_them_back"),
+    "chat-visible-to-all": Mutant("chat details for outsiders", chat_visible_to_outsiders, "then_add_them_back"),
     "500-on-malformed-json": Mutant(
         "500 on malformed JSON", crashes_on_malformed_json, "validation_error[malformed JSON]"
     ),

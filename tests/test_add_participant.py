@@ -54,9 +54,11 @@ def test_a_removed_participant_can_be_added_back(client):
     ],
 )
 def test_rule_failures_are_400s_with_their_own_code(client, user, caller, path, code):
+    before = client.get("/__mock/state").get_json()
     response = add(client, user, caller, path)
     assert response.status_code == 400
     assert response.get_json()["code"] == code
+    assert client.get("/__mock/state").get_json() == before
 
 
 def test_an_unknown_role_is_a_validation_error(client):

@@ -26,6 +26,7 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 BAD_AUTHORIZATION = {
     "missing header": (None, "Authorization header is missing", None),
     "other scheme": ("Basic bW9yZ2FuOnB3", "Authorization header must use the Bearer scheme", None),
+    "only a no-break space": ("\xa0", "Authorization header must use the Bearer scheme", None),
     "empty bearer": ("Bearer ", "Bearer token is empty", None),
     "garbage": ("Bearer not-a-jwt", "Token is malformed", "invalid_token"),
     "three garbage segments": ("Bearer a.b.c", "Token is malformed", "invalid_token"),

@@ -21,6 +21,12 @@ def test_a_participant_sees_the_chat(client):
     ]
 
 
+def test_head_is_answered_like_get(client):
+    response = client.head(CHAT_PATH, headers=bearer(ALEX))
+    assert response.status_code == 200
+    assert response.get_data() == b""
+
+
 def test_the_details_follow_removals(client):
     client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
     participants = client.get(CHAT_PATH, headers=bearer(MORGAN)).get_json()["data"]["participants"]
@@ -33,12 +39,17 @@ def test_the_details_follow_removals(client):
         (CHAT_PATH, PRIYA),  # a project member outside the chat
         (f"/api/chat/projects/{PROJECT}/chats/chat_unknown", MORGAN),
         (f"/api/chat/projects/{BILLING}/chats/{CHAT}", MORGAN),
+        (f"/api/chat/projects/proj_unknown/chats/{CHAT}", MORGAN),
     ],
 )
 def test_outsiders_and_unknown_chats_get_404(client, path, caller):
     response = client.get(path, headers=bearer(caller))
     assert response.status_code == 404
-    assert response.get_json()["code"] == "NOT_FOUND"
+    body = response.get_json()
+    assert body["code"] == "NOT_FOUND"
+    # The same words whether the chat is unknown or someone else's.
+    project, chat = path.split("/")[4], path.split("/")[6]
+    assert body["details"] == f"No chat {chat} of yours in project {project}"
 
 
 def test_details_need_a_token(client):

@@ -38,7 +38,6 @@ def create_app(
     spec_path: Path | str = settings.DEFAULT_SPEC,
     fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
     jwt_secret: str | None = None,
-    cors_origins: str | list[str] = settings.CORS_ORIGINS,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken."""
     contract = Contract(Path(spec_path))
@@ -119,7 +118,7 @@ def create_app(
     # OPTIONS requests are answered by Flask and flask-cors, before any authentication.
     CORS(
         app,
-        origins=cors_origins,
+        origins=settings.CORS_ORIGINS,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],

@@ -51,7 +51,7 @@ def _describe_body(cause: BaseException | None) -> dict[str, str]:
     if isinstance(cause, MediaTypeNotFound):
         return {"body": f"Content-Type must be one of {', '.join(cause.availableMimetypes)}, not {cause.mimetype}"}
     if isinstance(cause, MediaTypeDeserializeError):
-        # The reason is the ValueError our JSON decoder raised (see spec.strict_json_loads).
+        # The reason is the ValueError our JSON decoder raised (see json_body.strict_json_loads).
         reason = cause.__context__
         return {"body": str(reason) if reason else "Body cannot be decoded"}
     if isinstance(cause, InvalidSchemaValue):

@@ -38,6 +38,9 @@ def run_suite_against(mutant: str, reports: Path) -> SuiteRun:
     )
     try:
         base_url = server.stdout.readline().strip()
+        if not base_url.startswith("http://"):
+            # Without --base-url the suite would start and test its own mock instead.
+            raise RuntimeError(f"mutant {mutant!r} did not start (exit code {server.poll()})")
         junit = reports / f"{mutant}.xml"
         suite = subprocess.run(
             [

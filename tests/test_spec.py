@@ -8,7 +8,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
-from support import FIXTURES, SPEC
+from support import FIXTURES, SPEC, ContractClient
 from werkzeug import Response
 
 from mockserver import create_app
@@ -83,3 +83,17 @@ def test_the_contract_check_catches_a_nonconforming_response():
     html = Response("<h1>Bad Request</h1>", status=400, mimetype="text/html")
     for response in (wrong_type, undocumented, html):
         assert contract.response_errors("DELETE", path, response), response
+
+
+def test_the_test_client_checks_every_response_against_the_contract(monkeypatch):
+    # tests/support.py skips responses of paths outside the spec; make sure that a
+    # spec operation's response is really checked, so the check cannot go quiet.
+    from mockserver import operations
+
+    monkeypatch.setitem(
+        operations.BEHAVIOURS, "loginUser", lambda call: Response('{"token": 5}', 200, mimetype="application/json")
+    )
+    app = create_app(SPEC, FIXTURES)
+    app.test_client_class = ContractClient
+    with pytest.raises(AssertionError, match="breaks the contract"):
+        app.test_client().post("/api/auth/login", json={"email": "a@b.dev", "password": "x"})

@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Scenarios first: they need the target's chat as the fixtures (or CONTRACT_*)
     # describe it and put back what they change, while generated cases roam freely:
     # fed by responses, they may remove any participant they see.
-    items.sort(key=lambda item: item.path.name != "test_scenarios.py")
+    items.sort(key=lambda item: item.path.name == "test_generated.py")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

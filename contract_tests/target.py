@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ DEFAULT_PASSWORD = "morgan-demo-password"
 DEFAULT_PROJECT_ID = "proj_CE5hbCg5EPjP"
 DEFAULT_CHAT_ID = "VL0TZudKjN6SiWtV"
 DEFAULT_PARTICIPANT_ID = "usr_CuXGNqCoY9JGW0"
+DEFAULT_MESSAGE_ID = "msg_7Hc2LqW9xT4bNp3R"  # a message of the suite's user in that chat
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class TargetIds:
     project_id: str
     chat_id: str
     participant_id: str  # a non-admin participant whom the suite's user (an admin) may remove
+    message_id: str = DEFAULT_MESSAGE_ID  # a message the suite's user sent in the chat
 
     @classmethod
     def from_env(cls) -> TargetIds:
@@ -39,6 +42,7 @@ class TargetIds:
             project_id=os.environ.get("CONTRACT_PROJECT_ID") or DEFAULT_PROJECT_ID,
             chat_id=os.environ.get("CONTRACT_CHAT_ID") or DEFAULT_CHAT_ID,
             participant_id=os.environ.get("CONTRACT_PARTICIPANT_ID") or DEFAULT_PARTICIPANT_ID,
+            message_id=os.environ.get("CONTRACT_MESSAGE_ID") or DEFAULT_MESSAGE_ID,
         )
 
     def participants_path(self, project_id: str | None = None, chat_id: str | None = None) -> str:
@@ -64,6 +68,27 @@ class Target:
     def auth(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token}"}
 
+    def url(self, operation_id: str, **path: str) -> str:
+        """The URL of an operation, on the target's project and chat unless `path` says otherwise."""
+        values = {"projectId": self.ids.project_id, "chatId": self.ids.chat_id, **path}
+        return self.base_url + spec_path(operation_id).format(**values)
+
+    def fresh_token(self) -> str | None:
+        """A token of a new session of the suite's user, when the suite knows the password."""
+        password = os.environ.get("CONTRACT_PASSWORD")
+        if not password and not os.environ.get("CONTRACT_TOKEN"):
+            password = DEFAULT_PASSWORD
+        if not password:
+            return None
+        return login(self.base_url, self.email, password)["token"]
+
+    def token_for(self, user_id: str) -> str | None:
+        """A token of another user, signed with the target's secret when the suite knows it."""
+        if not self.jwt_secret:
+            return None
+        claims = {"sub": user_id, "iat": int(time.time()), "exp": int(time.time()) + 600}
+        return jwt.encode(claims, self.jwt_secret, algorithm="HS256")
+
 
 @functools.cache
 def spec_path(operation_id: str) -> str:
@@ -83,10 +108,15 @@ def credentials_from_env(base_url: str) -> tuple[str, str]:
     if token:
         return token, email
     password = os.environ.get("CONTRACT_PASSWORD") or DEFAULT_PASSWORD
+    return login(base_url, email, password)["token"], email
+
+
+def login(base_url: str, email: str, password: str) -> dict:
+    """The body of a successful loginUser."""
     response = requests.post(base_url + spec_path("loginUser"), json={"email": email, "password": password}, timeout=30)
     if response.status_code != 200:
         raise RuntimeError(
             f"login as {email} at {base_url} failed with {response.status_code}: {response.text[:300]}; "
             "set CONTRACT_TOKEN, or CONTRACT_EMAIL and CONTRACT_PASSWORD"
         )
-    return response.json()["token"], email
+    return response.json()

@@ -4,7 +4,7 @@ A request to a spec operation walks, in order:
   routing (Flask; unknown path 404, undeclared method 405)
   -> authentication (auth.py, the operation's security requirements)
   -> validation (validation.py, openapi-core against openapi.yaml)
-  -> behaviour (operations.py, keyed by operationId, against the store)
+  -> behaviour (behaviours/, keyed by operationId, against the store/)
 and any ApiError on the way is rendered in the API's Error shape (errors.py).
 """
 
@@ -21,10 +21,10 @@ from werkzeug.exceptions import HTTPException
 
 from . import settings
 from .auth import Authenticator
+from .behaviours import BEHAVIOURS, Call, chat_document, message_document
 from .errors import ApiError, from_http_exception, internal_error, render
 from .fixtures import load_fixtures
-from .operations import BEHAVIOURS, Call, chat_document
-from .spec import Contract, Operation, SpecError
+from .spec import Contract, ExceptConverter, Operation, SpecError
 from .store import Store
 from .validation import validate_request
 
@@ -43,12 +43,13 @@ def create_app(
     contract = Contract(Path(spec_path))
     store = Store(load_fixtures(Path(fixtures_dir)))
     secret = jwt_secret or settings.jwt_secret()
-    authenticator = Authenticator(contract.security_schemes, secret, store.users)
+    authenticator = Authenticator(contract.security_schemes, secret, store.users, store.session_ended)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
     # `//` in a path is an unknown path (404 in the Error shape), not a redirect.
     app.url_map.merge_slashes = False
+    app.url_map.converters["except"] = ExceptConverter
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
 
@@ -61,7 +62,13 @@ def create_app(
             caller = authenticator.authenticate(operation, request.headers)
             validated = validate_request(contract, request)
             call = Call(
-                store, secret, settings.TOKEN_LIFETIME_SECONDS, caller, validated.parameters.path, validated.body
+                store,
+                secret,
+                settings.TOKEN_LIFETIME_SECONDS,
+                caller,
+                validated.parameters.path,
+                validated.body,
+                validated.parameters.query,
             )
             return behaviour(call)
 
@@ -82,7 +89,14 @@ def create_app(
 
     @app.get(f"{ADMIN_PREFIX}/state")
     def show_state() -> Response:
-        chats = [{"projectId": project_id, **chat_document(chat)} for project_id, chat in store.chats()]
+        chats = [
+            {
+                "projectId": project_id,
+                **chat_document(chat),
+                "messages": [message_document(message, store.users) for message in chat.messages.values()],
+            }
+            for project_id, chat in store.chats()
+        ]
         return jsonify(chats=chats)
 
     @app.before_request

@@ -8,8 +8,11 @@ an RFC 6750 `WWW-Authenticate` challenge.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
-from collections.abc import Container
+from collections.abc import Callable, Container
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -21,9 +24,19 @@ ALGORITHM = "HS256"
 REALM = "mudbase"
 
 
-def issue_token(secret: str, user_id: str, email: str, expires_in: int) -> str:
+@dataclass(frozen=True)
+class Caller:
+    """Who a verified token speaks for, and the session it belongs to."""
+
+    user_id: str
+    session_id: str  # the `sid` claim; logout ends that session
+
+
+def issue_token(secret: str, user_id: str, email: str, expires_in: int, session_id: str | None = None) -> str:
+    """A signed access token; without a session (`mockserver token`), one of its own."""
     now = int(time.time())
-    payload = {"sub": user_id, "email": email, "iat": now, "exp": now + expires_in}
+    sid = session_id or "ses_" + secrets.token_urlsafe(12)
+    payload = {"sub": user_id, "email": email, "sid": sid, "iat": now, "exp": now + expires_in}
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -45,12 +58,13 @@ def unauthorized(
 class BearerJWT:
     """Handler for `type: http, scheme: bearer` security schemes."""
 
-    def __init__(self, secret: str, known_users: Container[str]) -> None:
+    def __init__(self, secret: str, known_users: Container[str], session_ended: Callable[[str], bool]) -> None:
         self.secret = secret
         self.known_users = known_users
+        self.session_ended = session_ended
 
-    def authenticate(self, headers) -> str:
-        """The user ID the request's token proves, or an ApiError."""
+    def authenticate(self, headers) -> Caller:
+        """Who the request's token proves the caller is, or an ApiError."""
         authorization = headers.get("Authorization")
         if not authorization:
             raise unauthorized("Authorization header is missing", error_code=None)
@@ -64,7 +78,13 @@ class BearerJWT:
         user_id = claims["sub"]
         if user_id not in self.known_users:
             raise unauthorized("Token subject is not a known user")
-        return user_id
+        session_id = claims.get("sid")
+        if not isinstance(session_id, str):
+            # A token of no session (signed elsewhere) is a session of its own.
+            session_id = "tok_" + hashlib.sha256(token.encode()).hexdigest()[:24]
+        if self.session_ended(session_id):
+            raise unauthorized("The session of this token has ended (logged out)")
+        return Caller(user_id, session_id)
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
@@ -99,8 +119,14 @@ class Authenticator:
     schemes with the same definition share one handler, which runs once a request.
     """
 
-    def __init__(self, security_schemes: dict[str, dict], secret: str, known_users: Container[str]) -> None:
-        bearer = BearerJWT(secret, known_users)
+    def __init__(
+        self,
+        security_schemes: dict[str, dict],
+        secret: str,
+        known_users: Container[str],
+        session_ended: Callable[[str], bool],
+    ) -> None:
+        bearer = BearerJWT(secret, known_users, session_ended)
         self.handlers: dict[str, BearerJWT] = {}
         for name, scheme in security_schemes.items():
             if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
@@ -108,13 +134,13 @@ class Authenticator:
             else:
                 raise SpecError(f"security scheme {name!r} ({scheme.get('type')}) is not supported by the mock")
 
-    def authenticate(self, operation: Operation, headers) -> str | None:
-        """The caller's user ID, None for an operation without security, or the first failure."""
+    def authenticate(self, operation: Operation, headers) -> Caller | None:
+        """The caller, None for an operation without security, or the first failure."""
         if not operation.security:
             return None
-        outcomes: dict[BearerJWT, str | ApiError] = {}  # per handler: the user, or why not
+        outcomes: dict[BearerJWT, Caller | ApiError] = {}  # per handler: the caller, or why not
 
-        def run(handler: BearerJWT) -> str | ApiError:
+        def run(handler: BearerJWT) -> Caller | ApiError:
             if handler not in outcomes:
                 try:
                     outcomes[handler] = handler.authenticate(headers)

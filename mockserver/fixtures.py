@@ -7,7 +7,8 @@ not one of ['admin', 'member']`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,45 @@ USERS_FILE = "users.yaml"
 PROJECTS_FILE = "projects.yaml"
 
 _ID = {"type": "string", "minLength": 1}
+_IDS = {"type": "array", "items": _ID, "uniqueItems": True}
 _DATE_TIME = {"type": "string", "format": "date-time"}
+
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "required": ["id", "senderId", "content", "createdAt"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "senderId": _ID,
+        "type": {"enum": ["text", "image", "video", "audio", "file", "location", "contact"]},
+        "content": {"type": "string", "minLength": 1},
+        "createdAt": _DATE_TIME,
+        "readBy": _IDS,
+        "replyTo": _ID,
+        "mentions": _IDS,
+        "reactions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["emoji", "users"],
+                "additionalProperties": False,
+                "properties": {"emoji": {"type": "string", "minLength": 1}, "users": {**_IDS, "minItems": 1}},
+            },
+        },
+    },
+}
+
+E2EE_KEY_SCHEMA = {
+    "type": "object",
+    "required": ["userId", "identityPublicKey", "keyVersion", "updatedAt"],
+    "additionalProperties": False,
+    "properties": {
+        "userId": _ID,
+        "identityPublicKey": {"type": "string", "minLength": 1},
+        "keyVersion": {"type": "integer"},
+        "updatedAt": _DATE_TIME,
+    },
+}
 
 USERS_SCHEMA = {
     "type": "object",
@@ -68,7 +107,8 @@ PROJECTS_SCHEMA = {
                 "properties": {
                     "id": _ID,
                     "name": {"type": "string"},
-                    "members": {"type": "array", "items": _ID, "uniqueItems": True},
+                    "members": _IDS,
+                    "e2eeKeys": {"type": "array", "items": E2EE_KEY_SCHEMA},
                     "chats": {
                         "type": "array",
                         "items": {
@@ -89,6 +129,7 @@ PROJECTS_SCHEMA = {
                                         "properties": {"userId": _ID, "role": {"enum": ["admin", "member"]}},
                                     },
                                 },
+                                "messages": {"type": "array", "items": MESSAGE_SCHEMA},
                             },
                         },
                     },
@@ -116,12 +157,33 @@ class User:
 
 
 @dataclass(frozen=True)
+class Message:
+    id: str
+    sender_id: str
+    type: str
+    content: str
+    created_at: str
+    read_by: tuple[str, ...] = ()
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    reactions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # emoji -> users, in order
+
+
+@dataclass(frozen=True)
 class Chat:
     id: str
     name: str
     type: str
     created_at: str
     participants: dict[str, str]  # user ID -> chat role, in fixture order
+    messages: tuple[Message, ...] = ()  # oldest first
+
+
+@dataclass(frozen=True)
+class E2eeKey:
+    identity_public_key: str
+    key_version: int
+    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +192,7 @@ class Project:
     name: str
     members: tuple[str, ...]
     chats: dict[str, Chat]
+    e2ee_keys: dict[str, E2eeKey] = field(default_factory=dict)  # user ID -> key
 
 
 @dataclass(frozen=True)
@@ -187,10 +250,62 @@ def load_fixtures(directory: Path) -> Fixtures:
                 if user_id in participants:
                     raise FixtureError(f"{field}: {user_id!r} is listed twice")
                 participants[user_id] = participant["role"]
-            chats[chat["id"]] = Chat(chat["id"], chat["name"], chat["type"], chat["createdAt"], participants)
-        projects[raw["id"]] = Project(raw["id"], raw["name"], tuple(raw["members"]), chats)
+            messages = _messages(chat.get("messages", []), raw["members"], chat_where)
+            chats[chat["id"]] = Chat(chat["id"], chat["name"], chat["type"], chat["createdAt"], participants, messages)
+        keys: dict[str, E2eeKey] = {}
+        for j, key in enumerate(raw.get("e2eeKeys", [])):
+            field_name = f"{where}.e2eeKeys[{j}].userId"
+            if key["userId"] not in raw["members"]:
+                raise FixtureError(f"{field_name}: {key['userId']!r} is not a member of project {raw['id']!r}")
+            if key["userId"] in keys:
+                raise FixtureError(f"{field_name}: {key['userId']!r} has two keys")
+            keys[key["userId"]] = E2eeKey(key["identityPublicKey"], key["keyVersion"], key["updatedAt"])
+        projects[raw["id"]] = Project(raw["id"], raw["name"], tuple(raw["members"]), chats, keys)
 
     return Fixtures(org=users_doc["org"], users=users, projects=projects)
+
+
+def _messages(raw_messages: list[dict[str, Any]], members: list[str], chat_where: str) -> tuple[Message, ...]:
+    """A chat's messages, checked: project members only, replies to earlier messages, time order."""
+    messages: list[Message] = []
+    seen: set[str] = set()
+    for k, raw in enumerate(raw_messages):
+        where = f"{chat_where}.messages[{k}]"
+        if raw["id"] in seen:
+            raise FixtureError(f"{where}.id: duplicate message ID {raw['id']!r}")
+        users = [("senderId", raw["senderId"])]
+        users += [(f"readBy[{i}]", user) for i, user in enumerate(raw.get("readBy", []))]
+        users += [(f"mentions[{i}]", user) for i, user in enumerate(raw.get("mentions", []))]
+        for i, reaction in enumerate(raw.get("reactions", [])):
+            users += [(f"reactions[{i}].users[{j}]", user) for j, user in enumerate(reaction["users"])]
+        for name, user in users:
+            if user not in members:
+                raise FixtureError(f"{where}.{name}: {user!r} is not a member of the project")
+        if raw["senderId"] in raw.get("readBy", []):
+            raise FixtureError(f"{where}.readBy: the sender {raw['senderId']!r} cannot be a reader")
+        if "replyTo" in raw and raw["replyTo"] not in seen:
+            raise FixtureError(f"{where}.replyTo: {raw['replyTo']!r} is not an earlier message of the chat")
+        if messages and _instant(raw["createdAt"]) <= _instant(messages[-1].created_at):
+            raise FixtureError(f"{where}.createdAt: messages must be listed oldest first, each after the last")
+        seen.add(raw["id"])
+        messages.append(
+            Message(
+                id=raw["id"],
+                sender_id=raw["senderId"],
+                type=raw.get("type", "text"),
+                content=raw["content"],
+                created_at=raw["createdAt"],
+                read_by=tuple(raw.get("readBy", [])),
+                reply_to=raw.get("replyTo"),
+                mentions=tuple(raw.get("mentions", [])),
+                reactions={reaction["emoji"]: tuple(reaction["users"]) for reaction in raw.get("reactions", [])},
+            )
+        )
+    return tuple(messages)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _read(path: Path, schema: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.testing import MockRequest
+from werkzeug.routing import BaseConverter
 
 from .json_body import strict_json_loads
 
@@ -33,10 +34,55 @@ class Operation:
     # Alternatives of the spec's `security`: one of them must be met; each is
     # a tuple of scheme names that must all be met. Empty: no authentication.
     security: tuple[tuple[str, ...], ...]
+    # Per path parameter, the literal values a more concrete sibling path claims:
+    # `/messages/read` is not `/messages/{messageId}` with messageId "read".
+    claimed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def flask_rule(self) -> str:
-        return re.sub(r"{(\w+)}", r"<\1>", self.path)
+        claimed = dict(self.claimed)
+
+        def rule_part(match: re.Match) -> str:
+            name = match.group(1)
+            if name in claimed:
+                literals = ", ".join(repr(literal) for literal in claimed[name])
+                return f"<except({literals}):{name}>"
+            return f"<{name}>"
+
+        return re.sub(r"{(\w+)}", rule_part, self.path)
+
+
+class ExceptConverter(BaseConverter):
+    """A path segment, except the given literals (`<except('read'):messageId>`)."""
+
+    def __init__(self, url_map, *literals: str) -> None:
+        super().__init__(url_map)
+        self.regex = "(?!(?:" + "|".join(re.escape(literal) for literal in literals) + ")$)[^/]+"
+
+
+def claimed_literals(template: str, templates: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """For each parameter of `template`, the literals that sibling templates put in its
+    place, all else being equal (OpenAPI matches concrete paths before templated ones)."""
+    segments = template.split("/")
+    claimed: dict[str, list[str]] = {}
+    for other in templates:
+        others = other.split("/")
+        if other == template or len(others) != len(segments):
+            continue
+        differing = [i for i, (a, b) in enumerate(zip(segments, others, strict=True)) if _differ(a, b)]
+        if len(differing) == 1:
+            i = differing[0]
+            if _is_parameter(segments[i]) and not _is_parameter(others[i]):
+                claimed.setdefault(segments[i][1:-1], []).append(others[i])
+    return tuple((name, tuple(literals)) for name, literals in claimed.items())
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _differ(a: str, b: str) -> bool:
+    return a != b and not (_is_parameter(a) and _is_parameter(b))
 
 
 class Contract:
@@ -62,6 +108,7 @@ class Contract:
 
     def _index(self):
         global_security = self.document.get("security", [])
+        templates = list(self.document.get("paths", {}))
         for path, item in self.document.get("paths", {}).items():
             for method in HTTP_METHODS:
                 if method not in item:
@@ -79,6 +126,7 @@ class Contract:
                     method=method.upper(),
                     path=path,
                     security=tuple(tuple(requirement) for requirement in security),
+                    claimed=claimed_literals(path, templates),
                 )
 
     def openapi_request(self, request) -> FlaskOpenAPIRequest:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from mockserver import app as app_module  # noqa: E402
 from mockserver import spec as spec_module  # noqa: E402
-from mockserver.auth import BearerJWT  # noqa: E402
+from mockserver.auth import BearerJWT, Caller  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
 from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
@@ -41,7 +41,7 @@ def accepts_any_token():
 
     def authenticate(self, headers):
         # Like Prism: any Authorization header passes; a missing one is still a 401.
-        return "usr_morgan_de" if headers.get("Authorization") else original(self, headers)
+        return Caller("usr_morgan_de", "ses_any") if headers.get("Authorization") else original(self, headers)
 
     return [mock.patch.object(BearerJWT, "authenticate", authenticate)]
 
@@ -89,10 +89,11 @@ def ok_for_non_participants():
 
 
 def forgets_removals():
-    def remove(self, original, *args):
-        before = {key: dict(participants) for key, participants in self._participants.items()}
-        original(self, *args)
-        self._participants = before  # like a stateless mock: the change is gone
+    def remove(self, original, project_id, chat_id, *args):
+        chat = self._chat(project_id, chat_id)
+        before = dict(chat.participants)
+        original(self, project_id, chat_id, *args)
+        chat.participants = before  # like a stateless mock: the change is gone
 
     return wrap_store("remove_participant", remove)
 
@@ -108,7 +109,7 @@ def no_authorization():
 def ignores_the_path():
     def remove(self, original, project_id, chat_id, *args):
         # Every request lands on the first chat of the first project.
-        project = next(iter(self.fixtures.projects.values()))
+        project = next(iter(self._projects.values()))
         return original(self, project.id, next(iter(project.chats)), *args)
 
     return wrap_store("remove_participant", remove)
@@ -117,7 +118,7 @@ def ignores_the_path():
 def adds_without_admin():
     def add(self, original, project_id, chat_id, caller_id, *rest):
         # Acts as if the chat's first admin had asked.
-        admin = next(user for user, p in self._participants[(project_id, chat_id)].items() if p.role == "admin")
+        admin = next(user for user, p in self._chat(project_id, chat_id).participants.items() if p.role == "admin")
         return original(self, project_id, chat_id, admin, *rest)
 
     return wrap_store("add_participant", add)
@@ -130,8 +131,9 @@ def adds_strangers():
         except RuleViolation as exc:
             if exc.code != "NOT_A_PROJECT_MEMBER":
                 raise
-            self._participants[(project_id, chat_id)][user_id] = Participant(role, now)
-            return self._view(self.fixtures.projects[project_id], chat_id)
+            chat = self._chat(project_id, chat_id)
+            chat.participants[user_id] = Participant(role, now)
+            return chat.snapshot()
 
     return wrap_store("add_participant", add)
 
@@ -143,15 +145,15 @@ def duplicate_add_is_200():
         except RuleViolation as exc:
             if exc.code != "ALREADY_A_PARTICIPANT":
                 raise
-            return self._view(self.fixtures.projects[project_id], chat_id)
+            return self._chat(project_id, chat_id).snapshot()
 
     return wrap_store("add_participant", add)
 
 
 def chat_visible_to_outsiders():
     def chat(self, original, project_id, chat_id, caller_id):
-        participants = self._participants.get((project_id, chat_id), {})
-        return original(self, project_id, chat_id, next(iter(participants), caller_id))
+        chat = self._projects.get(project_id) and self._projects[project_id].chats.get(chat_id)
+        return original(self, project_id, chat_id, next(iter(chat.participants), caller_id) if chat else caller_id)
 
     return wrap_store("chat", chat)
 

@@ -17,7 +17,7 @@ PREFLIGHT = {
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/api", "/api/chat/projects/p/chats", "/api/chat/projects/p/chats/c/participants/x"]
+    "path", ["/", "/api", "/api/chat/projects/p/chat", "/api/chat/projects/p/chats/c/participants/x"]
 )
 def test_unknown_paths_are_404_errors(client, path):
     response = client.delete(path, headers=bearer(MORGAN))
@@ -66,9 +66,10 @@ def test_cors_preflight_needs_no_token(client):
 
 def test_cors_preflight_offers_only_the_contracts_methods(client):
     allowed = client.options(PARTICIPANTS, headers=PREFLIGHT)
-    assert set(allowed.headers["Access-Control-Allow-Methods"].split(", ")) == {"DELETE", "GET", "POST", "OPTIONS"}
+    offered = set(allowed.headers["Access-Control-Allow-Methods"].split(", "))
+    assert offered == {"DELETE", "GET", "PATCH", "POST", "PUT", "OPTIONS"}
     # A method the contract lacks gets no CORS approval, so the browser never sends it.
-    refused = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Access-Control-Request-Method": "PUT"})
+    refused = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Access-Control-Request-Method": "TRACE"})
     assert "Access-Control-Allow-Methods" not in refused.headers
 
 

@@ -88,7 +88,7 @@ def test_the_contract_check_catches_a_nonconforming_response():
 def test_the_test_client_checks_every_response_against_the_contract(monkeypatch):
     # tests/support.py skips responses of paths outside the spec; make sure that a
     # spec operation's response is really checked, so the check cannot go quiet.
-    from mockserver import operations
+    from mockserver import behaviours as operations
 
     monkeypatch.setitem(
         operations.BEHAVIOURS, "loginUser", lambda call: Response('{"token": 5}', 200, mimetype="application/json")

@@ -1,0 +1,76 @@
+"""The session round: loginUser, refreshToken, logoutUser, getCurrentSession."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Response, jsonify
+
+from ..auth import Caller, issue_token, unauthorized
+from ..errors import ApiError
+from ..store import RuleViolation
+from .call import Call
+from .documents import user_document
+
+
+def login_user(call: Call) -> Response:
+    user = call.store.find_user_by_email(call.body["email"])
+    # Compare even for an unknown email, so both failures take the same time.
+    expected = user.password if user else secrets.token_hex(16)
+    if not hmac.compare_digest(expected.encode(), call.body["password"].encode()) or user is None:
+        raise unauthorized(
+            "The email or password is incorrect",
+            error_code=None,
+            code="INVALID_CREDENTIALS",
+            error="Invalid email or password",
+        )
+    session_id, refresh_token = call.store.open_session(user.id, call.store.now())
+    return jsonify(
+        message="Login successful",
+        token=issue_token(call.jwt_secret, user.id, user.email, call.token_lifetime, session_id),
+        refreshToken=refresh_token,
+        expiresIn=call.token_lifetime,
+        user=user_document(user, call.store),
+    )
+
+
+def refresh_token(call: Call) -> Response:
+    try:
+        session_id, user_id, next_refresh_token = call.store.rotate_refresh_token(call.body["refreshToken"])
+    except RuleViolation as exc:
+        # No Bearer challenge: the refresh token travels in the body, not in Authorization.
+        raise ApiError(401, exc.code, exc.error, exc.details) from None
+    user = call.store.users[user_id]
+    return jsonify(
+        message="Token refreshed successfully",
+        token=issue_token(call.jwt_secret, user.id, user.email, call.token_lifetime, session_id),
+        refreshToken=next_refresh_token,
+        expiresIn=call.token_lifetime,
+    )
+
+
+def logout_user(call: Call) -> Response:
+    caller = _signed_in(call)
+    call.store.end_session(caller.session_id, caller.user_id)
+    return jsonify(message="Logout successful")
+
+
+def get_current_session(call: Call) -> Response:
+    caller = _signed_in(call)
+    return jsonify(user=user_document(call.store.users[caller.user_id], call.store), authenticated=True)
+
+
+def _signed_in(call: Call) -> Caller:
+    """The caller, for a contract that would let these operations be called anonymously."""
+    if call.caller is None:
+        raise unauthorized("There is no session without a token", error_code=None)
+    return call.caller
+
+
+BEHAVIOURS = {
+    "loginUser": login_user,
+    "refreshToken": refresh_token,
+    "logoutUser": logout_user,
+    "getCurrentSession": get_current_session,
+}

@@ -1,0 +1,99 @@
+"""The in-memory store: the state of every rule, behind one lock.
+
+One re-entrant lock guards every read-modify-write, so parallel requests see a
+consistent state: of many parallel removals of one participant exactly one
+succeeds. The rules themselves live in chats.py, messages.py and sessions.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from ..fixtures import Fixtures, User
+from .chats import ChatRules
+from .messages import MessageRules
+from .records import ChatRecord, MessageRecord, ProjectRecord, RuleViolation, Session, records_from_fixtures
+from .sessions import SessionRules
+
+
+class Store(ChatRules, MessageRules, SessionRules):
+    def __init__(self, fixtures: Fixtures) -> None:
+        self.fixtures = fixtures
+        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+        self._lock = threading.RLock()
+        self._projects: dict[str, ProjectRecord] = {}
+        self._sessions: dict[str, Session] = {}
+        self._refresh_tokens: dict[str, str] = {}  # every refresh token issued -> its session ID
+        self._last_login: dict[str, str] = {}
+        self._last_instant = datetime.min.replace(tzinfo=UTC)
+        self.reset()
+
+    @property
+    def users(self) -> dict[str, User]:
+        return self.fixtures.users
+
+    def reset(self) -> None:
+        """Back to the fixtures, as at start-up: sessions and logins are forgotten too."""
+        with self._lock:
+            self._projects = records_from_fixtures(self.fixtures)
+            self._sessions = {}
+            self._refresh_tokens = {}
+            self._last_login = {}
+
+    def find_user_by_email(self, email: str) -> User | None:
+        return self._users_by_email.get(email.lower())
+
+    def now(self) -> str:
+        """The current time, RFC 3339 with milliseconds, strictly after the last one
+        handed out, so that messages sort by creation time without ties."""
+        with self._lock:
+            instant = max(datetime.now(UTC), self._last_instant + timedelta(milliseconds=1))
+            instant = instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+            self._last_instant = instant
+        return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    # Lookups shared by the rules; call them with the lock held.
+
+    def _project(self, project_id: str) -> ProjectRecord:
+        project = self._projects.get(project_id)
+        if project is None:
+            raise RuleViolation("PROJECT_NOT_FOUND", "Project not found", f"No project with ID {project_id}", "missing")
+        return project
+
+    def _member_project(self, project_id: str, user_id: str) -> ProjectRecord:
+        """A project the user is a member of; an unknown project reads the same."""
+        project = self._projects.get(project_id)
+        if project is None or user_id not in project.members:
+            raise RuleViolation(
+                "PROJECT_NOT_FOUND", "Project not found", f"No project {project_id} of yours", "missing"
+            )
+        return project
+
+    def _chat(self, project_id: str, chat_id: str) -> ChatRecord:
+        chat = self._project(project_id).chats.get(chat_id)
+        if chat is None:
+            raise RuleViolation(
+                "CHAT_NOT_FOUND", "Chat not found", f"No chat with ID {chat_id} in project {project_id}", "missing"
+            )
+        return chat
+
+    def _visible_chat(self, project_id: str, chat_id: str, caller_id: str) -> ChatRecord:
+        """A chat the caller takes part in. Unknown chats and chats of others read the
+        same, so that a caller cannot tell which chats exist."""
+        project = self._projects.get(project_id)
+        chat = project.chats.get(chat_id) if project else None
+        if chat is None or caller_id not in chat.participants:
+            raise RuleViolation(
+                "CHAT_NOT_FOUND", "Chat not found", f"No chat {chat_id} of yours in project {project_id}", "missing"
+            )
+        return chat
+
+    @staticmethod
+    def _message(chat: ChatRecord, message_id: str) -> MessageRecord:
+        message = chat.messages.get(message_id)
+        if message is None:
+            raise RuleViolation(
+                "MESSAGE_NOT_FOUND", "Message not found", f"No message {message_id} in chat {chat.id}", "missing"
+            )
+        return message

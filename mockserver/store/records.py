@@ -1,0 +1,135 @@
+"""The mock's state as records, built from the fixtures and changed by the rules.
+
+Records are mutable and live behind the store's lock; the store hands out
+snapshots (`snapshot()`), never the records themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..fixtures import Fixtures
+
+
+class RuleViolation(Exception):
+    """A business rule refused the request; nothing was modified.
+
+    `kind` says what failed, so each operation can answer with the status its
+    contract declares for it: `missing` (no such thing, or none the caller may
+    see), `forbidden` (the caller may not do it), `invalid` (the request cannot
+    be carried out as asked).
+    """
+
+    def __init__(self, code: str, error: str, details: str, kind: str = "invalid") -> None:
+        super().__init__(details)
+        self.code = code
+        self.error = error
+        self.details = details
+        self.kind = kind
+
+
+def instant(timestamp: str) -> datetime:
+    """An RFC 3339 text as a comparable time."""
+    return datetime.fromisoformat(timestamp)
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: str  # admin or member
+    added_at: str  # RFC 3339
+
+
+@dataclass
+class ChatRecord:
+    id: str
+    name: str
+    type: str
+    created_at: str
+    description: str | None = None
+    participants: dict[str, Participant] = field(default_factory=dict)  # user ID -> participant, join order
+    messages: dict[str, MessageRecord] = field(default_factory=dict)  # message ID -> message, oldest first
+
+    def snapshot(self) -> ChatRecord:
+        return copy.deepcopy(self)
+
+
+@dataclass
+class MessageRecord:
+    id: str
+    sender_id: str
+    type: str
+    created_at: str
+    content: str | None = None
+    e2ee: dict | None = None
+    reply_to: str | None = None
+    mentions: list[str] = field(default_factory=list)
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji -> users, in the order they reacted
+    read_by: list[str] = field(default_factory=list)  # never the sender
+    edited_at: str | None = None
+
+    def snapshot(self) -> MessageRecord:
+        return copy.deepcopy(self)
+
+    def unread_by(self, user_id: str) -> bool:
+        return user_id != self.sender_id and user_id not in self.read_by
+
+
+@dataclass(frozen=True)
+class E2eeKey:
+    identity_public_key: str
+    key_version: int
+    updated_at: str
+
+
+@dataclass
+class ProjectRecord:
+    id: str
+    members: tuple[str, ...]
+    chats: dict[str, ChatRecord]  # chat ID -> chat, in creation order
+    e2ee_keys: dict[str, E2eeKey]  # user ID -> key
+
+
+@dataclass
+class Session:
+    """A login: its access tokens carry `sid`; its current refresh token is one-use."""
+
+    user_id: str
+    refresh_token: str | None
+    refresh_expires_at: float
+    revoked: bool = False
+
+
+def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
+    projects: dict[str, ProjectRecord] = {}
+    for project in fixtures.projects.values():
+        chats = {}
+        for chat in project.chats.values():
+            chats[chat.id] = ChatRecord(
+                id=chat.id,
+                name=chat.name,
+                type=chat.type,
+                created_at=chat.created_at,
+                participants={user: Participant(role, chat.created_at) for user, role in chat.participants.items()},
+                messages={
+                    message.id: MessageRecord(
+                        id=message.id,
+                        sender_id=message.sender_id,
+                        type=message.type,
+                        created_at=message.created_at,
+                        content=message.content,
+                        reply_to=message.reply_to,
+                        mentions=list(message.mentions),
+                        reactions={emoji: list(users) for emoji, users in message.reactions.items()},
+                        read_by=list(message.read_by),
+                    )
+                    for message in chat.messages
+                },
+            )
+        keys = {
+            user: E2eeKey(key.identity_public_key, key.key_version, key.updated_at)
+            for user, key in project.e2ee_keys.items()
+        }
+        projects[project.id] = ProjectRecord(project.id, project.members, chats, keys)
+    return projects

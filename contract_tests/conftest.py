@@ -64,7 +64,15 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if base_url:
         base_url = base_url.rstrip("/")
         token, email = credentials_from_env(base_url)
-        yield Target(base_url, token, email, secret, TargetIds.from_env(), os.environ.get("CONTRACT_PARTICIPANT_TOKEN"))
+        yield Target(
+            base_url,
+            token,
+            email,
+            secret,
+            TargetIds.from_env(),
+            os.environ.get("CONTRACT_PARTICIPANT_TOKEN"),
+            os.environ.get("CONTRACT_OUTSIDER_TOKEN"),
+        )
         return
 
     from mockserver import create_app

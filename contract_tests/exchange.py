@@ -82,8 +82,9 @@ class Exchange:
             self.fail(f"expected status {status}, got {self.status}" + (f" ({hint})" if hint else ""))
         return self
 
-    def expect_error(self, status: int, code: str | None = None) -> dict:
-        """A documented error response in the Error shape; 401s carry a Bearer challenge."""
+    def expect_error(self, status: int, code: str | None = None, challenge: bool = True) -> dict:
+        """A documented error response in the Error shape; 401s carry a Bearer challenge,
+        unless no bearer token was at stake (`challenge=False`: a refresh token)."""
         self.expect(status)
         if not self.response.headers.get("Content-Type", "").startswith("application/json"):
             self.fail("error response is not JSON")
@@ -92,7 +93,11 @@ class Exchange:
             self.fail("error body lacks the Error fields `error` and `code`")
         if code is not None and body["code"] != code:
             self.fail(f"expected error code {code}, got {body['code']}")
-        if status == 401 and not self.response.headers.get("WWW-Authenticate", "").lower().startswith("bearer"):
+        if (
+            status == 401
+            and challenge
+            and not self.response.headers.get("WWW-Authenticate", "").lower().startswith("bearer")
+        ):
             self.fail("a 401 must carry a `WWW-Authenticate: Bearer ...` challenge (RFC 6750)")
         return body
 

@@ -27,6 +27,7 @@ DEFAULT_PROJECT_ID = "proj_CE5hbCg5EPjP"
 DEFAULT_CHAT_ID = "VL0TZudKjN6SiWtV"
 DEFAULT_PARTICIPANT_ID = "usr_CuXGNqCoY9JGW0"
 DEFAULT_MESSAGE_ID = "msg_7Hc2LqW9xT4bNp3R"  # a message of the suite's user in that chat
+DEFAULT_OUTSIDER_ID = "usr_Q8mT2vLx9RkP1a"  # a member of the project in none of its chats
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class TargetIds:
     chat_id: str
     participant_id: str  # a non-admin participant whom the suite's user (an admin) may remove
     message_id: str = DEFAULT_MESSAGE_ID  # a message the suite's user sent in the chat
+    outsider_id: str = DEFAULT_OUTSIDER_ID  # a project member who is no participant of the chat
 
     @classmethod
     def from_env(cls) -> TargetIds:
@@ -43,6 +45,7 @@ class TargetIds:
             chat_id=os.environ.get("CONTRACT_CHAT_ID") or DEFAULT_CHAT_ID,
             participant_id=os.environ.get("CONTRACT_PARTICIPANT_ID") or DEFAULT_PARTICIPANT_ID,
             message_id=os.environ.get("CONTRACT_MESSAGE_ID") or DEFAULT_MESSAGE_ID,
+            outsider_id=os.environ.get("CONTRACT_OUTSIDER_ID") or DEFAULT_OUTSIDER_ID,
         )
 
     def participants_path(self, project_id: str | None = None, chat_id: str | None = None) -> str:
@@ -59,6 +62,7 @@ class Target:
     jwt_secret: str | None  # known secret: the suite may sign tokens of its own
     ids: TargetIds
     participant_token: str | None = None  # CONTRACT_PARTICIPANT_TOKEN: a JWT of ids.participant_id
+    outsider_token: str | None = None  # CONTRACT_OUTSIDER_TOKEN: a JWT of ids.outsider_id
 
     @property
     def user_id(self) -> str:
@@ -73,14 +77,16 @@ class Target:
         values = {"projectId": self.ids.project_id, "chatId": self.ids.chat_id, **path}
         return self.base_url + spec_path(operation_id).format(**values)
 
-    def fresh_token(self) -> str | None:
-        """A token of a new session of the suite's user, when the suite knows the password."""
+    def fresh_login(self) -> dict | None:
+        """A new session of the suite's user (loginUser's answer), when the suite knows the password."""
         password = os.environ.get("CONTRACT_PASSWORD")
         if not password and not os.environ.get("CONTRACT_TOKEN"):
             password = DEFAULT_PASSWORD
-        if not password:
-            return None
-        return login(self.base_url, self.email, password)["token"]
+        return login(self.base_url, self.email, password) if password else None
+
+    def fresh_token(self) -> str | None:
+        session = self.fresh_login()
+        return session["token"] if session else None
 
     def token_for(self, user_id: str) -> str | None:
         """A token of another user, signed with the target's secret when the suite knows it."""

@@ -71,8 +71,8 @@ def ignores_exp():
 def wrap_store(method: str, after_original):
     original = getattr(Store, method)
 
-    def wrapped(self, *args):
-        return after_original(self, original, *args)
+    def wrapped(self, *args, **kwargs):
+        return after_original(self, original, *args, **kwargs)
 
     return [mock.patch.object(Store, method, wrapped)]
 
@@ -156,6 +156,122 @@ def chat_visible_to_outsiders():
         return original(self, project_id, chat_id, next(iter(chat.participants), caller_id) if chat else caller_id)
 
     return wrap_store("chat", chat)
+
+
+def unlisted_messages():
+    def send(self, original, project_id, chat_id, *args, **kwargs):
+        message = original(self, project_id, chat_id, *args, **kwargs)
+        del self._chat(project_id, chat_id).messages[message.id]  # answered, never stored
+        return message
+
+    return wrap_store("send_message", send)
+
+
+def no_pagination():
+    def messages(self, original, *args, **kwargs):
+        return original(self, *args, **{**kwargs, "offset": 0, "limit": 1_000_000})
+
+    return wrap_store("messages", messages)
+
+
+def no_time_filters():
+    def messages(self, original, *args, **kwargs):
+        return original(self, *args, **{**kwargs, "before": None, "after": None})
+
+    return wrap_store("messages", messages)
+
+
+def reads_not_recorded():
+    def mark_read(self, original, project_id, chat_id, caller_id, message_ids):
+        chat = self._visible_chat(project_id, chat_id, caller_id)
+        readers = {id_: list(m.read_by) for id_, m in chat.messages.items()}
+        count = original(self, project_id, chat_id, caller_id, message_ids)
+        for id_, message in chat.messages.items():
+            message.read_by = readers[id_]  # counted, then forgotten
+        return count
+
+    return wrap_store("mark_read", mark_read)
+
+
+def reactions_for_all():
+    def remove(self, original, project_id, chat_id, message_id, caller_id, emoji):
+        original(self, project_id, chat_id, message_id, caller_id, emoji)
+        reactions = self._message(self._chat(project_id, chat_id), message_id).reactions
+        reactions.pop(emoji, None)  # everyone's reaction with it goes
+        return {e: list(users) for e, users in reactions.items()}
+
+    return wrap_store("remove_reaction", remove)
+
+
+def as_the_author(method: str):
+    """`method` acts as if the message's author had asked."""
+
+    def act(self, original, project_id, chat_id, message_id, caller_id, *args):
+        chat = self._projects.get(project_id) and self._projects[project_id].chats.get(chat_id)
+        message = chat.messages.get(message_id) if chat else None
+        author = message.sender_id if message and caller_id in chat.participants else caller_id
+        return original(self, project_id, chat_id, message_id, author, *args)
+
+    return wrap_store(method, act)
+
+
+def outsiders_see_chats():
+    def visible(self, original, project_id, chat_id, caller_id):
+        project = self._projects.get(project_id)
+        chat = project.chats.get(chat_id) if project else None
+        if chat and caller_id in project.members and chat.participants:
+            caller_id = next(iter(chat.participants))  # any project member may look in
+        return original(self, project_id, chat_id, caller_id)
+
+    return wrap_store("_visible_chat", visible)
+
+
+def removed_can_send():
+    def send(self, original, project_id, chat_id, caller_id, **kwargs):
+        chat = self._chat(project_id, chat_id)
+        if caller_id not in chat.participants and caller_id in self._projects[project_id].members:
+            chat.participants[caller_id] = Participant("member", self.now())  # lets them back in
+        return original(self, project_id, chat_id, caller_id, **kwargs)
+
+    return wrap_store("send_message", send)
+
+
+def creator_not_admin():
+    def create(self, original, project_id, caller_id, *args):
+        chat = original(self, project_id, caller_id, *args)
+        stored = self._chat(project_id, chat.id)
+        stored.participants[caller_id] = Participant("member", chat.created_at)
+        return stored.snapshot()
+
+    return wrap_store("create_chat", create)
+
+
+def reusable_refresh_tokens():
+    def rotate(self, original, refresh_token):
+        session = self._sessions.get(self._refresh_tokens.get(refresh_token, ""))
+        if session and not session.revoked:
+            session.refresh_token = refresh_token  # a spent token counts as the current one
+        return original(self, refresh_token)
+
+    return wrap_store("rotate_refresh_token", rotate)
+
+
+def logout_does_nothing():
+    return [mock.patch.object(Store, "end_session", lambda self, session_id, user_id: None)]
+
+
+def keys_not_stored():
+    def put(self, original, project_id, caller_id, *args):
+        keys = self._project(project_id).e2ee_keys
+        before = keys.get(caller_id)
+        key = original(self, project_id, caller_id, *args)
+        if before is None:
+            keys.pop(caller_id, None)
+        else:
+            keys[caller_id] = before  # answered, never stored
+        return key
+
+    return wrap_store("put_e2ee_key", put)
 
 
 def crashes_on_malformed_json():
@@ -259,6 +375,21 @@ MUTANTS: dict[str, Mutant] = {
     "adds-strangers": Mutant("adds users from outside the project", adds_strangers, "only_project_members"),
     "duplicate-add-200": Mutant("200 for adding a participant twice", duplicate_add_is_200, "then_add_them_back"),
     "chat-visible-to-all": Mutant("chat details for outsiders", chat_visible_to_outsiders, "then_add_them_back"),
+    "unlisted-messages": Mutant("sent messages are not stored", unlisted_messages, "sent_message_is_listed"),
+    "no-pagination": Mutant("ignores page and limit", no_pagination, "pagination_and_time_filters"),
+    "no-time-filters": Mutant("ignores before and after", no_time_filters, "pagination_and_time_filters"),
+    "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
+    "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),
+    "anyone-edits": Mutant("any participant edits any message", lambda: as_the_author("edit_message"), "author_edits"),
+    "members-delete-all": Mutant(
+        "any participant deletes any message", lambda: as_the_author("delete_message"), "author_or_a_chat_admin"
+    ),
+    "outsiders-see-chats": Mutant("project members see every chat", outsiders_see_chats, "outsiders_cannot"),
+    "removed-can-send": Mutant("a removed participant sends (and is back)", removed_can_send, "removed_participant"),
+    "creator-not-admin": Mutant("a chat's creator is a plain member", creator_not_admin, "creator_as_admin"),
+    "reusable-refresh": Mutant("a refresh token works again", reusable_refresh_tokens, "works_once_and_rotates"),
+    "logout-noop": Mutant("logout ends nothing", logout_does_nothing, "logout_ends_the_session"),
+    "keys-not-stored": Mutant("E2EE keys are not stored", keys_not_stored, "e2ee_keys_are_stored"),
     "500-on-malformed-json": Mutant(
         "500 on malformed JSON", crashes_on_malformed_json, "validation_error[malformed JSON]"
     ),

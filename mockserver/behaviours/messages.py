@@ -100,7 +100,8 @@ def _instant(value: datetime | str | None) -> datetime | None:
     """A validated `date-time` query value (openapi-core may hand it over parsed)."""
     if value is None:
         return None
-    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    # RFC 3339 allows `t` and `z`, which Python's parser does not.
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value.upper())
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 

@@ -53,8 +53,10 @@ class MessageRules:
             if e2ee is not None and message_type != "text":
                 details = f"Only text messages are end-to-end encrypted, not {message_type}"
                 raise RuleViolation("E2EE_TEXT_ONLY", "Invalid message", details)
-            if not content and not (e2ee or {}).get("ciphertext"):
-                raise RuleViolation("EMPTY_MESSAGE", "Invalid message", "A message needs content, or e2ee.ciphertext")
+            # An E2EE message carries its text in the ciphertext; its `content` is dropped.
+            if not (e2ee.get("ciphertext") if e2ee is not None else content):
+                details = "An end-to-end encrypted message needs e2ee.ciphertext" if e2ee else "A message needs content"
+                raise RuleViolation("EMPTY_MESSAGE", "Invalid message", details)
             if reply_to is not None and reply_to not in chat.messages:
                 raise RuleViolation(
                     "REPLY_NOT_FOUND", "Invalid message", f"replyTo {reply_to} is not a message of chat {chat_id}"

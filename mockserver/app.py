@@ -46,6 +46,7 @@ def create_app(
     authenticator = Authenticator(contract.security_schemes, secret, store.users, store.session_ended)
 
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
     # `//` in a path is an unknown path (404 in the Error shape), not a redirect.
     app.url_map.merge_slashes = False

@@ -5,10 +5,11 @@ openapi-core's unmarshaller would, without its per-request schema resolution:
 
 - `errors(value)`: the jsonschema validator openapi-core itself builds for the schema
   (same class, format checker and $ref resolver), so the messages are its own.
-- `is_valid(value)`: a fastjsonschema function compiled from the schema translated to
-  JSON Schema draft 4. It may be stricter than the reference, never more lenient, so
-  only a value it rejects is checked again with `errors`. A schema the translation
-  cannot express exactly gets no such function and is always checked with `errors`.
+- `is_valid(value)`: for a body, a fastjsonschema function compiled from the schema
+  translated to JSON Schema draft 4. It may be stricter than the reference, never more
+  lenient, so only a value it rejects is checked again with `errors`. A schema the
+  translation cannot express exactly, and a parameter's (small: compiling would cost
+  more start-up time than it saves), are checked with `errors` alone.
 - `unmarshal(value)`: defaults of missing properties and format conversions (date-time
   into datetime, ...) as openapi-core's unmarshaller does them, compiled into closures;
   for schemas with composition keywords or x-model, openapi-core's own unmarshaller.
@@ -49,11 +50,11 @@ class NotCompilable(Exception):
 
 
 class CompiledSchema:
-    def __init__(self, reference, document: dict[str, Any], schema: dict[str, Any]) -> None:
+    def __init__(self, reference, document: dict[str, Any], schema: dict[str, Any], fast: bool) -> None:
         """`reference`: openapi-core's SchemaUnmarshaller for the schema; `schema`: its raw form."""
         validator = reference.schema_validator.validator
         self.errors: Callable[[Any], list] = lambda value: list(validator.iter_errors(value))
-        self.is_valid = self._fast_check(validator.format_checker, document, schema)
+        self.is_valid = self._fast_check(validator.format_checker, document, schema) if fast else _never
         try:
             self.unmarshal = _unmarshaller(reference.formats_unmarshaller, document, schema, frozenset()) or _same
         except NotCompilable:
@@ -66,7 +67,7 @@ class CompiledSchema:
             draft4 = _draft4(schema, document, formats, format_checker, frozenset())
             check = fastjsonschema.compile(draft4, formats=formats, use_default=False)
         except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException):
-            return lambda value: False
+            return _never
 
         def is_valid(value: Any) -> bool:
             try:
@@ -78,12 +79,16 @@ class CompiledSchema:
         return is_valid
 
 
-def compile_schema(unmarshallers_factory, unmarshaller_options, spec: SchemaPath, schema_path: SchemaPath, document):
+def compile_schema(factory, options, spec: SchemaPath, schema_path: SchemaPath, document, fast: bool):
     """A CompiledSchema for `schema_path`, with the reference built as openapi-core builds it."""
-    reference = unmarshallers_factory.create(spec, schema_path, **unmarshaller_options)
+    reference = factory.create(spec, schema_path, **options)
     with schema_path.resolve() as resolved:
         raw = resolved.contents
-    return CompiledSchema(reference, document, raw)
+    return CompiledSchema(reference, document, raw, fast)
+
+
+def _never(value: Any) -> bool:
+    return False
 
 
 def resolve_ref(document: dict[str, Any], ref: str) -> Any:

@@ -35,6 +35,16 @@ DEFAULT_STYLES = {"path": "simple", "header": "simple", "query": "form", "cookie
 PRIMITIVE_CASTS: dict[str | None, Callable[[str], Any]] = {None: str, "string": str, "integer": int, "number": float}
 
 
+# Where each location's values come from, read only for operations that have such parameters
+# (Werkzeug parses the query string and cookies on first access).
+SOURCES: dict[str, Callable[[Any], Mapping[str, Any]]] = {
+    "path": lambda request: request.view_args or {},
+    "query": lambda request: request.args,
+    "header": lambda request: request.headers,
+    "cookie": lambda request: request.cookies,
+}
+
+
 class Unsupported(Exception):
     """The operation uses a feature only openapi-core handles."""
 
@@ -88,16 +98,10 @@ class OperationValidator:
     def validate(self, request) -> RequestUnmarshalResult | None:
         """The request unmarshalled, an ApiError (400) if it breaks the contract, or None
         for a request only openapi-core can handle."""
-        sources = {
-            "path": request.view_args or {},
-            "query": request.args,
-            "header": request.headers,
-            "cookie": request.cookies,
-        }
         details: dict[str, Any] = {}
         validated = Parameters()
         for parameter in self.parameters:
-            present, value, error = parameter.value(sources[parameter.location])
+            present, value, error = parameter.value(SOURCES[parameter.location](request))
             if error is not None:
                 details[parameter.name] = error
             elif present:
@@ -194,9 +198,9 @@ class Compiler:
             "extra_format_unmarshallers": reference.extra_format_unmarshallers,
         }
 
-    def schema(self, schema_path: SchemaPath) -> CompiledSchema:
+    def schema(self, schema_path: SchemaPath, fast: bool = False) -> CompiledSchema:
         try:
-            return compile_schema(self.factory, self.options, self.spec, schema_path, self.document)
+            return compile_schema(self.factory, self.options, self.spec, schema_path, self.document, fast)
         except (NotCompilable, OpenAPIError) as exc:  # e.g. openapi-core refuses an unknown format
             raise Unsupported(str(exc)) from exc
 
@@ -243,7 +247,7 @@ class Compiler:
         media_types = list(content.keys())
         json_checker = None
         if JSON in media_types and "schema" in content / JSON:
-            json_checker = self.schema(content / JSON / "schema")
+            json_checker = self.schema(content / JSON / "schema", fast=True)
         return BodyValidator(
             (request_body / "required").read_bool(default=False), media_types, json_checker, self.decode_json
         )

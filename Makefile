@@ -35,9 +35,11 @@ contract: $(STAMP)
 	$(BIN)/python -m pytest contract_tests -rfEs $(if $(BASE_URL),--base-url=$(BASE_URL)) \
 		--junitxml=$(REPORTS)/contract-junit.xml
 
-# Latency, throughput and memory of the mock under load (figures, not assertions).
+# The mock side by side with Prism and a bare Flask app under wrk (figures, not assertions);
+# e.g. make bench BENCH_ARGS="--rounds 1 --seconds 3 --soak-requests 0" for a quick look.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/mock_latency.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver contract_tests tests benchmarks

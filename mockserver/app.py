@@ -138,5 +138,8 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,
+        # Every error response comes from an errorhandler above and gets the headers from
+        # the after_request hook; wrapping the exception handlers too did the work twice.
+        intercept_exceptions=False,
     )
     return app

@@ -1,12 +1,12 @@
-"""Request validation against the contract, with openapi-core.
+"""Request validation against the contract.
 
-A violation is a 400 `VALIDATION_ERROR` whose `details` map each offending field
-(`body`, a body property such as `userId`, or a parameter name) to a message.
+Each operation's validator, compiled at start-up (request_validators.py), checks a
+request; openapi-core, the reference, checks what those leave to it. A violation is a
+400 `VALIDATION_ERROR` whose `details` map each offending field (`body`, a body property
+such as `userId`, or a parameter name) to a message.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
@@ -19,11 +19,19 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
 from .errors import ApiError
+from .request_validators import schema_error_details
 from .spec import Contract
 
 
 def validate_request(contract: Contract, request) -> RequestUnmarshalResult:
     """The request's parameters and body, unmarshalled; a 400 ApiError if they break the contract."""
+    validator = contract.request_validators.get(request.endpoint)
+    result = validator.validate(request) if validator else None
+    return result if result is not None else reference_validate_request(contract, request)
+
+
+def reference_validate_request(contract: Contract, request) -> RequestUnmarshalResult:
+    """validate_request with openapi-core alone."""
     result = contract.openapi.unmarshal_request(contract.openapi_request(request))
     if result.errors:
         details: dict[str, str] = {}
@@ -55,21 +63,5 @@ def _describe_body(cause: BaseException | None) -> dict[str, str]:
         reason = cause.__context__
         return {"body": str(reason) if reason else "Body cannot be decoded"}
     if isinstance(cause, InvalidSchemaValue):
-        messages: dict[str, list[str]] = {}
-        for schema_error in cause.schema_errors:
-            messages.setdefault(_field(schema_error), []).append(schema_error.message)
-        return {field: "; ".join(texts) for field, texts in messages.items()}
+        return schema_error_details(cause.schema_errors)
     return {"body": "Body is invalid"}
-
-
-def _field(schema_error: Any) -> str:
-    """`userId` for an error at or below a top-level property; `body` for the body itself."""
-    path = list(schema_error.absolute_path)
-    if path:
-        return str(path[0])
-    if schema_error.validator == "required" and isinstance(schema_error.instance, dict):
-        # jsonschema reports a missing property on the parent object, one error each.
-        for name in schema_error.validator_value:
-            if name not in schema_error.instance and repr(name) in schema_error.message:
-                return name
-    return "body"

@@ -1,0 +1,417 @@
+"""The mock side by side with Stoplight Prism and a bare Flask + PyJWT app: `make bench`.
+
+All three serve on 127.0.0.1 at once. For each scenario, every round loads each of them
+in turn with wrk (a compiled load generator: no Python client competing for the cores),
+rotating the order from round to round, so that a busy machine slows all three alike.
+It prints one table (req/s, p50, p99 per target, the mock/Prism and mock/bare ratios,
+5xx and socket errors), then start-up time and memory of each, and the mock's memory
+before and after a long run. Figures, not assertions: nothing here fails on a timing.
+
+Prism (@stoplight/prism-cli, pinned) is installed by npm into benchmarks/.prism when
+node is present; wrk comes from Debian's packages (installed when running as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# The newest Prism whose declared engines include Debian's node 20 (5.15 and later want node 24).
+PRISM_VERSION = "5.14.2"
+PRISM_DIR = ROOT / "benchmarks" / ".prism"
+PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
+TARGETS = ("mock", "prism", "bare")
+PROJECT, CHAT = "proj_CE5hbCg5EPjP", "VL0TZudKjN6SiWtV"
+MORGAN, SAM = "usr_morgan_de", "usr_l6ZF362tQSr4nE"
+LOGIN = {"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}
+WAIT_SECONDS = 60  # for a server to answer, or npm to install
+
+
+@dataclass
+class Scenario:
+    name: str
+    requests: list[tuple[str, str, dict[str, str], str | None]]  # method, path, headers, body; sent in turn
+    expected: set[int]  # the mock's and the bare app's statuses; Prism answers from examples
+    reset: bool = False  # reset the mock's state before each round
+
+
+@dataclass
+class Target:
+    name: str
+    process: subprocess.Popen
+    url: str
+    started_in: float
+    rss_mib: Callable[[], float] = field(repr=False)
+
+
+# --- scenarios -----------------------------------------------------------------------
+
+
+def operation_paths(spec: Path) -> dict[str, tuple[str, str, dict]]:
+    """operationId -> (method, path with the fixture IDs, operation)."""
+    document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    found = {}
+    for template, item in document["paths"].items():
+        path = template.replace("{projectId}", PROJECT).replace("{chatId}", CHAT)
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                found[operation["operationId"]] = (method.upper(), path, operation)
+    return found
+
+
+def body_example(operation: dict) -> str | None:
+    media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    return json.dumps(media["example"]) if "example" in media else None
+
+
+def scenarios(spec: Path, token: str) -> list[Scenario]:
+    ops = operation_paths(spec)
+    auth = {"Authorization": f"Bearer {token}"}
+    as_json = {"Content-Type": "application/json"}
+    _, participants, _ = ops["removeParticipant"]
+    found = [
+        Scenario(
+            "removeParticipant 400 (rule)",
+            [("DELETE", participants, {**auth, **as_json}, '{"userId": "usr_nobody"}')],
+            {400},
+        ),
+        Scenario(
+            "removeParticipant 200 (+ add back)",
+            [
+                ("DELETE", participants, {**auth, **as_json}, json.dumps({"userId": SAM})),
+                ("POST", participants, {**auth, **as_json}, json.dumps({"userId": SAM})),
+            ],
+            {200, 400},  # 16 connections race on one participant: some find it removed already
+            reset=True,
+        ),
+        Scenario("getChatDetails 200", [("GET", ops["getChatDetails"][1], auth, None)], {200}),
+        Scenario("loginUser 200", [("POST", ops["loginUser"][1], as_json, json.dumps(LOGIN))], {200}),
+        Scenario("401 no token", [("DELETE", participants, as_json, json.dumps({"userId": SAM}))], {401}),
+        Scenario("400 validation", [("DELETE", participants, {**auth, **as_json}, "{}")], {400}),
+    ]
+    # The chat API's operations, once the contract has them.
+    for operation_id, status in (("sendMessage", 201), ("getChatMessages", 200)):
+        if operation_id in ops:
+            method, path, operation = ops[operation_id]
+            body = body_example(operation) if method in ("POST", "PUT", "PATCH") else None
+            headers = {**auth, **as_json} if body else auth
+            found.append(Scenario(f"{operation_id} {status}", [(method, path, headers, body)], {status}))
+    return found
+
+
+# --- the servers ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/__bench_probe", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer: it is up
+    except OSError:
+        return False
+
+
+def process_tree_rss_mib(pid: int) -> float:
+    """RSS of a process and its children (Prism's node may fork), in MiB."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        pending.extend(int(child) for child in children)
+    return total / 1024
+
+
+def start(name: str, command: list[str], port: int, env: dict[str, str]) -> Target:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = started + WAIT_SECONDS
+    while not answers(url):
+        if process.poll() is not None or time.perf_counter() > deadline:
+            process.kill()
+            raise SystemExit(f"{name} did not start: {' '.join(command)}")
+        time.sleep(0.05)
+    return Target(name, process, url, time.perf_counter() - started, lambda: process_tree_rss_mib(process.pid))
+
+
+def stop(target: Target) -> None:
+    target.process.terminate()
+    try:
+        target.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        target.process.kill()
+        target.process.wait(timeout=10)
+
+
+def start_targets(args, env) -> dict[str, Target]:
+    python = sys.executable
+    threads = str(args.threads)
+    targets = {}
+    port = free_port()
+    targets["mock"] = start(
+        "mock",
+        [str(Path(python).with_name("mockserver")), "serve", "--port", str(port), "--threads", threads],
+        port,
+        env,
+    )
+    port = free_port()
+    targets["bare"] = start("bare", [python, "benchmarks/bare_app.py", str(port), threads], port, env)
+    if prism_installed():
+        port = free_port()
+        command = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(args.spec)]
+        targets["prism"] = start("prism", command, port, env)
+    return targets
+
+
+def prism_installed() -> bool:
+    package = PRISM_DIR / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
+    if PRISM_BIN.exists() and json.loads(package.read_text())["version"] == PRISM_VERSION:
+        return True
+    if not shutil.which("node") or not shutil.which("npm"):
+        print("node/npm not found: Prism is left out")
+        return False
+    print(f"installing @stoplight/prism-cli@{PRISM_VERSION} into {PRISM_DIR.relative_to(ROOT)} ...", flush=True)
+    PRISM_DIR.mkdir(exist_ok=True)
+    npm = ["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund", "--loglevel=error"]
+    subprocess.run([*npm, f"@stoplight/prism-cli@{PRISM_VERSION}"], check=True, timeout=10 * WAIT_SECONDS)
+    return PRISM_BIN.exists()
+
+
+def wrk_available() -> bool:
+    if shutil.which("wrk"):
+        return True
+    command = "apt-get update && apt-get install -y wrk"
+    if os.geteuid() != 0:
+        print(f"wrk not found; install it with: sudo sh -c '{command}'. Skipping the load runs.")
+        return False
+    print(f"wrk not found; running: {command}", flush=True)
+    subprocess.run(["sh", "-c", command], check=True, timeout=10 * WAIT_SECONDS, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") is not None
+
+
+# --- load ----------------------------------------------------------------------------
+
+LUA = """
+local threads = {}
+local expected = {%(expected)s}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  fivexx, unexpected, twoxx, sent = 0, 0, 0, 0
+  prepared = {%(requests)s}
+end
+function request()
+  sent = sent + 1
+  return prepared[(sent - 1) %% #prepared + 1]
+end
+function response(status, headers, body)
+  if status >= 500 then fivexx = fivexx + 1 end
+  if status < 300 then twoxx = twoxx + 1 end
+  if not expected[status] then unexpected = unexpected + 1 end
+end
+function done(summary, latency, requests)
+  local f, u, t = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    f = f + thread:get("fivexx"); u = u + thread:get("unexpected"); t = t + thread:get("twoxx")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "socket_errors": %%d,' ..
+    ' "timeouts": %%d, "fivexx": %%d, "unexpected": %%d, "twoxx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write, e.timeout, f, u, t))
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal for this ASCII text
+
+
+def lua_script(scenario: Scenario, expected: set[int] | None) -> str:
+    requests = ", ".join(
+        f"wrk.format({lua_string(method)}, {lua_string(path)}, {{"
+        + ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+        + f"}}, {lua_string(body) if body is not None else 'nil'})"
+        for method, path, headers, body in scenario.requests
+    )
+    expected_statuses = ", ".join(f"[{status}] = true" for status in sorted(expected)) if expected else ""
+    return LUA % {"requests": requests, "expected": expected_statuses}
+
+
+def run_wrk(url: str, script: Path, seconds: float, connections: int, threads: int) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    return json.loads(line.removeprefix("BENCH "))
+
+
+def post(url: str) -> None:
+    request = urllib.request.Request(url, method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def summary(rounds: list[dict]) -> dict:
+    seconds = sum(r["duration_us"] for r in rounds) / 1e6
+    total = sum(r["requests"] for r in rounds)
+    return {
+        "rps": total / seconds,
+        "p50": statistics.median(r["p50_us"] for r in rounds) / 1000,
+        "p99": statistics.median(r["p99_us"] for r in rounds) / 1000,
+        "fivexx": sum(r["fivexx"] for r in rounds),
+        "socket": sum(r["socket_errors"] + r["timeouts"] for r in rounds),
+        "unexpected": sum(r["unexpected"] for r in rounds),
+        "ok": sum(r["twoxx"] for r in rounds) / max(total, 1),
+    }
+
+
+def ratio(stats: dict[str, dict], other: str) -> str:
+    return f"{stats['mock']['rps'] / stats[other]['rps']:.2f}" if other in stats else "-"
+
+
+def print_table(results: dict[tuple[str, str], list[dict]], names: list[str], present: list[str]) -> None:
+    header = f"{'scenario':<36}"
+    for target in present:
+        header += f" | {target + ' req/s':>11} {'p50 ms':>7} {'p99 ms':>7}"
+    header += f" | {'mock/prism':>10} {'mock/bare':>9} | {'5xx':>4} {'sock err':>8} {'unexpected':>10}"
+    print(header)
+    print("-" * len(header))
+    for name in names:
+        row = f"{name:<36}"
+        stats = {target: summary(results[name, target]) for target in present}
+        for target in present:
+            s = stats[target]
+            row += f" | {s['rps']:>11.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}"
+        row += f" | {ratio(stats, 'prism'):>10} {ratio(stats, 'bare'):>9}"
+        row += f" | {sum(s['fivexx'] for s in stats.values()):>4} {sum(s['socket'] for s in stats.values()):>8}"
+        row += f" {stats['mock']['unexpected'] + stats['bare']['unexpected']:>10}"
+        print(row)
+    print(
+        "5xx and socket errors: all targets together; unexpected: statuses the mock or the bare app should not give."
+        " p50/p99: median over rounds."
+    )
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spec", type=Path, default=Path("openapi.yaml"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="WSGI server threads, mock and bare app")
+    parser.add_argument("--soak-requests", type=int, default=1_000_000, help="the mock's memory run; 0: none")
+    parser.add_argument("--only", help="run only scenarios whose name contains this")
+    args = parser.parse_args()
+    from in_process import measure
+
+    from mockserver import settings
+    from mockserver.auth import issue_token
+
+    env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 7 * 24 * 3600)
+    chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
+    measure(chosen)
+    print()
+    if not wrk_available():
+        return
+
+    targets = start_targets(args, env)
+    present = [name for name in TARGETS if name in targets]
+    idle = {name: target.rss_mib() for name, target in targets.items()}
+    results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
+    try:
+        with tempfile.TemporaryDirectory() as scripts:
+            print(
+                f"{len(chosen)} scenarios x {len(present)} targets x {args.rounds} rounds of {args.seconds:g} s,"
+                f" wrk -t{args.wrk_threads} -c{args.connections}; mock and bare app on {args.threads} threads",
+                flush=True,
+            )
+            for index, scenario in enumerate(chosen):
+                per_target = {}
+                for target in present:
+                    path = Path(scripts) / f"{index}-{target}.lua"
+                    path.write_text(lua_script(scenario, None if target == "prism" else scenario.expected))
+                    per_target[target] = path
+                    run_wrk(targets[target].url, path, 1, args.connections, args.wrk_threads)  # warm-up
+                for round_number in range(args.rounds):
+                    shift = (round_number + index) % len(present)
+                    for target in present[shift:] + present[:shift]:
+                        if scenario.reset and target == "mock":
+                            post(targets["mock"].url + "/__mock/reset")
+                        result = run_wrk(
+                            targets[target].url, per_target[target], args.seconds, args.connections, args.wrk_threads
+                        )
+                        results[scenario.name, target].append(result)
+                print(f"  done: {scenario.name}", flush=True)
+            print()
+            print_table(results, [s.name for s in chosen], present)
+            print()
+            for name in present:
+                target = targets[name]
+                print(
+                    f"{name:<6} start-up {target.started_in:5.2f} s   RSS idle {idle[name]:6.1f} MiB,"
+                    f" after the load {target.rss_mib():6.1f} MiB"
+                )
+            if args.soak_requests:
+                soak(targets["mock"], chosen[0], args, Path(scripts) / "soak.lua")
+    finally:
+        for target in targets.values():
+            stop(target)
+
+
+def soak(mock: Target, scenario: Scenario, args, script: Path) -> None:
+    """The mock's memory before and after `--soak-requests` requests of the first scenario."""
+    script.write_text(lua_script(scenario, scenario.expected))
+    before = mock.rss_mib()
+    sent = fivexx = socket_errors = 0
+    started = time.perf_counter()
+    while sent < args.soak_requests:
+        result = run_wrk(mock.url, script, 30, args.connections, args.wrk_threads)
+        sent += result["requests"]
+        fivexx += result["fivexx"]
+        socket_errors += result["socket_errors"] + result["timeouts"]
+    print(
+        f"mock   RSS {before:.1f} MiB before {sent:,} requests ({scenario.name}), {mock.rss_mib():.1f} MiB after;"
+        f" {fivexx} 5xx, {socket_errors} socket errors, {time.perf_counter() - started:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,20 @@ def create_app() -> Flask:
             return jsonify(error="Not a participant", code="NOT_A_PARTICIPANT"), 400
         return jsonify(message="Participant removed successfully")
 
+    @app.route(CHAT + "/messages", methods=["GET", "POST"])
+    def messages(project_id: str, chat_id: str):
+        user = caller()
+        if user is None:
+            return unauthorized()
+        if request.method == "GET":
+            listed = [{"_id": "msg_1", "content": "Kick-off tomorrow", "sender": {"_id": user}}]
+            return jsonify(success=True, data={"messages": listed, "total": 1})
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return jsonify(error="Validation failed", code="VALIDATION_ERROR", details={"type": "required"}), 400
+        data = {"_id": "msg_2", "content": body.get("content"), "sender": user, "createdAt": "2026-11-28T09:30:00Z"}
+        return jsonify(success=True, data=data), 201
+
     @app.post("/__mock/reset")
     def reset():
         return jsonify(message="State reset to fixtures")

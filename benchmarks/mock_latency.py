@@ -19,6 +19,19 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTICIPANTS = "/api/chat/projects/proj_CE5hbCg5EPjP/chats/VL0TZudKjN6SiWtV/participants"
+MIB = 1024 * 1024
+
+
+def login_body(pad: str) -> bytes:
+    return f'{{"email": "morgan.chen@northwind.dev", "password": "wrong", "pad": {pad}}}'.encode()
+
+
+# Unauthenticated bodies that cost openapi-core minutes before the per-request limits.
+HOSTILE_BODIES = {
+    "1 MiB, 524k zeros": login_body("[" + ",".join(["0"] * (MIB // 2 - 64)) + "]"),
+    "1 MiB, 62-deep arrays": login_body("[" + ",".join(["[" * 62 + "]" * 62] * (MIB // 125)) + "]"),
+    "32 KB, 9,000 values": login_body("[" + ",".join(["0"] * 9000) + '], "text": "' + "x" * 14_000 + '"'),
+}
 
 
 def rss_kib(pid: int) -> dict[str, int]:
@@ -53,6 +66,52 @@ def load(base_url: str, send, requests_total: int, clients: int) -> tuple[list[f
     for thread in threads:
         thread.join()
     return latencies, time.perf_counter() - started
+
+
+def hostile(base_url: str, auth: dict[str, str]) -> None:
+    """Latency of hostile login bodies, and of a GET while eight of them are in flight."""
+    print(f"{'hostile login body':<24} {'bytes':>8} {'status':>8} {'p50 ms':>8} {'max ms':>8}")
+    for name, body in HOSTILE_BODIES.items():
+        latencies = []
+        with requests.Session() as session:
+            for _ in range(10):
+                started = time.perf_counter()
+                response = session.post(
+                    base_url + "/api/auth/login", data=body, headers={"Content-Type": "application/json"}, timeout=120
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+        print(
+            f"{name:<24} {len(body):>8} {response.status_code:>8} {statistics.median(latencies):>8.2f}"
+            f" {max(latencies):>8.2f}"
+        )
+    stop = threading.Event()
+
+    def flood() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                session.post(
+                    base_url + "/api/auth/login",
+                    data=HOSTILE_BODIES["32 KB, 9,000 values"],
+                    headers={"Content-Type": "application/json"},
+                    timeout=120,
+                )
+
+    flooders = [threading.Thread(target=flood) for _ in range(8)]
+    for thread in flooders:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        latencies, _ = load(
+            base_url, lambda s, u: s.get(u + PARTICIPANTS.rsplit("/", 1)[0], headers=auth, timeout=120), 50, 1
+        )
+    finally:
+        stop.set()
+        for thread in flooders:
+            thread.join(timeout=120)
+    print(
+        f"GET chat details while 8 x 32 KB logins are in flight: p50 {statistics.median(latencies):.2f} ms,"
+        f" max {max(latencies):.2f} ms"
+    )
 
 
 def main() -> None:
@@ -105,6 +164,7 @@ def main() -> None:
                 f"{name:<24} {len(latencies) / elapsed:>8.0f} {q[49]:>8.2f} {q[94]:>8.2f} {q[98]:>8.2f}"
                 f" {max(latencies):>8.2f}"
             )
+        hostile(base_url, auth)
         memory = rss_kib(server.pid)
         print(
             f"server memory after the run: {memory['VmRSS'] / 1024:.1f} MiB RSS, peak {memory['VmHWM'] / 1024:.1f} MiB"

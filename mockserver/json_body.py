@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .settings import MAX_JSON_DEPTH
+from .settings import MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
 
 
 def strict_json_loads(value: bytes, **_parameters: str) -> Any:
@@ -32,19 +32,33 @@ def _reject_constant(name: str) -> Any:
 
 
 def _check_shape(document: Any) -> None:
-    """Refuse what json.loads accepts but later stages cannot handle: nesting deeper
-    than MAX_JSON_DEPTH (schema validation recurses), and strings with unpaired
-    surrogates (\\ud800 escapes), which are not Unicode text."""
+    """Refuse what json.loads accepts but later stages should not work on: more than
+    MAX_JSON_VALUES values, strings longer than MAX_JSON_STRING_CHARS, nesting deeper than
+    MAX_JSON_DEPTH (schema validation recurses), and strings with unpaired surrogates
+    (\\ud800 escapes), which are not Unicode text."""
     pending = [(document, 1)]
+    count = 1
     while pending:
         value, depth = pending.pop()
         if isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
-            children = [*value, *value.values()] if isinstance(value, dict) else value
-            pending.extend((child, depth + 1) for child in children)
+            count += len(value)
+            if count > MAX_JSON_VALUES:
+                raise ValueError(f"JSON has too many values (more than {MAX_JSON_VALUES})")
+            if isinstance(value, dict):
+                for key in value:
+                    _check_string(key)
+                value = value.values()
+            pending.extend((child, depth + 1) for child in value)
         elif isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError("JSON string contains an unpaired surrogate escape") from exc
+            _check_string(value)
+
+
+def _check_string(value: str) -> None:
+    if len(value) > MAX_JSON_STRING_CHARS:
+        raise ValueError(f"JSON string is too long (more than {MAX_JSON_STRING_CHARS} characters)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("JSON string contains an unpaired surrogate escape") from exc

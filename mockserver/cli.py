@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from .app import create_app
 from .auth import issue_token
 from .deployment import is_loopback, safeguards
 from .fixtures import FixtureError, load_fixtures
+from .logs import configure_logging
 from .serving import ConnectionLimits, create_server
 from .settings import SettingsError
 from .spec import SpecError
@@ -131,13 +131,13 @@ def serve(
     request_timeout: float,
 ) -> None:
     """Serve the mock with a production WSGI server (waitress)."""
+    configure_logging()
     shared = shared or not is_loopback(host)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
         app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards)
     except (SpecError, FixtureError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
         server = create_server(app, host, port, threads, limits)

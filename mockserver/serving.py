@@ -56,7 +56,7 @@ class _ErrorTask(ErrorTask):
     def execute(self) -> None:
         error = _WAITRESS_ERRORS.get(type(self.request.error), internal_error)()
         request_id = new_request_id()
-        path = self.request.path or ""
+        path = getattr(self.request, "path", None) or ""  # none when waitress itself failed
         body = json.dumps(envelope(error, path, request_id), sort_keys=True).encode()
         self.status = f"{error.status} {HTTPStatus(error.status).phrase}"
         self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-Id", request_id)])
@@ -65,7 +65,8 @@ class _ErrorTask(ErrorTask):
         self.write(body)
         address = self.channel.addr[0] if self.channel.addr else "-"
         escaped = path.encode("unicode_escape").decode("ascii")
-        access_log.info("%s %s %s %d -", address, self.request.command or "-", escaped, error.status)
+        method = getattr(self.request, "command", None) or "-"
+        access_log.info("%s %s %s %d -", address, method, escaped or "-", error.status)
 
 
 _WAITRESS_ERRORS = {

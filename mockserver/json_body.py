@@ -7,9 +7,13 @@ way a body can be broken becomes a 400 naming what was wrong, never a 500.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .settings import MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
+
+TOO_MANY_VALUES = f"JSON has too many values (more than {MAX_JSON_VALUES})"
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 def strict_json_loads(value: bytes, **_parameters: str) -> Any:
@@ -17,6 +21,12 @@ def strict_json_loads(value: bytes, **_parameters: str) -> Any:
         text = value.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
     except UnicodeDecodeError as exc:
         raise ValueError(f"Body is not valid UTF-8 (byte {exc.start})") from exc
+    # json.loads builds every array and object before _check_shape counts them, and
+    # the garbage collector makes 1 MiB of nested arrays take 0.7 s: count them first.
+    if value.count(b"[") + value.count(b"{") > MAX_JSON_VALUES:
+        outside_strings = _STRING.sub(b"", value)
+        if outside_strings.count(b"[") + outside_strings.count(b"{") > MAX_JSON_VALUES:
+            raise ValueError(TOO_MANY_VALUES)
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except RecursionError as exc:
@@ -45,7 +55,7 @@ def _check_shape(document: Any) -> None:
                 raise ValueError(f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
             count += len(value)
             if count > MAX_JSON_VALUES:
-                raise ValueError(f"JSON has too many values (more than {MAX_JSON_VALUES})")
+                raise ValueError(TOO_MANY_VALUES)
             if isinstance(value, dict):
                 for key in value:
                     _check_string(key)

@@ -12,11 +12,12 @@ REPORTS := reports
 
 install: $(STAMP)
 
-# Reinstall whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# Reinstall whenever pyproject.toml or this file changes. `python3.11 -m venv` seeds
+# setuptools 65.5, which has known CVEs: upgrade it with pip.
+$(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run with PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 

@@ -275,7 +275,7 @@ def run_wrk(url: str, script: Path, seconds: float, connections: int, threads: i
 
 
 def post(url: str) -> None:
-    request = urllib.request.Request(url, method="POST", data=b"")
+    request = urllib.request.Request(url, method="POST", data=b"{}", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10):
         pass
 
@@ -338,6 +338,7 @@ def main() -> None:
     parser.add_argument("--soak-requests", type=int, default=1_000_000, help="the mock's memory run; 0: none")
     parser.add_argument("--only", help="run only scenarios whose name contains this")
     args = parser.parse_args()
+    import hostile_bodies
     from in_process import measure
 
     from mockserver import settings
@@ -388,6 +389,10 @@ def main() -> None:
                     f"{name:<6} start-up {target.started_in:5.2f} s   RSS idle {idle[name]:6.1f} MiB,"
                     f" after the load {target.rss_mib():6.1f} MiB"
                 )
+            print()
+            details_path = operation_paths(ROOT / args.spec)["getChatDetails"][1]
+            hostile_bodies.measure(targets["mock"].url, details_path, {"Authorization": f"Bearer {token}"})
+            print()
             if args.soak_requests:
                 soak(targets["mock"], chosen[0], args, Path(scripts) / "soak.lua")
     finally:

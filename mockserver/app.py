@@ -11,7 +11,6 @@ and any ApiError on the way is rendered in the API's Error shape (errors.py).
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from pathlib import Path
 
@@ -20,10 +19,13 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from . import settings
+from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
 from .auth import Authenticator
 from .behaviours import BEHAVIOURS, Call, chat_document, message_document
-from .errors import ApiError, from_http_exception, internal_error, render
+from .deployment import LOCAL, Safeguards, host_name
+from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
 from .fixtures import load_fixtures
+from .rate_limit import limit_failures
 from .spec import Contract, ExceptConverter, Operation, SpecError
 from .store import Store
 from .validation import validate_request
@@ -31,19 +33,22 @@ from .validation import validate_request
 access_log = logging.getLogger("mockserver.access")
 error_log = logging.getLogger("mockserver")
 
-ADMIN_PREFIX = "/__mock"
-
 
 def create_app(
     spec_path: Path | str = settings.DEFAULT_SPEC,
     fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
     jwt_secret: str | None = None,
+    safeguards: Safeguards = LOCAL,
 ) -> Flask:
-    """Build a mock server; raises SpecError or FixtureError when its inputs are broken."""
+    """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
+    SettingsError when the secret is too short."""
     contract = Contract(Path(spec_path))
     store = Store(load_fixtures(Path(fixtures_dir)))
     secret = jwt_secret or settings.jwt_secret()
-    authenticator = Authenticator(contract.security_schemes, secret, store.users, store.session_ended)
+    settings.check_secret("The JWT secret", secret)
+    authenticator = Authenticator(
+        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
+    )
 
     app = Flask(__name__)
     app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
@@ -102,8 +107,26 @@ def create_app(
 
     @app.before_request
     def start_request() -> None:
-        g.request_id = "req_" + secrets.token_hex(8)
+        g.request_id = new_request_id()
         g.started = time.perf_counter()
+        if safeguards.trusted_hosts is not None and host_name(request.host) not in safeguards.trusted_hosts:
+            raise ApiError(
+                400,
+                "UNTRUSTED_HOST",
+                "Host not allowed",
+                "A mock bound to loopback answers only to localhost, 127.0.0.1 and [::1]; "
+                "behind a proxy, serve it with --shared",
+            )
+        if is_admin_path(request.path):
+            check_admin_request(request, safeguards.admin_token)
+
+    if safeguards.rate_limit:
+        declares_429 = {
+            operation.operation_id
+            for operation in contract.operations
+            if "429" in contract.document["paths"][operation.path][operation.method.lower()].get("responses", {})
+        }
+        limit_failures(app, declares_429, safeguards.rate_limit)
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -129,11 +152,14 @@ def create_app(
         error_log.exception("unhandled error on %s %s", request.method, request.path)
         return render(internal_error())
 
-    # Browsers on other origins (a frontend dev server) may call the mock; preflight
-    # OPTIONS requests are answered by Flask and flask-cors, before any authentication.
+    # Browsers on other origins (a frontend dev server) may call the mock's API, never
+    # its /__mock routes; preflight OPTIONS requests are answered by Flask and
+    # flask-cors, before any authentication. Any origin gets `*`, never its own name.
     CORS(
         app,
-        origins=settings.CORS_ORIGINS,
+        resources={rf"/(?!{ADMIN_PREFIX[1:]}(/|\Z))": {}},
+        origins="*" if safeguards.cors_origins is None else list(safeguards.cors_origins),
+        send_wildcard=True,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],

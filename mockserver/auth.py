@@ -2,8 +2,10 @@
 
 Tokens are HS256 JWTs signed with the server's secret. Verification is PyJWT's,
 with an algorithm allow-list (so `alg: none`, HS512 or RS256 are refused) and a
-required, enforced `exp`. Every failure is a 401 in the API's error shape with
-an RFC 6750 `WWW-Authenticate` challenge.
+required, enforced `exp`; the time claims must be JSON integers, and `exp` no further
+ahead than the maximum token lifetime. Every failure is a 401 in the API's error
+shape with an RFC 6750 `WWW-Authenticate` challenge, and a fixed text: nothing of
+the token (or of PyJWT's messages about it) is echoed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from .spec import Operation, SpecError
 
 ALGORITHM = "HS256"
 REALM = "mudbase"
+TIME_CLAIMS = ("exp", "nbf", "iat")
+REQUIRED_CLAIMS = ("exp", "sub")
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,13 @@ def unauthorized(
 class BearerJWT:
     """Handler for `type: http, scheme: bearer` security schemes."""
 
-    def __init__(self, secret: str, known_users: Container[str], session_ended: Callable[[str], bool]) -> None:
+    def __init__(
+        self, secret: str, known_users: Container[str], session_ended: Callable[[str], bool], max_lifetime: int
+    ) -> None:
         self.secret = secret
         self.known_users = known_users
         self.session_ended = session_ended
+        self.max_lifetime = max_lifetime
 
     def authenticate(self, headers) -> Caller:
         """Who the request's token proves the caller is, or an ApiError."""
@@ -75,6 +82,12 @@ class BearerJWT:
         if not token:
             raise unauthorized("Bearer token is empty", error_code=None)
         claims = self._decode(token)
+        for claim in TIME_CLAIMS:
+            # PyJWT takes "9999999999" and 1e308 as times; a float exp can outlive any check.
+            if claim in claims and type(claims[claim]) is not int:
+                raise unauthorized(f"Token claim '{claim}' must be an integer")
+        if claims["exp"] > time.time() + self.max_lifetime:
+            raise unauthorized(f"Token expires more than {self.max_lifetime} seconds from now")
         user_id = claims["sub"]
         if user_id not in self.known_users:
             raise unauthorized("Token subject is not a known user")
@@ -92,24 +105,25 @@ class BearerJWT:
                 token,
                 self.secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "sub"]},
+                options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError:
             raise unauthorized("Token has expired") from None
         except jwt.MissingRequiredClaimError as exc:
-            raise unauthorized(f"Token is missing the required '{exc.claim}' claim") from None
+            claim = exc.claim if exc.claim in REQUIRED_CLAIMS else "a required"
+            raise unauthorized(f"Token is missing the required '{claim}' claim") from None
         except jwt.InvalidAlgorithmError:
             raise unauthorized(f"Token algorithm is not allowed; only {ALGORITHM} is accepted") from None
         except jwt.InvalidSignatureError:
             raise unauthorized("Token signature is invalid") from None
         except jwt.ImmatureSignatureError:
             raise unauthorized("Token is not valid yet") from None
-        except jwt.DecodeError as exc:
-            # Not three segments, bad base64, a header that is not JSON...
-            raise unauthorized(f"Token is malformed: {exc}") from None
-        except jwt.InvalidTokenError as exc:
+        except jwt.DecodeError:
+            # Not three segments, bad base64, a header that is not JSON, a `crit` header...
+            raise unauthorized("Token is malformed") from None
+        except jwt.InvalidTokenError:
             # A claim of the wrong type, e.g. a `sub` that is not a string.
-            raise unauthorized(f"Token is invalid: {exc}") from None
+            raise unauthorized("Token is invalid") from None
 
 
 class Authenticator:
@@ -125,8 +139,9 @@ class Authenticator:
         secret: str,
         known_users: Container[str],
         session_ended: Callable[[str], bool],
+        max_token_lifetime: int,
     ) -> None:
-        bearer = BearerJWT(secret, known_users, session_ended)
+        bearer = BearerJWT(secret, known_users, session_ended, max_token_lifetime)
         self.handlers: dict[str, BearerJWT] = {}
         for name, scheme in security_schemes.items():
             if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -11,8 +10,11 @@ import click
 from . import settings
 from .app import create_app
 from .auth import issue_token
+from .deployment import is_loopback, safeguards
 from .fixtures import FixtureError, load_fixtures
-from .serving import create_server
+from .logs import configure_logging
+from .serving import ConnectionLimits, create_server
+from .settings import SettingsError
 from .spec import SpecError
 
 spec_option = click.option(
@@ -29,12 +31,21 @@ fixtures_option = click.option(
     show_default=True,
     help="Folder with users.yaml and projects.yaml.",
 )
+max_token_lifetime_option = click.option(
+    "--max-token-lifetime",
+    type=click.IntRange(1),
+    envvar=settings.MAX_TOKEN_LIFETIME_ENV,
+    default=settings.MAX_TOKEN_LIFETIME_SECONDS,
+    show_default=True,
+    help=f"Seconds; tokens whose exp lies further ahead are refused. Env: {settings.MAX_TOKEN_LIFETIME_ENV}.",
+)
 
 
 @click.group()
 def main() -> None:
     """Mock server of the Mudbase chat API. The JWT secret is read from
-    MOCKSERVER_JWT_SECRET, else a development default."""
+    MOCKSERVER_JWT_SECRET (at least 32 bytes), else, on loopback only, a public
+    development default."""
 
 
 @main.command()
@@ -43,23 +54,111 @@ def main() -> None:
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
 @spec_option
 @fixtures_option
-def serve(host: str, port: int, threads: int, spec: Path, fixtures: Path) -> None:
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Guard the mock as a shared service although bound to loopback (e.g. behind a reverse proxy).",
+)
+@click.option(
+    "--admin-token",
+    envvar=settings.ADMIN_TOKEN_ENV,
+    help=f"Bearer token the /__mock routes require; required off loopback. Env: {settings.ADMIN_TOKEN_ENV}.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    envvar="MOCKSERVER_CORS_ORIGINS",
+    help="A browser origin allowed besides localhost ones, e.g. https://app.example.dev; repeat for more. "
+    "Default: any origin on loopback. Env: MOCKSERVER_CORS_ORIGINS (space-separated).",
+)
+@click.option(
+    "--rate-limit",
+    help="Failed logins allowed per client address, e.g. 10/minute, or off. Default: off on loopback, "
+    "10/minute elsewhere.",
+)
+@max_token_lifetime_option
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=settings.MAX_CONNECTIONS,
+    show_default=True,
+    help="Open connections at once; more wait to be accepted.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=settings.IDLE_TIMEOUT,
+    show_default=True,
+    help="Seconds a kept-alive connection may wait for its next request.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=settings.HEADER_TIMEOUT,
+    show_default=True,
+    help="Seconds from a request's first byte to the end of its headers.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=settings.BODY_TIMEOUT,
+    show_default=True,
+    help="Seconds from the end of a request's headers to the end of its body.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0.1),
+    default=settings.REQUEST_TIMEOUT,
+    show_default=True,
+    help="Seconds from a request's first byte to its answer; a connection past any of these is closed.",
+)
+def serve(
+    host: str,
+    port: int,
+    threads: int,
+    spec: Path,
+    fixtures: Path,
+    shared: bool,
+    admin_token: str | None,
+    cors_origins: tuple[str, ...],
+    rate_limit: str | None,
+    max_token_lifetime: int,
+    max_connections: int,
+    idle_timeout: float,
+    header_timeout: float,
+    body_timeout: float,
+    request_timeout: float,
+) -> None:
     """Serve the mock with a production WSGI server (waitress)."""
+    configure_logging()
+    shared = shared or not is_loopback(host)
     try:
-        app = create_app(spec, fixtures)
-    except (SpecError, FixtureError) as exc:
+        guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
+        app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards)
+    except (SpecError, FixtureError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
-        server = create_server(app, host, port, threads)
+        limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
+        server = create_server(app, host, port, threads, limits)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"
-    click.echo(f"Mudbase mock serving {spec} at {url}")
-    click.echo("Log in (POST /api/auth/login) as, or `mockserver token --user ID`:")
-    for user in app.extensions["mockserver.store"].users.values():
-        click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")
-    click.echo(f"Reset the state with: curl -X POST {url}/__mock/reset", nl=True)
+    click.echo(f"Mudbase mock serving {spec} at {url}" + (" (shared)" if shared else ""))
+    users = app.extensions["mockserver.store"].users.values()
+    if shared:
+        # Stdout ends up in the deployment's logs: no passwords there.
+        click.echo(f"Log in (POST /api/auth/login) with a user of {fixtures}/users.yaml, or get a token with")
+        click.echo(f"`mockserver token --user ID` and the same {settings.JWT_SECRET_ENV}. Users:")
+        for user in users:
+            click.echo(f"  {user.id:<20} {user.email}")
+        admin = '-H "Authorization: Bearer $MOCKSERVER_ADMIN_TOKEN" '
+    else:
+        click.echo("Log in (POST /api/auth/login) as, or `mockserver token --user ID`:")
+        for user in users:
+            click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")
+        admin = ""
+    click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     sys.stdout.flush()
     try:
         server.run()
@@ -79,14 +178,21 @@ def serve(host: str, port: int, threads: int, spec: Path, fixtures: Path) -> Non
     help="Lifetime in seconds; a negative value gives an already expired token.",
 )
 @fixtures_option
-def token(user_id: str, expires_in: int, fixtures: Path) -> None:
+@max_token_lifetime_option
+def token(user_id: str, expires_in: int, fixtures: Path, max_token_lifetime: int) -> None:
     """Print a signed JWT for a fixture user, and nothing else."""
+    if expires_in > max_token_lifetime:
+        raise click.BadParameter(
+            f"the mock refuses tokens that live longer than {max_token_lifetime} s (--max-token-lifetime)",
+            param_hint="--expires-in",
+        )
     try:
         users = load_fixtures(fixtures).users
-    except FixtureError as exc:
+        secret = settings.jwt_secret()
+    except (FixtureError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
     user = users.get(user_id)
     if user is None:
         known = ", ".join(users)
         raise click.BadParameter(f"{user_id!r} is not a fixture user (known: {known})", param_hint="--user")
-    click.echo(issue_token(settings.jwt_secret(), user.id, user.email, expires_in))
+    click.echo(issue_token(secret, user.id, user.email, expires_in))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from flask import Response, g, jsonify, request
@@ -34,15 +35,24 @@ def rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+def envelope(exc: ApiError, path: str, request_id: str) -> dict:
+    """The Error document of `exc`."""
+    return {
+        "error": exc.error,
+        "code": exc.code,
+        "details": exc.details,
+        "timestamp": rfc3339_now(),
+        "path": path,
+        "requestId": request_id,
+    }
+
+
 def render(exc: ApiError) -> Response:
-    response = jsonify(
-        error=exc.error,
-        code=exc.code,
-        details=exc.details,
-        timestamp=rfc3339_now(),
-        path=request.path,
-        requestId=g.request_id,
-    )
+    response = jsonify(envelope(exc, request.path, g.request_id))
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response
@@ -62,16 +72,20 @@ def from_http_exception(exc: HTTPException) -> ApiError:
             headers={"Allow": ", ".join(allowed)},
         )
     if isinstance(exc, RequestEntityTooLarge):
-        # The operations document only 200/400/401, so an oversized body is a 400.
-        return ApiError(
-            400,
-            "PAYLOAD_TOO_LARGE",
-            "Validation failed",
-            {"body": f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"},
-        )
+        return payload_too_large()
     status = exc.code or 500
     name = (exc.name or "Error").upper().replace(" ", "_")
     return ApiError(status, name, exc.name or "Error", exc.description or exc.name or "")
+
+
+def payload_too_large() -> ApiError:
+    # The operations document only 200/400/401, so an oversized body is a 400.
+    return ApiError(
+        400,
+        "PAYLOAD_TOO_LARGE",
+        "Validation failed",
+        {"body": f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"},
+    )
 
 
 def internal_error() -> ApiError:

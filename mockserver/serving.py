@@ -1,36 +1,167 @@
 """Serving an app with waitress, a production WSGI server: in the foreground for
-`mockserver serve`, or on a background thread for test suites."""
+`mockserver serve`, or on a background thread for test suites.
+
+waitress alone lets slow clients hold connections forever (each trickled byte resets
+its inactivity timer, and past its connection limit nobody else gets in), and spools
+large bodies to disk before they are refused. Here every connection has deadlines, a
+body over the limit is refused before it is buffered, and waitress's own refusals are
+in the API's Error shape.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
 
-import waitress
 from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import MultiSocketServer, TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.utilities import (
+    BadRequest,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    ServerNotImplemented,
+)
 
 from . import settings
+from .errors import ApiError, envelope, internal_error, new_request_id, payload_too_large
 
 SERVER_IDENT = "mudbase-mock"
 
+access_log = logging.getLogger("mockserver.access")
 
-def create_server(app, host: str, port: int, threads: int = 8):
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How many clients, and how slow, the server puts up with (seconds)."""
+
+    max_connections: int = settings.MAX_CONNECTIONS
+    idle_timeout: float = settings.IDLE_TIMEOUT  # a kept-alive connection between requests
+    header_timeout: float = settings.HEADER_TIMEOUT  # first byte of a request to the end of its headers
+    body_timeout: float = settings.BODY_TIMEOUT  # end of the headers to the end of the body
+    request_timeout: float = settings.REQUEST_TIMEOUT  # first byte of a request to its answer
+
+
+class _ErrorTask(ErrorTask):
+    """waitress's own refusals, before the app sees the request, in the Error shape."""
+
+    def execute(self) -> None:
+        error = _WAITRESS_ERRORS.get(type(self.request.error), internal_error)()
+        request_id = new_request_id()
+        path = getattr(self.request, "path", None) or ""  # none when waitress itself failed
+        body = json.dumps(envelope(error, path, request_id), sort_keys=True).encode()
+        self.status = f"{error.status} {HTTPStatus(error.status).phrase}"
+        self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-Id", request_id)])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        address = self.channel.addr[0] if self.channel.addr else "-"
+        escaped = path.encode("unicode_escape").decode("ascii")
+        method = getattr(self.request, "command", None) or "-"
+        access_log.info("%s %s %s %d -", address, method, escaped or "-", error.status)
+
+
+_WAITRESS_ERRORS = {
+    RequestEntityTooLarge: payload_too_large,
+    BadRequest: lambda: ApiError(400, "BAD_REQUEST", "Malformed request", "The request is not valid HTTP/1.1"),
+    RequestHeaderFieldsTooLarge: lambda: ApiError(
+        431, "HEADERS_TOO_LARGE", "Request headers too large", "The request line and headers are too large"
+    ),
+    ServerNotImplemented: lambda: ApiError(
+        501, "NOT_IMPLEMENTED", "Not implemented", "Transfer-Encoding other than chunked is not supported"
+    ),
+}
+
+
+class _Channel(HTTPChannel):
+    """A connection whose requests have deadlines that trickled bytes cannot push back."""
+
+    error_task_class = _ErrorTask
+
+    def received(self, data: bytes) -> bool:
+        now = time.monotonic()
+        result = super().received(data)
+        with self.requests_lock:
+            for request in (*self.requests, self.request):
+                if request is None:
+                    continue
+                if not hasattr(request, "mock_started"):
+                    request.mock_started = now
+                if request.headers_finished and not hasattr(request, "mock_headers_done"):
+                    request.mock_headers_done = now
+        return result
+
+    def overdue(self, now: float, limits: ConnectionLimits) -> bool:
+        with self.requests_lock:
+            receiving, queued = self.request, list(self.requests)
+        if receiving is not None and hasattr(receiving, "mock_started"):
+            if not receiving.headers_finished and now - receiving.mock_started > limits.header_timeout:
+                return True
+            if receiving.headers_finished and now - receiving.mock_headers_done > limits.body_timeout:
+                return True
+        started = [request.mock_started for request in (*queued, receiving) if hasattr(request, "mock_started")]
+        return bool(started) and now - min(started) > limits.request_timeout
+
+
+DEFAULT_LIMITS = ConnectionLimits()
+
+
+class _Server(TcpWSGIServer):
+    channel_class = _Channel
+    limits = DEFAULT_LIMITS
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)  # waitress's own: idle connections, after adj.channel_timeout
+        clock = time.monotonic()
+        for channel in list(self.active_channels.values()):
+            if channel.overdue(clock, self.limits):
+                channel.will_close = True
+
+
+def create_server(app, host: str, port: int, threads: int = 8, limits: ConnectionLimits = DEFAULT_LIMITS):
     """A bound waitress server; port 0 picks a free port (see `.effective_port`)."""
-    return waitress.create_server(
-        app,
+    adj = Adjustments(
         host=host,
         port=port,
         threads=threads,
         ident=SERVER_IDENT,
-        max_request_body_size=settings.MAX_UPLOAD_BYTES,
+        connection_limit=limits.max_connections,
+        channel_timeout=limits.idle_timeout,
+        cleanup_interval=1,  # how often the deadlines are looked at
+        asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
+        # waitress refuses a Content-Length >= max_request_body_size while reading the
+        # headers, and a chunked body once it has read that much (framing included, hence
+        # the slack; the app enforces the exact limit). What it accepts stays in memory,
+        # never in a temporary file.
+        max_request_body_size=settings.MAX_BODY_BYTES + 64 * 1024,
+        inbuf_overflow=settings.MAX_BODY_BYTES + 128 * 1024,
     )
+    map_: dict = {}
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(adj.threads)
+    servers = [_Server(app, map_, dispatcher=dispatcher, adj=adj, sockinfo=info) for info in adj.listen]
+    for server in servers:
+        server.limits = limits
+    if len(servers) == 1:
+        return servers[0]
+    listening = [(server.effective_host, server.effective_port) for server in servers]
+    return MultiSocketServer(map_, adj, listening, dispatcher)
 
 
 @contextmanager
-def serve_in_background(app, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> Iterator[str]:
+def serve_in_background(
+    app, host: str = "127.0.0.1", port: int = 0, threads: int = 8, limits: ConnectionLimits = DEFAULT_LIMITS
+) -> Iterator[str]:
     """Serve `app` on a thread; yields its base URL and stops it cleanly on exit."""
-    server = create_server(app, host, port, threads)
+    server = create_server(app, host, port, threads, limits)
     thread = threading.Thread(target=server.run, name="mockserver", daemon=True)
     thread.start()
     try:

@@ -6,25 +6,41 @@ import os
 from pathlib import Path
 
 # The HS256 secret that signs and verifies JWTs, unless MOCKSERVER_JWT_SECRET is set.
-# A development default, public on purpose: the mock guards no real data.
+# A development default, public on purpose, so only a mock bound to loopback uses it.
 JWT_SECRET_ENV = "MOCKSERVER_JWT_SECRET"
 DEFAULT_JWT_SECRET = "mudbase-mock-development-secret-not-for-production"
+# Shortest secret (and admin token) accepted: HS256 keys should be at least as long as the hash.
+MIN_SECRET_BYTES = 32
+# The token the /__mock routes require (`--admin-token`); required off loopback.
+ADMIN_TOKEN_ENV = "MOCKSERVER_ADMIN_TOKEN"
 
 # Lifetime of tokens from the login operation, as the real API's `expiresIn`.
 TOKEN_LIFETIME_SECONDS = 1800
+# Tokens whose `exp` lies further ahead are refused (`--max-token-lifetime`).
+MAX_TOKEN_LIFETIME_ENV = "MOCKSERVER_MAX_TOKEN_LIFETIME"
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 # Largest request body accepted; a larger one is a 400 PAYLOAD_TOO_LARGE.
 MAX_BODY_BYTES = 1024 * 1024
 
-# Beyond this, waitress itself refuses the upload (a plain-text 413) instead of
-# buffering it to disk for the app to refuse.
-MAX_UPLOAD_BYTES = 16 * MAX_BODY_BYTES
+# Connections (`mockserver serve --max-connections ...`): how many at once, and how
+# long (seconds) a connection may stay idle between requests, a request take to send
+# its headers (from its first byte) and its body (from the end of the headers), and a
+# request take from its first byte to its answer. A connection past one is closed.
+MAX_CONNECTIONS = 500
+IDLE_TIMEOUT = 15.0
+HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 60.0
 
 # Deepest nesting of arrays and objects accepted in a JSON body.
 MAX_JSON_DEPTH = 64
 
-# Browser origins allowed to call the mock (flask-cors syntax).
-CORS_ORIGINS = "*"
+# Most JSON values (objects, arrays, strings, numbers, true, false, null) in a body,
+# and the longest string (or object key), in characters. With these and the body
+# limit, the work a request costs is bounded by its size.
+MAX_JSON_VALUES = 10_000
+MAX_JSON_STRING_CHARS = 64 * 1024
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
@@ -32,5 +48,28 @@ DEFAULT_SPEC = Path("openapi.yaml")
 DEFAULT_FIXTURES = Path("fixtures")
 
 
-def jwt_secret() -> str:
-    return os.environ.get(JWT_SECRET_ENV) or DEFAULT_JWT_SECRET
+class SettingsError(Exception):
+    """A setting the mock cannot run with; the message says which and what to do."""
+
+
+def jwt_secret(default_allowed: bool = True) -> str:
+    """MOCKSERVER_JWT_SECRET (empty counts as unset), else the public default if allowed."""
+    value = os.environ.get(JWT_SECRET_ENV, "")
+    if not value:
+        if not default_allowed:
+            raise SettingsError(
+                f"{JWT_SECRET_ENV} must be set off loopback: the default secret is public, so anyone could "
+                "sign tokens. Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return DEFAULT_JWT_SECRET
+    check_secret(JWT_SECRET_ENV, value)
+    return value
+
+
+def check_secret(name: str, value: str) -> None:
+    length = len(value.encode())
+    if length < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{name} is {length} bytes long; it must be at least {MIN_SECRET_BYTES}. "
+            "Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )

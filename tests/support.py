@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,13 +37,16 @@ def participants_path(project: str = PROJECT, chat: str = CHAT) -> str:
 
 
 def check_response(app: Flask, method: str, path: str, response) -> None:
-    """Every response to a spec operation validates against openapi.yaml, and every
-    error carries the full Error envelope with its request ID."""
+    """Every response to a spec operation validates against openapi.yaml, every header
+    is printable ASCII, and every error carries the full Error envelope with its request ID."""
     contract = app.extensions["mockserver.contract"]
     errors = contract.response_errors(method, path, response)
     on_spec_operation = not any(isinstance(e, PathNotFound | OperationNotFound) for e in errors)
     if on_spec_operation:
         assert errors == [], f"{method} {path} -> {response.status_code} breaks the contract: {errors!r}"
+    for name, value in response.headers.items():
+        # Fixed ASCII text only: waitress cannot send anything else, and nothing of the request is echoed.
+        assert value.isascii() and value.isprintable(), f"{method} {path}: header {name}: {value!r}"
     if response.status_code >= 400:
         body = response.get_json()
         assert set(body) == ERROR_FIELDS, body
@@ -73,3 +81,43 @@ def make_token(
 
 def bearer(user: str = MORGAN) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(user)}"}
+
+
+MOCKSERVER = Path(sys.executable).with_name("mockserver")
+
+
+class ServeProcess:
+    """`mockserver serve --port 0 ARGS` on 127.0.0.1 in its own process, as a team runs it.
+
+    `banner` holds its stdout up to the reset hint, `base_url` its address; stop() ends
+    it and returns what it logged to stderr."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [str(MOCKSERVER), "serve", "--port", "0", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
+        self.banner: list[str] = []
+        try:
+            while not self.banner or not self.banner[-1].startswith("Reset the state"):
+                self.banner.append(lines.get(timeout=15))
+        except queue.Empty:
+            raise RuntimeError(f"mockserver serve {' '.join(args)} did not start: {self.stop()}") from None
+        self.base_url = self.banner[0].split(" at ", 1)[1].split()[0]
+
+    def stop(self) -> str:
+        self.process.terminate()
+        _, stderr = self.process.communicate(timeout=10)
+        return stderr
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()

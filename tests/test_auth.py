@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
+import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support import ALEX, FIXTURES, MORGAN, PARTICIPANTS, PRIYA, SAM, SECRET, SPEC, bearer, make_token
 
 from mockserver import create_app
+from mockserver.deployment import Safeguards
+from mockserver.settings import MAX_TOKEN_LIFETIME_SECONDS
 
 
 def b64(data: dict) -> str:
@@ -141,3 +146,88 @@ def test_an_operation_that_allows_anonymous_access_needs_no_token(tmp_path):
     response = client.delete(PARTICIPANTS, json={"userId": SAM})
     assert response.status_code == 400
     assert response.get_json()["code"] == "FORBIDDEN"
+
+
+def signed(claims: dict, header: dict | None = None) -> str:
+    """A token with exactly these claims and header fields, signed with the server's secret."""
+    return jwt.encode(claims, SECRET, algorithm="HS256", headers=header)
+
+
+def forged(header: dict, claims: dict) -> str:
+    return f"{b64(header)}.{b64(claims)}.c2lnbmF0dXJl"
+
+
+SOON = int(time.time()) + 600
+LENIENT_CLAIMS = {
+    # PyJWT reads these as times; only JSON integers are.
+    "exp a numeric string": ({"sub": MORGAN, "exp": str(SOON)}, "Token claim 'exp' must be an integer"),
+    "exp a float": ({"sub": MORGAN, "exp": SOON + 0.5}, "Token claim 'exp' must be an integer"),
+    "exp 1e308": ({"sub": MORGAN, "exp": 1e308}, "Token claim 'exp' must be an integer"),
+    "nbf a string": ({"sub": MORGAN, "exp": SOON, "nbf": "0"}, "Token claim 'nbf' must be an integer"),
+    "iat a float": ({"sub": MORGAN, "exp": SOON, "iat": time.time()}, "Token claim 'iat' must be an integer"),
+    "exp in 31 years": ({"sub": MORGAN, "exp": SOON + 31 * 365 * 86400}, "Token expires more than 86400 seconds"),
+    "exp 10**30": ({"sub": MORGAN, "exp": 10**30}, "Token expires more than 86400 seconds"),
+}
+
+
+@pytest.mark.parametrize("claims, details", LENIENT_CLAIMS.values(), ids=LENIENT_CLAIMS)
+def test_time_claims_must_be_integers_within_the_maximum_lifetime(live_server, claims, details):
+    response = delete_with_token(live_server, signed(claims))
+    assert response.status_code == 401
+    assert response.json()["details"].startswith(details)
+
+
+def test_tokens_up_to_the_maximum_lifetime_are_accepted(live_server):
+    token = signed({"sub": MORGAN, "exp": int(time.time()) + MAX_TOKEN_LIFETIME_SECONDS - 5, "iat": int(time.time())})
+    assert delete_with_token(live_server, token).status_code == 200
+
+
+def test_the_maximum_lifetime_is_configurable():
+    app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, safeguards=Safeguards(max_token_lifetime=60))
+    client = app.test_client()
+    assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 401
+    token = make_token(MORGAN, expires_in=30)
+    assert (
+        client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+
+
+ATTACKER_TEXT = {
+    # PyJWT checks `crit` before the signature, and its message named the extension.
+    "crit with a NUL": (forged({"alg": "HS256", "crit": ["x\x00y"]}, {"sub": MORGAN, "exp": SOON}), "x\x00y"),
+    "crit with a quote": (forged({"alg": "HS256", "crit": ['a", error="x']}, {"sub": MORGAN}), 'error="x'),
+    "crit with U+0100": (forged({"alg": "HS256", "crit": ["\u0100"]}, {"sub": MORGAN, "exp": SOON}), "\u0100"),
+    "crit with a newline": (forged({"alg": "HS256", "crit": ["a\r\nX-Evil: 1"]}, {"sub": MORGAN}), "X-Evil"),
+    "a 5000-digit exp": (
+        f"{b64({'alg': 'HS256'})}."
+        + base64.urlsafe_b64encode(f'{{"sub": "{MORGAN}", "exp": {"9" * 5000}}}'.encode()).rstrip(b"=").decode()
+        + ".c2ln",
+        "int_max_str_digits",
+    ),
+    "a header that is not JSON": (
+        base64.urlsafe_b64encode(b'{"alg": "\xff').rstrip(b"=").decode() + ".e30.c2ln",
+        "\ufffd",
+    ),
+}
+
+
+@pytest.mark.parametrize("token, echoed", ATTACKER_TEXT.values(), ids=ATTACKER_TEXT)
+def test_nothing_of_the_token_reaches_headers_or_details(live_server, token, echoed):
+    response = delete_with_token(live_server, token)
+
+    assert response.status_code == 401  # not waitress's plain-text 500
+    body = response.json()
+    assert body["details"] in {"Token is malformed", "Token is invalid", "Token signature is invalid"}
+    assert echoed not in response.text
+    for name, value in response.headers.items():
+        assert value.isascii() and value.isprintable(), (name, value)
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="mudbase", error="invalid_token", error_description="{body["details"]}"'
+    )
+
+
+def delete_with_token(base_url: str, token: str) -> requests.Response:
+    return requests.delete(
+        base_url + PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )

@@ -509,7 +509,7 @@ def test_reset_restores_chats_keys_and_unread_counts(client):
     put_key(client, SAM, identityPublicKey="c2FtLWtleQ==")
     remove(client, ALEX, MORGAN)
 
-    assert client.post("/__mock/reset").status_code == 200
+    assert client.post("/__mock/reset", json={}).status_code == 200
 
     assert user_chats(client, MORGAN) == {
         "chats": [ESCALATIONS_SUMMARY_FOR_MORGAN, LAUNCH_SUMMARY_FOR_MORGAN],

@@ -647,7 +647,7 @@ def test_reset_restores_the_fixture_messages(client):
     react(client, KICKOFF, "🔥", MORGAN)
     mark_read(client, [MOVE_IT], caller=ALEX)
 
-    assert client.post("/__mock/reset").status_code == 200
+    assert client.post("/__mock/reset", json={}).status_code == 200
 
     data = list_messages(client)
     assert [m["_id"] for m in data["messages"]] == [MOVE_IT, CHECKLIST, KICKOFF]

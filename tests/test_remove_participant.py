@@ -114,7 +114,7 @@ def test_reset_restores_the_fixtures(client):
     client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
     client.delete(PARTICIPANTS, json={"userId": ALEX}, headers=bearer(ALEX))
 
-    response = client.post("/__mock/reset")
+    response = client.post("/__mock/reset", json={})
 
     assert response.status_code == 200
     assert participants(client) == {MORGAN: "admin", ALEX: "member", SAM: "member"}

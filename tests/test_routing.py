@@ -50,7 +50,7 @@ def test_error_envelope_fields(client):
 
 
 def test_every_response_has_a_distinct_request_id(client):
-    ids = {client.post("/__mock/reset").headers["X-Request-Id"] for _ in range(20)}
+    ids = {client.post("/__mock/reset", json={}).headers["X-Request-Id"] for _ in range(20)}
     assert len(ids) == 20
 
 

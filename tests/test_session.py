@@ -281,7 +281,7 @@ def test_reset_forgets_sessions_and_logins(client):
     session = login(client)
     rotated = refresh(client, session["refreshToken"]).get_json()
 
-    assert client.post("/__mock/reset").status_code == 200
+    assert client.post("/__mock/reset", json={}).status_code == 200
 
     assert_invalid_refresh_token(refresh(client, rotated["refreshToken"]), "The refresh token is unknown")
     assert_invalid_refresh_token(refresh(client, session["refreshToken"]), "The refresh token is unknown")
@@ -296,7 +296,7 @@ def test_reset_forgets_logouts_as_well(client):
     client.post(LOGOUT, headers=auth(session["token"]))
     assert session_status(client, session["token"]) == 401
 
-    client.post("/__mock/reset")
+    client.post("/__mock/reset", json={})
 
     assert session_status(client, session["token"]) == 200
     assert_invalid_refresh_token(refresh(client, session["refreshToken"]), "The refresh token is unknown")

@@ -1,0 +1,40 @@
+"""Guards of the mock's own routes under /__mock: an admin token when one is set, and
+no state change from a request that a web page could send without a CORS preflight."""
+
+from __future__ import annotations
+
+import hmac
+
+from .errors import ApiError
+
+ADMIN_PREFIX = "/__mock"
+REALM = "mudbase-mock-admin"
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def check_admin_request(request, admin_token: str | None) -> None:
+    """An ApiError unless `request` may use the admin routes."""
+    if admin_token:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not token:
+            raise _unauthorized("The /__mock routes need an Authorization: Bearer <admin token> header", None)
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+            raise _unauthorized("The admin token is not the one this mock was started with", "invalid_token")
+    # A page on any website may POST text/plain, a form or no body at all without a
+    # preflight; requiring JSON makes the browser ask first, and CORS leaves /__mock out.
+    if request.method not in READ_ONLY_METHODS and request.mimetype != "application/json":
+        raise ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Unsupported media type",
+            "State-changing /__mock requests need Content-Type: application/json",
+        )
+
+
+def _unauthorized(details: str, error_code: str | None) -> ApiError:
+    challenge = f'Bearer realm="{REALM}"' + (f', error="{error_code}"' if error_code else "")
+    return ApiError(401, "UNAUTHORIZED", "Admin token required", details, {"WWW-Authenticate": challenge})

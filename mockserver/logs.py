@@ -1,0 +1,49 @@
+"""Logging for `mockserver serve`: records on stderr, their control characters escaped.
+
+Flask, waitress and the mock log request paths (decoded: `%0A` is a newline) and
+exception messages; escaped, none of them can start a line that looks like a record of
+its own. A traceback keeps its lines, each indented under its record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import TextIO
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """`text` with each control character written as its Python escape (`\\n`, `\\x00`)."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class EscapingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        # Not Formatter.format: it reuses a traceback text another handler cached unescaped.
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = escape(self.formatMessage(record))
+        trace = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        for extra in (trace, record.stack_info and self.formatStack(record.stack_info)):
+            if extra:
+                text += "\n" + _indented(extra.rstrip("\n"))
+        return text
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape(line) for line in text.split("\n"))
+
+
+def configure_logging(stream: TextIO | None = None) -> logging.Handler:
+    """Send INFO and above of every logger to `stream` (stderr), escaped; returns the handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler

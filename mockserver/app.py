@@ -11,6 +11,7 @@ and any ApiError on the way is rendered in the API's Error shape (errors.py).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -161,7 +162,8 @@ def create_app(
         origins="*" if safeguards.cors_origins is None else list(safeguards.cors_origins),
         send_wildcard=True,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
-        allow_headers=["Authorization", "Content-Type"],
+        # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
+        allow_headers=[re.compile(r"authorization\Z"), re.compile(r"content-type\Z")],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,
         # Every error response comes from an errorhandler above and gets the headers from

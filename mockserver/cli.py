@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -131,7 +132,6 @@ def serve(
     request_timeout: float,
 ) -> None:
     """Serve the mock with a production WSGI server (waitress)."""
-    configure_logging()
     shared = shared or not is_loopback(host)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
@@ -160,12 +160,14 @@ def serve(
         admin = ""
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     sys.stdout.flush()
+    handler = configure_logging()
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        logging.getLogger().removeHandler(handler)
 
 
 @main.command()

@@ -23,10 +23,13 @@ from .settings import SettingsError
 # Failed attempts per client address at operations that declare a 429, when shared.
 SHARED_RATE_LIMIT = "10/minute"
 
-# Browser origins on the developer's own machine, any port: always allowed.
 # What --cors-origin accepts: scheme, host and port, nothing a pattern could widen.
 ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?", re.IGNORECASE | re.ASCII)
-LOCAL_ORIGINS = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\Z", re.IGNORECASE)
+
+# Browser origins on the developer's own machine, any port: always allowed. Origin
+# patterns match case-sensitively (browsers send origins in lower case), so an echoed
+# Origin is exactly an allowed one, whatever case a client tries.
+LOCAL_ORIGINS = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\Z")
 
 # Host names a loopback-bound mock answers to; any other is a DNS rebinding page, or
 # a proxy in front of a mock that should run with --shared.
@@ -102,10 +105,10 @@ def safeguards(
 
 
 def _origin_pattern(origin: str) -> re.Pattern:
-    """An exact, case-insensitive match of a browser origin such as https://app.example.dev."""
+    """An exact match of a browser origin such as https://app.example.dev (in lower case)."""
     if not ORIGIN.fullmatch(origin):
         raise SettingsError(f"CORS origin {origin!r} is not like https://app.example.dev or http://host:8080")
-    return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
+    return re.compile(re.escape(origin.lower()) + r"\Z")
 
 
 def host_name(host: str) -> str | None:

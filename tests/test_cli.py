@@ -100,3 +100,16 @@ def test_serve_on_a_port_in_use_is_a_clear_error():
     gc.collect()
     assert exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in stderr
+
+
+def test_token_refuses_a_short_secret_and_a_lifetime_the_mock_would_refuse():
+    short = CliRunner().invoke(
+        main, ["token", "--user", MORGAN, "--fixtures", str(FIXTURES)], env={"MOCKSERVER_JWT_SECRET": "short"}
+    )
+    assert short.exit_code == 1
+    assert "MOCKSERVER_JWT_SECRET is 5 bytes long" in short.stderr
+    too_long = CliRunner().invoke(
+        main, ["token", "--user", MORGAN, "--expires-in", "86401", "--fixtures", str(FIXTURES)]
+    )
+    assert too_long.exit_code == 2
+    assert "longer than 86400 s" in too_long.stderr

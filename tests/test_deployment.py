@@ -211,6 +211,9 @@ def test_on_loopback_any_origin_gets_a_wildcard_never_its_own_name(laptop, origi
         (FRONTEND + ".evil.example", None),
         ("http://localhost.evil.example", None),
         ("http://localhost:3000\nX-Injected: 1", None),
+        # Browsers send origins in lower case; any other spelling would be echoed as sent.
+        ("HTTP://LOCALHOST:3000", None),
+        ("https://Preview.example.dev", None),
     ],
 )
 def test_shared_cors_allows_localhost_and_the_listed_origins(shared, origin, allowed):
@@ -237,3 +240,16 @@ def test_the_chain_of_the_review_fails(shared):
     ).json()
     chat = next(chat for chat in state["chats"] if chat["_id"] == CHAT)
     assert {participant["userId"] for participant in chat["participants"]} >= {SAM, MORGAN}
+
+
+def test_preflights_echo_only_the_allowed_header_names_as_browsers_send_them(laptop):
+    response = requests.options(
+        laptop.base_url + PARTICIPANTS,
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "authorization, x-evil, AUTHORIZATION, content-type",
+        },
+        timeout=10,
+    )
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization, content-type"

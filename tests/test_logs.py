@@ -78,13 +78,9 @@ def test_serve_logs_through_the_escaping_formatter(monkeypatch):
             pass
 
     monkeypatch.setattr("mockserver.cli.create_server", lambda *args: Server())
-    root = logging.getLogger()
-    before = list(root.handlers)
-    try:
-        result = CliRunner().invoke(main, ["serve", "--spec", str(SPEC), "--fixtures", str(FIXTURES)])
-    finally:
-        for handler in set(root.handlers) - set(before):
-            root.removeHandler(handler)
+    handlers = list(logging.getLogger().handlers)
+    result = CliRunner().invoke(main, ["serve", "--spec", str(SPEC), "--fixtures", str(FIXTURES)])
     assert result.exit_code == 0, result.output
+    assert logging.getLogger().handlers == handlers  # serve removed its handler
     check_lines(result.stderr)
     assert "waitress Exception while serving /a\\n" + FORGED_RECORD in result.stderr

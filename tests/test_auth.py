@@ -231,3 +231,24 @@ def delete_with_token(base_url: str, token: str) -> requests.Response:
     return requests.delete(
         base_url + PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(client):
+    # Verified tokens are remembered; their expiry is checked on every request all the same.
+    token = make_token(MORGAN, expires_in=2)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.delete(PARTICIPANTS, json={"userId": "usr_nobody"}, headers=headers).status_code == 400
+    time.sleep(2.1)
+    response = client.delete(PARTICIPANTS, json={"userId": "usr_nobody"}, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["details"] == "Token has expired"
+
+
+def test_a_remembered_token_is_decoded_once(client, monkeypatch):
+    decoded = []
+    original = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append(1) or original(*args, **kwargs))
+    headers = bearer(ALEX)
+    for _ in range(3):
+        assert client.get(PARTICIPANTS.rsplit("/", 1)[0], headers=headers).status_code == 200
+    assert len(decoded) == 1

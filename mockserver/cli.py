@@ -55,7 +55,15 @@ def serve(host: str, port: int, threads: int, spec: Path, fixtures: Path) -> Non
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"
-    click.echo(f"Mudbase mock serving {spec} at {url}")
+    startup = app.extensions["mockserver.startup"]
+    for problem in startup["problems"]:
+        click.echo(f"warning: {problem}", err=True)
+    contract = app.extensions["mockserver.contract"]
+    click.echo(f"Mudbase mock serving {spec} at {url}{contract.base_path}")
+    click.echo(
+        f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
+        f" loaded in {startup['seconds']:.2f} s"
+    )
     click.echo("Log in (POST /api/auth/login) as, or `mockserver token --user ID`:")
     for user in app.extensions["mockserver.store"].users.values():
         click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")

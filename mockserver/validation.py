@@ -36,7 +36,8 @@ def reference_validate_request(contract: Contract, request) -> RequestUnmarshalR
         result = contract.openapi.unmarshal_request(contract.openapi_request(request))
     except (AssertionError, ValueError, TypeError, LookupError, UnicodeError) as exc:
         # openapi-core's form and multipart decoders raise these on bodies they cannot split.
-        raise ApiError(400, "VALIDATION_ERROR", "Validation failed", {"body": f"Body cannot be decoded: {exc}"}) from None
+        details = {"body": f"Body cannot be decoded: {exc}"}
+        raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details) from None
     if result.errors:
         details: dict[str, str] = {}
         for error in result.errors:

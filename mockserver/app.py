@@ -70,7 +70,7 @@ def create_app(
             caller = authenticator.authenticate(operation, request)
             validated = validate_request(contract, request)
             if behaviour is None:
-                return negotiator.success(operation.operation_id)
+                return negotiator.success(operation.operation_id, request.method, request.path)
             call = Call(
                 store,
                 secret,
@@ -95,6 +95,7 @@ def create_app(
     @app.post(f"{ADMIN_PREFIX}/reset")
     def reset_state() -> Response:
         store.reset()
+        negotiator.forget_deletions()
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")

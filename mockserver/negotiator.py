@@ -5,7 +5,9 @@ For an operation without a behaviour, the answer is its declared success (the lo
 named example, else the schema's example, else a value generated from the schema
 (generator.py). Every candidate is validated against the document when the server
 starts; one that breaks its schema is reported with its pointer and line and never sent.
-Answers are built once, at start-up: each request gets the same, checked bytes.
+Answers are built once, at start-up: each request gets the same, checked bytes. The one
+thing remembered is what was deleted: after a successful DELETE of a path, that path
+(and what lies below it) is a 404 until the state is reset.
 
 Errors go through here too: a failure (400, 401, ...) is sent with the status the
 operation declares for it (a 401 where it declares 401, else 403, `4XX` or `default`),
@@ -16,6 +18,7 @@ example or a generated body for that status.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +45,7 @@ SUBSTITUTES = {400: ["422"], 401: ["403"], 403: ["401"], 422: ["400"]}
 # A request the document forbids may be refused with any of these it declares (what HTTP
 # and schemathesis accept as a refusal); a failed authentication only with 401 or 403.
 REFUSALS = ("400", "422", "404", "409", "415", "406", "405", "428")
-AUTHENTICATION = (401, 403)
+KEPT = (401, 403, 404)  # never sent as another 4xx: clients and checks read these as they are
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Negotiator:
         self.generator = Generator(self.data, version, self.checker.is_valid)
         self.problems: list[Problem] = []
         self.reported: set[Problem] = set()
+        self.deleted: set[str] = set()  # request paths of successful DELETEs
+        self.lock = threading.Lock()
         self.answers: dict[tuple[str, str], Answer] = {}  # (operationId, status key) -> answer
         self.statuses: dict[str, list[str]] = {}  # operationId -> declared status keys
         self.json_schemas: dict[tuple[str, str], Any] = {}  # (operationId, status key) -> its JSON body's schema
@@ -188,9 +193,25 @@ class Negotiator:
 
     # --- per request ----------------------------------------------------------------------
 
-    def success(self, operation_id: str) -> Response:
+    def success(self, operation_id: str, method: str, path: str) -> Response:
+        """The declared success; after a DELETE of `path`, a 404 for it and below it (a
+        client that deleted something must not read it back), where the operation declares one."""
         statuses = self.statuses.get(operation_id, [])
-        return self.answers[operation_id, _success_key(statuses)].response() if statuses else Response(status=200)
+        if any(_within(path, gone) for gone in self.deleted) and _error_key(404, statuses):
+            raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
+        key = _success_key(statuses)
+        response = self.answers[operation_id, key].response() if key else Response(status=204)
+        if response.status_code < 300 and method in ("DELETE", "POST", "PUT"):
+            with self.lock:
+                if method == "DELETE":
+                    self.deleted.add(path)
+                else:  # created (again): what was deleted here, or below, may be back
+                    self.deleted = {gone for gone in self.deleted if not _within(gone, path)}
+        return response
+
+    def forget_deletions(self) -> None:
+        with self.lock:
+            self.deleted.clear()
 
     def error(self, operation_id: str | None, exc: ApiError) -> Response:
         """`exc` as the operation declares such a failure."""
@@ -215,6 +236,11 @@ class Negotiator:
         return schema is not None and self.checker.is_valid(schema, envelope)
 
 
+def _within(path: str, other: str) -> bool:
+    """`path` is `other` or lies below it."""
+    return path == other or path.startswith(other.rstrip("/") + "/")
+
+
 def _status_of(key: str) -> int:
     if key.isdigit():
         return int(key)
@@ -223,19 +249,22 @@ def _status_of(key: str) -> int:
     return 200  # default
 
 
-def _success_key(statuses: list[str]) -> str:
+def _success_key(statuses: list[str]) -> str | None:
+    """The lowest declared 2xx, else 2XX, default or a 3xx; None when the document declares
+    only failures (a valid request then gets a 204: a failure would be a lie)."""
     codes = sorted(key for key in statuses if key.isdigit() and key.startswith("2"))
-    for candidates in (codes, [key for key in statuses if key.upper() == "2XX"], ["default"], sorted(statuses)):
+    redirects = sorted(key for key in statuses if key.isdigit() and key.startswith("3"))
+    for candidates in (codes, [key for key in statuses if key.upper() == "2XX"], ["default"], redirects):
         for key in candidates:
             if key in statuses:
                 return key
-    return statuses[0]
+    return None
 
 
 def _error_key(status: int, statuses: list[str]) -> str | None:
     family = f"{status // 100}XX"
     candidates = [str(status), *SUBSTITUTES.get(status, []), family, family.lower(), "default"]
-    if 400 <= status < 500 and status not in AUTHENTICATION:
+    if 400 <= status < 500 and status not in KEPT:
         candidates += REFUSALS
     return next((key for key in candidates if key in statuses), None)
 

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import settings
 from .auth import Authenticator
-from .behaviours import BEHAVIOURS, Call, chat_document, message_document
+from .behaviours import Call, behaviour_for, chat_document, message_document
 from .errors import ApiError, from_http_exception, internal_error, render
 from .fixtures import load_fixtures
 from .negotiator import Negotiator
@@ -63,7 +63,7 @@ def create_app(
     app.extensions["mockserver.negotiator"] = negotiator
 
     def operation_view(operation: Operation):
-        behaviour = BEHAVIOURS.get(operation.operation_id)
+        behaviour = behaviour_for(operation.operation_id, operation.method, operation.path)
 
         def view(**_path_params: str) -> Response:
             request.view_args = operation.path_values(request.view_args or {})

@@ -8,7 +8,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock test contract bench lint clean
+.PHONY: install mock test contract bench startup lint clean
 
 install: $(STAMP)
 
@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml.
 mock: $(STAMP)
-	$(BIN)/mockserver serve --host $(HOST) --port $(PORT)
+	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC))
 
 # The contract suite against the mock (started by the suite), then the mock's own
 # tests, which include running the contract suite against every mutant.
@@ -41,6 +42,10 @@ contract: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# Start-up of the mock and of Prism on one document: make startup SPEC=FILE (figures only).
+startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py $(if $(SPEC),--spec $(SPEC))
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver contract_tests tests benchmarks

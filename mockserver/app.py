@@ -2,10 +2,12 @@
 
 A request to a spec operation walks, in order:
   routing (Flask; unknown path 404, undeclared method 405)
-  -> authentication (auth.py, the operation's security requirements)
-  -> validation (validation.py, openapi-core against openapi.yaml)
-  -> behaviour (behaviours/, keyed by operationId, against the store/)
-and any ApiError on the way is rendered in the API's Error shape (errors.py).
+  -> authentication (auth.py and security.py, the operation's security requirements)
+  -> validation (validation.py, openapi-core against the document)
+  -> behaviour (behaviours/, keyed by operationId, against the store/), or for an
+     operation without one, the answer the negotiator chose (negotiator.py)
+and any ApiError on the way is rendered in the API's Error shape (errors.py), with the
+status and body the operation declares for such a failure (negotiator.py).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from werkzeug.exceptions import HTTPException
 from . import settings
 from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
 from .auth import Authenticator
-from .behaviours import BEHAVIOURS, Call, chat_document, message_document
+from .behaviours import Call, behaviour_for, chat_document, message_document
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
 from .fixtures import load_fixtures
+from .negotiator import Negotiator
 from .rate_limit import limit_failures
-from .spec import Contract, ExceptConverter, Operation, SpecError
+from .spec import Contract, ExceptConverter, Operation
 from .store import Store
 from .validation import validate_request
 
@@ -43,7 +46,11 @@ def create_app(
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
     SettingsError when the secret is too short."""
+    started = time.perf_counter()
     contract = Contract(Path(spec_path))
+    negotiator = Negotiator(contract.source, contract.version)
+    for operation in contract.operations:
+        negotiator.prepare(operation.operation_id, operation.path, operation.method)
     store = Store(load_fixtures(Path(fixtures_dir)))
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
@@ -59,15 +66,17 @@ def create_app(
     app.url_map.converters["except"] = ExceptConverter
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
+    app.extensions["mockserver.negotiator"] = negotiator
 
     def operation_view(operation: Operation):
-        behaviour = BEHAVIOURS.get(operation.operation_id)
-        if behaviour is None:
-            raise SpecError(f"{contract.path}: the mock has no behaviour for operation {operation.operation_id}")
+        behaviour = behaviour_for(operation.operation_id, operation.method, operation.path)
 
         def view(**_path_params: str) -> Response:
-            caller = authenticator.authenticate(operation, request.headers)
+            request.view_args = operation.path_values(request.view_args or {})
+            caller = authenticator.authenticate(operation, request)
             validated = validate_request(contract, request)
+            if behaviour is None:
+                return negotiator.success(operation.operation_id, request.method, request.path)
             call = Call(
                 store,
                 secret,
@@ -92,6 +101,7 @@ def create_app(
     @app.post(f"{ADMIN_PREFIX}/reset")
     def reset_state() -> Response:
         store.reset()
+        negotiator.forget_deletions()
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")
@@ -142,7 +152,7 @@ def create_app(
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return render(exc)
+        return negotiator.error(request.endpoint, exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -163,11 +173,18 @@ def create_app(
         send_wildcard=True,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
-        allow_headers=[re.compile(r"authorization\Z"), re.compile(r"content-type\Z")],
+        allow_headers=[
+            re.compile(rf"{re.escape(name.lower())}\Z")
+            for name in ("authorization", "content-type", *contract.api_key_headers)
+        ],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,
         # Every error response comes from an errorhandler above and gets the headers from
         # the after_request hook; wrapping the exception handlers too did the work twice.
         intercept_exceptions=False,
     )
+    app.extensions["mockserver.startup"] = {
+        "seconds": time.perf_counter() - started,
+        "problems": contract.problems + negotiator.problems,
+    }
     return app

@@ -13,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from .errors import ApiError
-from .spec import Operation, SpecError
+from .security import Bearer, Handler, Unsupported, handler_for
+from .spec import Operation
 
 ALGORITHM = "HS256"
 REALM = "mudbase"
@@ -145,47 +146,53 @@ class BearerJWT:
 class Authenticator:
     """Checks requests against operations' security requirements.
 
-    Scheme handlers are chosen once at start-up from the spec's securitySchemes;
-    schemes with the same definition share one handler, which runs once a request.
+    Scheme handlers (security.py) are chosen once at start-up from the spec's
+    securitySchemes; the bearer-like schemes share one handler, which runs once a request.
+    When every alternative fails, the 401 carries the challenge of each scheme tried.
     """
 
     def __init__(
         self,
         security_schemes: dict[str, dict],
         secret: str,
-        known_users: Container[str],
+        known_users: Mapping[str, Any],  # fixture users by ID
         session_ended: Callable[[str], bool],
         max_token_lifetime: int,
     ) -> None:
-        bearer = BearerJWT(secret, known_users, session_ended, max_token_lifetime)
-        self.handlers: dict[str, BearerJWT] = {}
-        for name, scheme in security_schemes.items():
-            if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
-                self.handlers[name] = bearer
-            else:
-                raise SpecError(f"security scheme {name!r} ({scheme.get('type')}) is not supported by the mock")
+        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime))
+        self.handlers: dict[str, Handler] = {
+            name: handler_for(scheme, bearer, known_users, REALM)
+            for name, scheme in security_schemes.items()
+            if isinstance(scheme, dict)
+        }
+        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{REALM}"')
 
-    def authenticate(self, operation: Operation, headers) -> Caller | None:
-        """The caller, None for an operation without security, or the first failure."""
+    def authenticate(self, operation: Operation, request) -> Caller | None:
+        """The caller, None for an operation without security (or a scheme of no user),
+        or the first failure with every failed scheme's challenge."""
         if not operation.security:
             return None
-        outcomes: dict[BearerJWT, Caller | ApiError] = {}  # per handler: the caller, or why not
+        outcomes: dict[Handler, Caller | None | ApiError] = {}  # per handler: the caller, or why not
 
-        def run(handler: BearerJWT) -> Caller | ApiError:
+        def run(handler: Handler) -> Caller | None | ApiError:
             if handler not in outcomes:
                 try:
-                    outcomes[handler] = handler.authenticate(headers)
+                    outcomes[handler] = handler.authenticate(request)
                 except ApiError as exc:
                     outcomes[handler] = exc
             return outcomes[handler]
 
-        first_failure: ApiError | None = None
+        failures: list[ApiError] = []
         for alternative in operation.security:
             if not alternative:  # `{}` among the alternatives: anonymous access allowed
                 return None
-            results = [run(self.handlers[name]) for name in alternative]
+            results = [run(self.handlers.get(name, self.undefined)) for name in alternative]
             failure = next((result for result in results if isinstance(result, ApiError)), None)
             if failure is None:
-                return results[0]
-            first_failure = first_failure or failure
-        raise first_failure
+                return next((result for result in results if result is not None), None)
+            failures.append(failure)
+        challenges = dict.fromkeys(f.headers["WWW-Authenticate"] for f in failures if "WWW-Authenticate" in f.headers)
+        first = failures[0]
+        if len(challenges) > 1:
+            first.headers = {**first.headers, "WWW-Authenticate": ", ".join(challenges)}
+        raise first

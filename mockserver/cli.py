@@ -144,7 +144,15 @@ def serve(
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"
-    click.echo(f"Mudbase mock serving {spec} at {url}" + (" (shared)" if shared else ""))
+    startup = app.extensions["mockserver.startup"]
+    for problem in startup["problems"]:
+        click.echo(f"warning: {problem}", err=True)
+    contract = app.extensions["mockserver.contract"]
+    click.echo(f"Mudbase mock serving {spec} at {url}{contract.base_path}" + (" (shared)" if shared else ""))
+    click.echo(
+        f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
+        f" loaded in {startup['seconds']:.2f} s"
+    )
     users = app.extensions["mockserver.store"].users.values()
     if shared:
         # Stdout ends up in the deployment's logs: no passwords there.

@@ -251,15 +251,3 @@ class Compiler:
         return BodyValidator(
             (request_body / "required").read_bool(default=False), media_types, json_checker, self.decode_json
         )
-
-
-def compile_request_validators(openapi, document: dict, operations, decode_json) -> dict[str, OperationValidator]:
-    """operationId -> validator, for every operation the fast path reproduces exactly."""
-    compiler = Compiler(openapi, document, decode_json)
-    validators = {}
-    for operation in operations:
-        try:
-            validators[operation.operation_id] = compiler.operation(operation.path, operation.method.lower())
-        except Unsupported:
-            continue
-    return validators

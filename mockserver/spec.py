@@ -1,18 +1,21 @@
 """The contract, loaded and indexed once at start-up.
 
-`Contract` holds the parsed `openapi.yaml`, the openapi-core validator built from it,
+`Contract` holds the document (any OpenAPI 3.0/3.1, read by loading.py and repaired by
+repairs.py, with a warning for each repair), the openapi-core validator built from it
+(without openapi-core's own full-document validation: repairs.py is the tolerant check),
 one `Operation` per path and method, which the app factory turns into routes, and the
-request validators compiled for each operation (request_validators.py).
+request validators compiled for each operation on its first request (request_validators.py).
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
@@ -20,13 +23,13 @@ from openapi_core.testing import MockRequest
 from werkzeug.routing import BaseConverter
 
 from .json_body import strict_json_loads
-from .request_validators import compile_request_validators
+from .loading import Problem, SpecError, escape, load_document
+from .repairs import openapi_version, repair
+from .request_validators import Compiler, OperationValidator, Unsupported
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-
-class SpecError(Exception):
-    """The spec file cannot be served: unreadable, invalid, or asks for unsupported features."""
+__all__ = ["Contract", "ExceptConverter", "Operation", "SpecError"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Operation:
     # Per path parameter, the literal values a more concrete sibling path claims:
     # `/messages/read` is not `/messages/{messageId}` with messageId "read".
     claimed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    base_path: str = ""  # the path of the document's first server, e.g. /v1
 
     @property
     def flask_rule(self) -> str:
@@ -47,12 +51,25 @@ class Operation:
 
         def rule_part(match: re.Match) -> str:
             name = match.group(1)
+            variable = flask_variable(name)
             if name in claimed:
                 literals = ", ".join(repr(literal) for literal in claimed[name])
-                return f"<except({literals}):{name}>"
-            return f"<{name}>"
+                return f"<except({literals}):{variable}>"
+            return f"<{variable}>"
 
-        return re.sub(r"{(\w+)}", rule_part, self.path)
+        return self.base_path + re.sub(r"{([^{}/]+)}", rule_part, self.path)
+
+    def path_values(self, routed: dict[str, str]) -> dict[str, str]:
+        """Flask's routed values under the document's parameter names (`pet-id`, not `p_pet_id`)."""
+        names = {flask_variable(name): name for name in re.findall(r"{([^{}/]+)}", self.path)}
+        return {names.get(variable, variable): value for variable, value in routed.items()}
+
+
+def flask_variable(name: str) -> str:
+    """A Flask rule variable for a path parameter: the name itself when it is an identifier."""
+    if name.isidentifier():
+        return name
+    return "p_" + re.sub(r"\W", "_", name) + "_" + format(sum(map(ord, name)), "x")
 
 
 class ExceptConverter(BaseConverter):
@@ -91,54 +108,83 @@ def _differ(a: str, b: str) -> bool:
 class Contract:
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(f"{path}: cannot read the spec: {exc}") from exc
+        document = load_document(path)
+        self.problems: list[Problem] = repair(document)
+        self.document = document.data
+        self.source = document
+        self.version = openapi_version(document)
         try:
             self.openapi = OpenAPI.from_dict(
                 self.document,
                 config=Config(
+                    spec_validator_cls=None,  # repairs.py checked it, tolerantly
                     extra_media_type_deserializers={"application/json": strict_json_loads},
                     extra_format_validators={"byte": _is_base64},
                     security_provider_factory=_AuthenticatedAlready(),
                 ),
             )
         except Exception as exc:  # openapi-core raises several validator-specific types
-            raise SpecError(f"{path}: not a valid OpenAPI document: {exc}") from exc
-        self.security_schemes: dict[str, dict] = self.document.get("components", {}).get("securitySchemes", {})
-        self.operations = tuple(self._index())
+            raise SpecError(f"{path}: cannot be served: {exc}") from exc
+        self.security_schemes: dict[str, dict] = (self.document.get("components") or {}).get("securitySchemes") or {}
+        self.api_key_headers = [
+            str(scheme["name"])
+            for scheme in self.security_schemes.values()
+            if isinstance(scheme, dict) and scheme.get("type") == "apiKey" and scheme.get("in") == "header"
+        ]
         self.server_url = _default_server_url(self.document)
-        self.request_validators = compile_request_validators(
-            self.openapi, self.document, self.operations, strict_json_loads
-        )
+        self.base_path = urlsplit(self.server_url).path.rstrip("/")
+        self.operations = tuple(self._index())
+        self.request_validators = RequestValidators(self)
+
+    def _warn(self, pointer: str, message: str) -> None:
+        self.problems.append(self.source.problem(pointer, message))
 
     def _index(self):
-        global_security = self.document.get("security", [])
-        templates = list(self.document.get("paths", {}))
-        for path, item in self.document.get("paths", {}).items():
+        global_security = self.document.get("security") or []
+        paths = self.document["paths"]
+        templates = [path for path in paths if isinstance(path, str)]
+        if self.base_path:
+            self._warn("/servers/0/url", f"the first server has the base path {self.base_path}: served under it")
+        seen: set[str] = set()
+        for path, item in paths.items():
+            if not isinstance(item, dict) or not isinstance(path, str) or not path.startswith("/"):
+                self._warn(f"/paths/{escape(path)}", "not a path item: not served")
+                continue
             for method in HTTP_METHODS:
-                if method not in item:
+                op = item.get(method)
+                if not isinstance(op, dict):
                     continue
-                op = item[method]
-                if "operationId" not in op:
-                    raise SpecError(f"{self.path}: {method.upper()} {path} has no operationId")
-                security = op.get("security", global_security)
-                for requirement in security:
+                pointer = f"/paths/{escape(path)}/{method}"
+                operation_id = op.get("operationId") or f"{method.upper()} {path}"
+                if operation_id in seen:
+                    self._warn(
+                        f"{pointer}/operationId",
+                        f"operationId {operation_id} is used already: served as {method.upper()} {path}",
+                    )
+                    operation_id = f"{method.upper()} {path}"
+                seen.add(operation_id)
+                security = op.get("security", global_security) or []
+                for index, requirement in enumerate(security):
                     for name in requirement:
                         if name not in self.security_schemes:
-                            raise SpecError(f"{self.path}: {op['operationId']} uses undefined security scheme {name}")
+                            self._warn(
+                                f"{pointer}/security/{index}",
+                                f"security scheme {name} is not defined: this alternative never admits a request",
+                            )
                 yield Operation(
-                    operation_id=op["operationId"],
+                    operation_id=operation_id,
                     method=method.upper(),
                     path=path,
                     security=tuple(tuple(requirement) for requirement in security),
                     claimed=claimed_literals(path, templates),
+                    base_path=self.base_path,
                 )
 
     def openapi_request(self, request) -> FlaskOpenAPIRequest:
         """Wrap a routed Flask request for openapi-core."""
-        return _ContractRequest(request, self.server_url)
+        operation = self.request_validators.operations.get(request.endpoint)
+        template = self.base_path + operation.path if operation else None
+        return _ContractRequest(request, self.server_url, template)
 
     def response_errors(self, method: str, path: str, response) -> list[Exception]:
         """Where a Werkzeug response to `method path` breaks the contract (empty: it conforms)."""
@@ -150,9 +196,15 @@ class _ContractRequest(FlaskOpenAPIRequest):
     """A Flask request as openapi-core sees it: path parameters are the values Flask
     routed on (openapi-core's own URL parsing drops characters such as a newline)."""
 
-    def __init__(self, request, server_url: str) -> None:
+    def __init__(self, request, server_url: str, template: str | None) -> None:
         super().__init__(request)
         self._server_url = server_url
+        self._template = template
+
+    @property
+    def path_pattern(self) -> str:
+        # The document's own template: Flask's rule has converters and renamed variables.
+        return self._template or super().path_pattern
 
     @property
     def host_url(self) -> str:
@@ -168,8 +220,13 @@ class _ContractRequest(FlaskOpenAPIRequest):
     @property
     def content_type(self) -> str:
         # Werkzeug's parse of the header: openapi-core's own raises a ValueError on
-        # parameters such as `application/json; charset` (no value).
-        return self.request.mimetype or "application/octet-stream"
+        # parameters such as `application/json; charset` (no value). Multipart keeps its
+        # boundary, which openapi-core needs to split the parts.
+        mimetype = self.request.mimetype or "application/octet-stream"
+        boundary = self.request.mimetype_params.get("boundary")
+        if mimetype.startswith("multipart/") and boundary:
+            return f'{mimetype}; boundary="{boundary}"'
+        return mimetype
 
 
 class _AuthenticatedAlready:
@@ -192,10 +249,51 @@ def _is_base64(value: object) -> bool:
     return True
 
 
+class RequestValidators:
+    """operationId -> its compiled validator (request_validators.py), each compiled on the
+    operation's first request, so that start-up does not pay for all of them. None for an
+    operation the fast path does not reproduce, and for every OpenAPI 3.1 operation (the
+    fast path speaks 3.0's schema dialect): openapi-core validates those."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.operations = {operation.operation_id: operation for operation in contract.operations}
+        self._compiler: Compiler | None = None
+        self._compiled: dict[str, OperationValidator | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, operation_id: str | None) -> OperationValidator | None:
+        if operation_id in self._compiled:
+            return self._compiled[operation_id]
+        operation = self.operations.get(operation_id or "")
+        if operation is None or self.contract.version != "3.0":
+            return None
+        with self._lock:
+            if operation_id not in self._compiled:
+                self._compiled[operation_id] = self._compile(operation)
+        return self._compiled[operation_id]
+
+    def __getitem__(self, operation_id: str) -> OperationValidator:
+        validator = self.get(operation_id)
+        if validator is None:
+            raise KeyError(operation_id)
+        return validator
+
+    def _compile(self, operation: Operation) -> OperationValidator | None:
+        if self._compiler is None:
+            self._compiler = Compiler(self.contract.openapi, self.contract.document, strict_json_loads)
+        try:
+            return self._compiler.operation(operation.path, operation.method.lower())
+        except Unsupported:
+            return None
+
+
 def _default_server_url(document: dict) -> str:
     servers = document.get("servers") or [{"url": "/"}]
-    server = servers[0]
-    url = server["url"]
-    for name, variable in server.get("variables", {}).items():
-        url = url.replace("{" + name + "}", str(variable["default"]))
-    return url if "://" in url else "http://127.0.0.1" + url
+    server = servers[0] if isinstance(servers, list) and isinstance(servers[0], dict) else {"url": "/"}
+    url = str(server.get("url", "/"))
+    for name, variable in (server.get("variables") or {}).items():
+        url = url.replace("{" + name + "}", str((variable or {}).get("default", "")))
+    if "://" not in url:
+        url = "http://127.0.0.1" + ("/" + url.lstrip("/") if url else "/")
+    return url

@@ -32,7 +32,12 @@ def validate_request(contract: Contract, request) -> RequestUnmarshalResult:
 
 def reference_validate_request(contract: Contract, request) -> RequestUnmarshalResult:
     """validate_request with openapi-core alone."""
-    result = contract.openapi.unmarshal_request(contract.openapi_request(request))
+    try:
+        result = contract.openapi.unmarshal_request(contract.openapi_request(request))
+    except (AssertionError, ValueError, TypeError, LookupError, UnicodeError) as exc:
+        # openapi-core's form and multipart decoders raise these on bodies they cannot split.
+        details = {"body": f"Body cannot be decoded: {exc}"}
+        raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details) from None
     if result.errors:
         details: dict[str, str] = {}
         for error in result.errors:

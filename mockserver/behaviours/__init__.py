@@ -17,4 +17,35 @@ from .documents import chat_document, message_document
 
 BEHAVIOURS: dict[str, Callable[[Call], Response]] = {**session.BEHAVIOURS, **chats.BEHAVIOURS, **messages.BEHAVIOURS}
 
-__all__ = ["BEHAVIOURS", "Call", "chat_document", "message_document"]
+# The method and path each behaviour is written for (openapi.yaml's; a test keeps them
+# equal). In another document, an operation with the same operationId gets the behaviour
+# only at the same method and path: elsewhere it answers from its document.
+ROUTES: dict[str, tuple[str, str]] = {
+    "loginUser": ("POST", "/api/auth/login"),
+    "refreshToken": ("POST", "/api/auth/refresh"),
+    "logoutUser": ("POST", "/api/auth/logout"),
+    "getCurrentSession": ("GET", "/api/auth/session"),
+    "getUserChats": ("GET", "/api/chat/projects/{projectId}/chats"),
+    "createChat": ("POST", "/api/chat/projects/{projectId}/chats"),
+    "getChatDetails": ("GET", "/api/chat/projects/{projectId}/chats/{chatId}"),
+    "putChatE2eeKey": ("PUT", "/api/chat/projects/{projectId}/me/chat-e2ee-key"),
+    "getChatE2eeParticipantKeys": ("GET", "/api/chat/projects/{projectId}/chats/{chatId}/e2ee/participant-keys"),
+    "getChatMessages": ("GET", "/api/chat/projects/{projectId}/chats/{chatId}/messages"),
+    "sendMessage": ("POST", "/api/chat/projects/{projectId}/chats/{chatId}/messages"),
+    "markMessagesAsRead": ("POST", "/api/chat/projects/{projectId}/chats/{chatId}/messages/read"),
+    "editMessage": ("PATCH", "/api/chat/projects/{projectId}/chats/{chatId}/messages/{messageId}"),
+    "deleteMessage": ("DELETE", "/api/chat/projects/{projectId}/chats/{chatId}/messages/{messageId}"),
+    "addReaction": ("POST", "/api/chat/projects/{projectId}/chats/{chatId}/messages/{messageId}/reactions"),
+    "removeReaction": ("DELETE", "/api/chat/projects/{projectId}/chats/{chatId}/messages/{messageId}/reactions"),
+    "addParticipant": ("POST", "/api/chat/projects/{projectId}/chats/{chatId}/participants"),
+    "removeParticipant": ("DELETE", "/api/chat/projects/{projectId}/chats/{chatId}/participants"),
+}
+
+
+def behaviour_for(operation_id: str, method: str, path: str) -> Callable[[Call], Response] | None:
+    if ROUTES.get(operation_id) != (method.upper(), path):
+        return None
+    return BEHAVIOURS.get(operation_id)
+
+
+__all__ = ["BEHAVIOURS", "ROUTES", "Call", "behaviour_for", "chat_document", "message_document"]

@@ -1,0 +1,364 @@
+"""Deterministic, realistic data from an OpenAPI 3.0/3.1 schema, for responses that
+declare no usable example.
+
+The same schema always gives the same value (no randomness, no clock), so a client sees
+stable answers run after run. Values follow `format` (date-time, email, uuid, uri, ...)
+and, for plain strings, the property's name (`firstName` is a first name). Every value is
+validated against its schema by the negotiator before it is ever sent; this module only
+aims to be right, it does not guarantee it (a `not`, or an unusual `pattern`, may defeat
+it: the negotiator reports those).
+
+hypothesis (with a fixed seed: `derandomize`) turns a `pattern` into a string; the rest
+is plain code, cheap enough to build every response of a 363-operation document at
+start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .loading import pointer_parts
+
+MAX_DEPTH = 6  # deeper, optional properties are left out and arrays are empty
+FIXED_DATE = "2026-01-15"
+FIXED_TIME = "09:30:00Z"
+
+FORMATS: dict[str, str] = {
+    "date-time": f"{FIXED_DATE}T{FIXED_TIME}",
+    "date": FIXED_DATE,
+    "time": FIXED_TIME,
+    "email": "alex.rivera@example.com",
+    "idn-email": "alex.rivera@example.com",
+    "uri": "https://example.com/resources/1",
+    "url": "https://example.com/resources/1",
+    "iri": "https://example.com/resources/1",
+    "uri-reference": "/resources/1",
+    "iri-reference": "/resources/1",
+    "uri-template": "https://example.com/resources/{id}",
+    "hostname": "api.example.com",
+    "idn-hostname": "api.example.com",
+    "ipv4": "192.0.2.10",
+    "ipv6": "2001:db8::10",
+    "byte": "ZXhhbXBsZQ==",
+    "binary": "example",
+    "password": "correct-horse-battery-staple",
+    "duration": "PT15M",
+    "json-pointer": "/items/0",
+    "relative-json-pointer": "0/name",
+    "regex": "^[a-z]+$",
+    "phone": "+14155550123",
+}
+
+# Plain strings, by the property's name (lower case, without _ and -).
+BY_NAME: dict[str, str] = {
+    "firstname": "Alex",
+    "lastname": "Rivera",
+    "fullname": "Alex Rivera",
+    "name": "Example name",
+    "username": "alex.rivera",
+    "email": "alex.rivera@example.com",
+    "phone": "+14155550123",
+    "city": "Lisbon",
+    "country": "PT",
+    "currency": "EUR",
+    "language": "en",
+    "locale": "en-US",
+    "timezone": "Europe/Lisbon",
+    "url": "https://example.com/resources/1",
+    "website": "https://example.com",
+    "avatar": "https://example.com/avatars/1.png",
+    "description": "An example description.",
+    "title": "Example title",
+    "message": "Operation completed successfully",
+    "status": "active",
+    "color": "#3366ff",
+    "slug": "example-slug",
+    "token": "eyJhbGciOiJIUzI1NiJ9.e30.mock-signature",
+}
+
+
+class Generator:
+    """Values for schemas of one document (whose local `$ref`s it follows)."""
+
+    def __init__(self, document: dict[str, Any], version: str, is_valid: Callable[[Any, Any], bool]) -> None:
+        """`is_valid(schema, value)` picks, among oneOf/anyOf options, one whose value fits the whole."""
+        self.document = document
+        self.version = version
+        self.is_valid = is_valid
+        self._patterns: dict[str, str | None] = {}
+
+    def value(self, schema: Any, key: str = "", name: str = "", depth: int = 0, writing: bool = False) -> Any:
+        """A value for `schema`; `key` seeds identifiers, `name` is the property's name.
+        `writing`: for a request (readOnly left out), else a response (writeOnly left out)."""
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict):
+            return None if schema is False else "example"
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return schema["enum"][0]
+        if "allOf" in schema:
+            schema = self.merged(schema)
+        for keyword in ("oneOf", "anyOf"):
+            if schema.get(keyword):
+                rest = {k: v for k, v in schema.items() if k != keyword}
+                options = [self.merged({"allOf": [rest, option]}) for option in schema[keyword]]
+                return self._first_fitting(schema, options, key, name, depth, writing)
+        kind = self.type_of(schema)
+        if kind is None:
+            return None
+        return getattr(self, "_" + kind)(schema, key, name, depth, writing)
+
+    def _first_fitting(self, schema, options, key, name, depth, writing) -> Any:
+        """The value of the first option that fits `schema` as a whole (for oneOf: that
+        matches no other option), else the first option's."""
+        values = []
+        for index, option in enumerate(options):
+            value = self.value(option, f"{key}/{index}", name, depth, writing)
+            if self.is_valid(schema, value):
+                return value
+            values.append(value)
+        for index, value in enumerate(values):  # oneOf options that accept the same objects
+            told_apart = self._told_apart(value, options[index], options)
+            if told_apart is not None and self.is_valid(schema, told_apart):
+                return told_apart
+        return values[0] if values else None
+
+    def _told_apart(self, value: Any, option: dict, options: list[dict]) -> Any:
+        """`value` plus, for each property only other options declare, a null they refuse
+        (an object of one option is often one of the others too, when none has `required`)."""
+        if not isinstance(value, dict):
+            return None
+        own = self.merged(option).get("properties") or {}
+        extra = {}
+        for other in options:
+            for prop in self.merged(other).get("properties") or {}:
+                if prop not in own and prop not in value:
+                    extra[prop] = None
+        return {**value, **extra} if extra else None
+
+    def resolve(self, schema: Any, seen: int = 0) -> Any:
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
+            target = self.lookup(schema["$ref"])
+            siblings = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {**target, **siblings} if siblings and isinstance(target, dict) else target
+            seen += 1
+        return schema
+
+    def lookup(self, ref: str) -> Any:
+        node: Any = self.document
+        for part in pointer_parts(ref.partition("#")[2]):
+            node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+        return node
+
+    def merged(self, schema: dict) -> dict:
+        """allOf folded into one schema: properties and required united, the rest the last word."""
+        out: dict[str, Any] = {}
+        parts = [{k: v for k, v in schema.items() if k != "allOf"}]
+        parts += [self.resolve(part) for part in schema.get("allOf", [])]
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            if "allOf" in part:
+                part = self.merged(part)
+            for k, v in part.items():
+                if k == "properties":
+                    out["properties"] = {**out.get("properties", {}), **v}
+                elif k == "required":
+                    out["required"] = list(dict.fromkeys([*out.get("required", []), *v]))
+                elif k in ("minimum", "minLength", "minItems", "minProperties"):
+                    out[k] = max(out.get(k, v), v)
+                elif k in ("maximum", "maxLength", "maxItems", "maxProperties"):
+                    out[k] = min(out.get(k, v), v)
+                elif k == "type" and "type" in out:
+                    out["type"] = _common_type(out["type"], v)
+                else:
+                    out[k] = v
+        return out
+
+    def type_of(self, schema: dict) -> str | None:
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kinds = [k for k in kind if k != "null"]
+            kind = kinds[0] if kinds else None
+            if kind is None:
+                return None
+        if kind is None:
+            if "properties" in schema or "additionalProperties" in schema or "required" in schema:
+                return "object"
+            if "items" in schema:
+                return "array"
+            if any(k in schema for k in ("minLength", "maxLength", "pattern", "format")):
+                return "string"
+            if any(k in schema for k in ("minimum", "maximum", "multipleOf")):
+                return "number"
+            return "string"
+        return kind if kind in ("object", "array", "string", "integer", "number", "boolean", "null") else "string"
+
+    # --- one method per type --------------------------------------------------------
+
+    def _object(self, schema, key, name, depth, writing) -> dict:
+        required = [r for r in schema.get("required", []) if isinstance(r, str)]
+        properties = schema.get("properties") or {}
+        out: dict[str, Any] = {}
+        limit = schema.get("maxProperties", math.inf)
+        for prop, sub in properties.items():
+            if len(out) >= limit:
+                break
+            resolved = self.resolve(sub)
+            if prop not in required:
+                if depth >= MAX_DEPTH or not isinstance(resolved, dict) or len(out) >= limit - len(required):
+                    continue
+                if resolved.get("writeOnly" if not writing else "readOnly"):
+                    continue
+            out[prop] = self.value(sub, f"{key}/{prop}", prop, depth + 1, writing)
+        additional = schema.get("additionalProperties", True)
+        for prop in required:
+            if prop not in out:
+                extra = additional if isinstance(additional, dict) else {}
+                out[prop] = self.value(extra, f"{key}/{prop}", prop, depth + 1, writing)
+        minimum = schema.get("minProperties", 0)
+        index = 0
+        while len(out) < minimum:
+            extra = additional if isinstance(additional, dict) else {}
+            out.setdefault(f"key{index}", self.value(extra, f"{key}/key{index}", "", depth + 1, writing))
+            index += 1
+        return out
+
+    def _array(self, schema, key, name, depth, writing) -> list:
+        items = schema.get("items", {})
+        minimum = schema.get("minItems", 0)
+        count = max(minimum, 1 if depth < MAX_DEPTH else 0)
+        count = min(count, schema.get("maxItems", count))
+        prefix = schema.get("prefixItems") or []
+        out = [self.value(sub, f"{key}/{i}", name, depth + 1, writing) for i, sub in enumerate(prefix[:count])]
+        index = len(out)
+        while len(out) < count:
+            item = self.value(items, f"{key}/{index}", name, depth + 1, writing)
+            if schema.get("uniqueItems") and item in out:
+                item = self._vary(items, item, index)
+            out.append(item)
+            index += 1
+        return out
+
+    def _vary(self, items, item, index) -> Any:
+        items = self.resolve(items)
+        if isinstance(item, str):
+            return f"{item}{index}" if "format" not in items else item
+        if isinstance(item, int | float) and not isinstance(item, bool):
+            return item + index
+        return item
+
+    def _string(self, schema, key, name, depth, writing) -> str:
+        fmt = schema.get("format")
+        if "pattern" in schema:
+            text = self._from_pattern(schema["pattern"])
+            if text is not None:
+                return text
+        if fmt == "uuid":
+            text = str(uuid.uuid5(uuid.NAMESPACE_URL, key or "value"))
+        elif fmt in FORMATS:
+            text = FORMATS[fmt]
+        else:
+            text = self._by_name(name, key)
+        minimum, maximum = schema.get("minLength", 0), schema.get("maxLength")
+        if len(text) < minimum:
+            text += "x" * (minimum - len(text))
+        if maximum is not None and len(text) > maximum:
+            text = text[:maximum]
+        return text
+
+    def _by_name(self, name: str, key: str) -> str:
+        simple = name.lower().replace("_", "").replace("-", "")
+        if simple in BY_NAME:
+            return BY_NAME[simple]
+        if simple.endswith("email"):
+            return BY_NAME["email"]
+        if simple.endswith(("url", "uri", "link")):
+            return BY_NAME["url"]
+        if simple.endswith(("at", "date", "time")) and simple not in ("format", "data"):
+            return FORMATS["date-time"]
+        if simple == "id" or simple.endswith("id"):
+            return _identifier(key)
+        return f"example {name}".strip() if name else "example"
+
+    def _from_pattern(self, pattern: str) -> str | None:
+        if pattern not in self._patterns:
+            self._patterns[pattern] = _string_matching(pattern)
+        return self._patterns[pattern]
+
+    def _integer(self, schema, key, name, depth, writing) -> int:
+        return int(self._number(schema, key, name, depth, writing, integer=True))
+
+    def _number(self, schema, key, name, depth, writing, integer: bool = False) -> float | int:
+        low, high = schema.get("minimum"), schema.get("maximum")
+        exclusive_low, exclusive_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        step = 1 if integer else 0.5
+        if isinstance(exclusive_low, bool):  # 3.0: a flag on minimum
+            exclusive_low = low if exclusive_low else None
+            low = None if exclusive_low is not None else low
+        if isinstance(exclusive_high, bool):
+            exclusive_high = high if exclusive_high else None
+            high = None if exclusive_high is not None else high
+        floors = [low] if low is not None else []
+        floors += [exclusive_low + step] if exclusive_low is not None else []
+        ceilings = [high] if high is not None else []
+        ceilings += [exclusive_high - step] if exclusive_high is not None else []
+        floor, ceiling = max(floors, default=None), min(ceilings, default=None)
+        value: float = 1
+        if floor is not None:
+            value = max(value, math.ceil(floor) if integer else floor)
+        if ceiling is not None:
+            value = min(value, math.floor(ceiling) if integer else ceiling)
+        multiple = schema.get("multipleOf")
+        if multiple:
+            value = math.ceil(value / multiple) * multiple
+            if ceiling is not None and value > ceiling:
+                value -= multiple
+            if integer:
+                value = int(value)
+        return int(value) if integer or float(value).is_integer() and not multiple else value
+
+    def _boolean(self, schema, key, name, depth, writing) -> bool:
+        return True
+
+    def _null(self, schema, key, name, depth, writing) -> None:
+        return None
+
+
+def _common_type(first: Any, second: Any) -> Any:
+    firsts = first if isinstance(first, list) else [first]
+    seconds = second if isinstance(second, list) else [second]
+    common = [kind for kind in firsts if kind in seconds]
+    if "integer" in firsts + seconds and "number" in firsts + seconds and not common:
+        common = ["integer"]
+    return common[0] if len(common) == 1 else (common or second)
+
+
+def _identifier(key: str) -> str:
+    """An ID that is the same for the same place in the document."""
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _string_matching(pattern: str) -> str | None:
+    """The first string hypothesis finds for `pattern`, with a fixed seed: deterministic."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return None
+    from hypothesis import HealthCheck, find, settings
+    from hypothesis import strategies as st
+
+    try:
+        return find(
+            st.from_regex(pattern),
+            lambda text: True,
+            settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
+        )
+    except Exception:  # hypothesis raises its own errors for patterns it cannot satisfy
+        return None

@@ -1,0 +1,306 @@
+"""Choosing what to answer: the status, content type, headers and body of a response.
+
+For an operation without a behaviour, the answer is its declared success (the lowest
+2xx), with its preferred content type (JSON first): the declared example, else the first
+named example, else the schema's example, else a value generated from the schema
+(generator.py). Every candidate is validated against the document when the server
+starts; one that breaks its schema is reported with its pointer and line and never sent.
+Answers are built once, at start-up: each request gets the same, checked bytes. The one
+thing remembered is what was deleted: after a successful DELETE of a path, that path
+(and what lies below it) is a 404 until the state is reset.
+
+Errors go through here too: a failure (400, 401, ...) is sent with the status the
+operation declares for it (a 401 where it declares 401, else 403, `4XX` or `default`),
+in the `Error` envelope when that fits the declared schema, else with the declared
+example or a generated body for that status.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response
+from jsonschema.exceptions import best_match
+from openapi_schema_validator import (
+    OAS30ReadValidator,
+    OAS31Validator,
+    oas30_format_checker,
+    oas31_format_checker,
+)
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4, DRAFT202012
+
+from .errors import ApiError, render
+from .generator import Generator
+from .loading import Document, Problem, escape
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+NO_BODY_STATUSES = (204, 205, 304)
+DOCUMENT_URI = "urn:mockserver:document"
+# The statuses a failure may be sent as, in order, when the operation does not declare its own.
+SUBSTITUTES = {400: ["422"], 401: ["403"], 403: ["401"], 422: ["400"]}
+# A request the document forbids may be refused with any of these it declares (what HTTP
+# and schemathesis accept as a refusal); a failed authentication only with 401 or 403.
+REFUSALS = ("400", "422", "404", "409", "415", "406", "405", "428")
+KEPT = (401, 403, 404)  # never sent as another 4xx: clients and checks read these as they are
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str | None
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> Response:
+        response = Response(self.body, status=self.status, headers=self.headers)
+        if self.content_type:
+            response.headers["Content-Type"] = self.content_type
+        else:
+            response.headers.pop("Content-Type", None)
+        return response
+
+
+class SchemaChecker:
+    """Validation of values against the document's schemas, as a response reads them."""
+
+    def __init__(self, data: dict[str, Any], version: str) -> None:
+        self.version = version
+        specification = DRAFT4 if version == "3.0" else DRAFT202012
+        resource = Resource.from_contents(data, default_specification=specification)
+        registry = Registry().with_resource(DOCUMENT_URI, resource)
+        # Each schema checked is a part of the document: its `#/...` refs are the document's.
+        self.resolver = registry.resolver(base_uri=DOCUMENT_URI)
+        self.cls, self.formats = (
+            (OAS30ReadValidator, oas30_format_checker) if version == "3.0" else (OAS31Validator, oas31_format_checker)
+        )
+
+    def error(self, schema: Any, value: Any) -> str | None:
+        """Why `value` breaks `schema` (the most relevant error, with where), or None."""
+        validator = self.cls(schema, format_checker=self.formats, _resolver=self.resolver)
+        error = best_match(validator.iter_errors(value))
+        if error is None:
+            return None
+        where = "/" + "/".join(escape(part) for part in error.absolute_path)
+        return f"{error.message[:200]} (at {where})"
+
+    def is_valid(self, schema: Any, value: Any) -> bool:
+        return self.error(schema, value) is None
+
+
+class Negotiator:
+    def __init__(self, document: Document, version: str) -> None:
+        self.document = document
+        self.data = document.data
+        self.checker = SchemaChecker(self.data, version)
+        self.generator = Generator(self.data, version, self.checker.is_valid)
+        self.problems: list[Problem] = []
+        self.reported: set[Problem] = set()
+        self.deleted: set[str] = set()  # request paths of successful DELETEs
+        self.lock = threading.Lock()
+        self.answers: dict[tuple[str, str], Answer] = {}  # (operationId, status key) -> answer
+        self.statuses: dict[str, list[str]] = {}  # operationId -> declared status keys
+        self.json_schemas: dict[tuple[str, str], Any] = {}  # (operationId, status key) -> its JSON body's schema
+
+    # --- start-up ---------------------------------------------------------------------
+
+    def prepare(self, operation_id: str, path: str, method: str) -> None:
+        """Build (and check) every declared response of one operation."""
+        pointer = f"/paths/{escape(path)}/{method.lower()}"
+        responses = self.data["paths"][path][method.lower()].get("responses") or {}
+        self.statuses[operation_id] = [str(key) for key in responses]
+        for key, response in responses.items():
+            self.answers[operation_id, str(key)] = self._answer(
+                operation_id, str(key), self._resolve(response), f"{pointer}/responses/{escape(key)}"
+            )
+
+    def _answer(self, operation_id: str, key: str, response: Any, pointer: str) -> Answer:
+        status = _status_of(key)
+        if not isinstance(response, dict):
+            return Answer(status, None, b"")
+        headers = self._headers(response.get("headers") or {}, f"{pointer}/headers")
+        content = response.get("content") or {}
+        if not content or status in NO_BODY_STATUSES:
+            return Answer(status, None, b"", headers)
+        media_type = _preferred(list(content))
+        media = self._resolve(content[media_type]) or {}
+        if "json" in media_type:
+            self.json_schemas[operation_id, key] = media.get("schema", {})
+        body = self._body(media, f"{pointer}/content/{escape(media_type)}")
+        return Answer(status, _concrete(media_type), _serialise(body, media_type), headers)
+
+    def _body(self, media: dict, pointer: str) -> Any:
+        schema = media.get("schema", {})
+        for where, value in self._examples(media, pointer):
+            error = self.checker.error(schema, value)
+            if error is None:
+                return value
+            self._report(where, f"example breaks its schema, not sent: {error}")
+        value = self.generator.value(schema, pointer)
+        error = self.checker.error(schema, value)
+        if error is not None:
+            self._report(f"{pointer}/schema", f"no valid value generated: {error}")
+        return value
+
+    def _examples(self, media: dict, pointer: str):
+        """(pointer, value) of each declared example, in the order they are preferred."""
+        if "example" in media:
+            yield f"{pointer}/example", media["example"]
+        for name, example in (media.get("examples") or {}).items():
+            example = self._resolve(example)
+            if isinstance(example, dict) and "value" in example:
+                yield f"{pointer}/examples/{escape(name)}", example["value"]
+        schema, where = self._follow(media.get("schema"), f"{pointer}/schema")
+        if isinstance(schema, dict) and "example" in schema:
+            yield f"{where}/example", schema["example"]
+        if isinstance(schema, dict) and isinstance(schema.get("examples"), list):
+            for index, value in enumerate(schema["examples"]):
+                yield f"{where}/examples/{index}", value
+
+    def _follow(self, node: Any, pointer: str) -> tuple[Any, str]:
+        """`node` with its local $refs followed, and the pointer of what it ends at."""
+        for _ in range(32):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                break
+            node, pointer = self.generator.lookup(ref), ref[1:]
+        return node, pointer
+
+    def _report(self, pointer: str, message: str) -> None:
+        problem = self.document.problem(pointer, message)
+        if problem not in self.reported:
+            self.reported.add(problem)
+            self.problems.append(problem)
+
+    def _headers(self, headers: dict, pointer: str) -> dict[str, str]:
+        out = {}
+        for name, header in headers.items():
+            header = self._resolve(header)
+            if name.lower() == "content-type" or not isinstance(header, dict):
+                continue
+            schema = header.get("schema", {})
+            value = header.get("example")
+            if value is None or self.checker.error(schema, value):
+                value = self.generator.value(schema, f"{pointer}/{escape(name)}", name)
+            out[name] = _header_text(value)
+        return out
+
+    def _resolve(self, node: Any) -> Any:
+        return self.generator.resolve(node)
+
+    # --- per request ----------------------------------------------------------------------
+
+    def success(self, operation_id: str, method: str, path: str) -> Response:
+        """The declared success; after a DELETE of `path`, a 404 for it and below it (a
+        client that deleted something must not read it back), where the operation declares one."""
+        statuses = self.statuses.get(operation_id, [])
+        if any(_within(path, gone) for gone in self.deleted) and _error_key(404, statuses):
+            raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
+        key = _success_key(statuses)
+        response = self.answers[operation_id, key].response() if key else Response(status=204)
+        if response.status_code < 300 and method in ("DELETE", "POST", "PUT"):
+            with self.lock:
+                if method == "DELETE":
+                    self.deleted.add(path)
+                else:  # created (again): what was deleted here, or below, may be back
+                    self.deleted = {gone for gone in self.deleted if not _within(gone, path)}
+        return response
+
+    def forget_deletions(self) -> None:
+        with self.lock:
+            self.deleted.clear()
+
+    def error(self, operation_id: str | None, exc: ApiError) -> Response:
+        """`exc` as the operation declares such a failure."""
+        statuses = self.statuses.get(operation_id or "")
+        if not statuses:
+            return render(exc)
+        key = _error_key(exc.status, statuses)
+        if key is None:
+            return render(exc)
+        answer = self.answers[operation_id, key]
+        response = render(exc)
+        response.status_code = answer.status
+        if answer.content_type is not None and not self._envelope_fits(operation_id, key, response.get_json()):
+            response = answer.response()
+            response.headers.update(exc.headers)
+        for name, value in answer.headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def _envelope_fits(self, operation_id: str, key: str, envelope: Any) -> bool:
+        schema = self.json_schemas.get((operation_id, key))
+        return schema is not None and self.checker.is_valid(schema, envelope)
+
+
+def _within(path: str, other: str) -> bool:
+    """`path` is `other` or lies below it."""
+    return path == other or path.startswith(other.rstrip("/") + "/")
+
+
+def _status_of(key: str) -> int:
+    if key.isdigit():
+        return int(key)
+    if len(key) == 3 and key[0].isdigit() and key[1:].upper() == "XX":
+        return int(key[0]) * 100
+    return 200  # default
+
+
+def _success_key(statuses: list[str]) -> str | None:
+    """The lowest declared 2xx, else 2XX, default or a 3xx; None when the document declares
+    only failures (a valid request then gets a 204: a failure would be a lie)."""
+    codes = sorted(key for key in statuses if key.isdigit() and key.startswith("2"))
+    redirects = sorted(key for key in statuses if key.isdigit() and key.startswith("3"))
+    for candidates in (codes, [key for key in statuses if key.upper() == "2XX"], ["default"], redirects):
+        for key in candidates:
+            if key in statuses:
+                return key
+    return None
+
+
+def _error_key(status: int, statuses: list[str]) -> str | None:
+    family = f"{status // 100}XX"
+    candidates = [str(status), *SUBSTITUTES.get(status, []), family, family.lower(), "default"]
+    if 400 <= status < 500 and status not in KEPT:
+        candidates += REFUSALS
+    return next((key for key in candidates if key in statuses), None)
+
+
+def _preferred(media_types: list[str]) -> str:
+    for test in (lambda m: m == "application/json", lambda m: m.endswith("+json") or "json" in m):
+        for media_type in media_types:
+            if test(media_type):
+                return media_type
+    return media_types[0]
+
+
+def _concrete(media_type: str) -> str:
+    """A content type to send for a declared media range (`*/*`, `image/*`)."""
+    if media_type == "*/*":
+        return "application/octet-stream"
+    if media_type.endswith("/*"):
+        return media_type[:-1] + "octet-stream" if media_type != "text/*" else "text/plain"
+    return media_type
+
+
+def _serialise(value: Any, media_type: str) -> bytes:
+    if "json" in media_type:
+        return json.dumps(value, ensure_ascii=False).encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_header_text(item) for item in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k},{_header_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)

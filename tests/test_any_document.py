@@ -1,0 +1,273 @@
+"""Serving any OpenAPI 3.0/3.1 document: tolerant loading (a warning with pointer and line
+for each imperfection, a refusal only where nothing can be served), the negotiator's
+answers (examples, else generated data, always valid), and every security scheme type.
+tests/test_served_documents.py runs the schemathesis CLI against the same documents."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from mockserver.app import create_app
+from mockserver.auth import issue_token
+from mockserver.loading import SpecError
+from mockserver.negotiator import SchemaChecker
+from mockserver.security import DEFAULT_API_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "tests" / "specs"
+FIXTURES = ROOT / "fixtures"
+REAL = ROOT.parent / "shared" / "reference" / "mudbase-openapi.yaml"
+SECRET = "any-document-tests-secret-0123456789abcdef"
+
+
+def app_for(name: str):
+    return create_app(SPECS / name, FIXTURES, jwt_secret=SECRET)
+
+
+def warnings_of(app) -> list[str]:
+    return [str(problem) for problem in app.extensions["mockserver.startup"]["problems"]]
+
+
+def token() -> str:
+    return issue_token(SECRET, "usr_morgan_de", "morgan.chen@northwind.dev", 600)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "empty_oneof.yaml",
+            "empty_oneof.yaml:32: #/components/schemas/Simulation/properties/context/oneOf: empty oneOf",
+        ),
+        ("duplicate_required.yaml", "duplicate_required.yaml:24: #/components/schemas/Contact/required: duplicate"),
+        ("unused_broken_ref.yaml", "unused_broken_ref.yaml:24: #/components/schemas/Legacy/properties/owner: $ref"),
+        ("type_array_30.yaml", "type_array_30.yaml:19: #/paths/~1profiles~1{profileId}/get/responses/200/"),
+        ("nullable_31.yaml", "nullable_31.yaml:19: #/paths/~1invoices~1{invoiceId}/get/responses/200/"),
+        ("base_path.yaml", "base_path.yaml:4: #/servers/0/url: the first server has the base path /v2/acme"),
+        ("split/main.yaml", "main.yaml:14: #/paths/~1teams/get/responses/200/content/application~1json/schema/items"),
+    ],
+)
+def test_each_imperfection_is_served_with_a_warning_naming_pointer_and_line(name, expected):
+    warnings = warnings_of(app_for(name))
+    assert any(expected in warning for warning in warnings), warnings
+    assert all("{'" not in warning.split(": ", 2)[-1][:40] for warning in warnings)  # no schema dumps
+
+
+def test_clean_documents_load_without_warnings():
+    for name in ("forms.yaml", "library_31.yaml", "security.yaml"):
+        assert warnings_of(app_for(name)) == [], name
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("swagger: '2.0'\ninfo: {title: x}\npaths: {}\n", r"doc.yaml:1: #/swagger: Swagger 2.0 is not served"),
+        ("openapi: 3.0.3\ninfo: {title: x}\npaths: {}\n", r"doc.yaml:3: #/paths: the document has no paths"),
+        ("openapi: 4.0.0\npaths: {/a: {}}\n", r"doc.yaml:1: #/openapi: not an OpenAPI 3.0 or 3.1 document"),
+        ("openapi: 3.0.3\npaths: [\n", r"doc.yaml:\d+: not YAML or JSON"),
+        (
+            "openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n"
+            "          description: ok\n          content:\n            application/json:\n"
+            "              schema: {$ref: '#/components/schemas/Gone'}\n",
+            r"doc.yaml:10: #/paths/~1a/get/responses/200/content/application~1json/schema: "
+            r"\$ref #/components/schemas/Gone points nowhere, and an operation uses it",
+        ),
+    ],
+)
+def test_what_cannot_be_served_is_refused_with_pointer_line_and_reason(tmp_path, text, reason):
+    document = tmp_path / "doc.yaml"
+    document.write_text(text)
+    with pytest.raises(SpecError, match=reason):
+        create_app(document, FIXTURES, jwt_secret=SECRET)
+
+
+def test_an_example_that_breaks_its_schema_is_reported_and_a_valid_answer_sent(tmp_path):
+    document = tmp_path / "doc.yaml"
+    document.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /chat:\n    post:\n      operationId: createChat\n"
+        "      responses:\n        '201':\n          description: ok\n          content:\n"
+        "            application/json:\n              schema:\n                type: object\n"
+        "                required: [participants]\n                properties:\n"
+        "                  participants: {type: array, items: {type: string}}\n"
+        "              example: {participants: [{user: u1, role: admin}]}\n"
+    )
+    app = create_app(document, FIXTURES, jwt_secret=SECRET)
+    (warning,) = warnings_of(app)
+    assert "doc.yaml:17: #/paths/~1chat/post/responses/201/content/application~1json/example" in warning
+    assert "example breaks its schema, not sent" in warning and "(at /participants/0)" in warning
+    # createChat has a behaviour, written for another path: here it answers from the document.
+    response = app.test_client().post("/chat")
+    assert response.status_code == 201
+    assert all(isinstance(participant, str) for participant in response.get_json()["participants"])
+
+
+def test_behaviours_are_written_for_the_methods_and_paths_of_openapi_yaml():
+    import yaml
+
+    from mockserver.behaviours import BEHAVIOURS, ROUTES
+
+    document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    declared = {
+        operation["operationId"]: (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    assert declared == ROUTES
+    assert set(BEHAVIOURS) == set(ROUTES)
+
+
+def test_examples_are_answered_first_named_one_when_several():
+    client = app_for("petstore.yaml").test_client()
+    response = client.get("/api/v3/pet/10", headers={"api-key": DEFAULT_API_KEY})
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "doggie"  # the first of two named examples
+
+
+def test_generated_answers_are_deterministic_realistic_and_valid():
+    app = app_for("library_31.yaml")
+    negotiator = app.extensions["mockserver.negotiator"]
+    first = app.test_client().get("/books")
+    second = app_for("library_31.yaml").test_client().get("/books")
+    assert first.status_code == 200 and first.data == second.data
+    assert first.headers["X-Total-Count"].isdigit()
+    (book,) = first.get_json()
+    assert book["isbn"][:3] in ("978", "979") and len(book["isbn"]) == 13
+    assert book["updatedAt"].endswith("Z") and "T" in book["updatedAt"]
+    assert "@" in book["author"]["email"] and book["website"].startswith("https://")
+    checker = SchemaChecker(negotiator.data, "3.1")
+    schema = negotiator.data["paths"]["/books"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert checker.error(schema, first.get_json()) is None
+
+
+def test_a_failure_takes_the_status_and_body_the_operation_declares():
+    client = app_for("library_31.yaml").test_client()
+    response = client.post("/books", json={"title": ""})
+    # addBook declares 422, not 400, with a body of its own (required `title`).
+    assert response.status_code == 422
+    assert "message" in response.get_json()
+    response = client.get("/books?limit=99")
+    assert response.status_code == 400
+    assert "title" in response.get_json()  # the declared Problem, not the Error envelope
+
+
+def test_a_deleted_resource_is_gone_where_the_document_declares_a_404():
+    client = app_for("petstore.yaml").test_client()
+    bearer = {"Authorization": f"Bearer {token()}"}
+    assert client.delete("/api/v3/pet/7", headers=bearer).status_code == 200
+    assert client.get("/api/v3/pet/7", headers={"api-key": DEFAULT_API_KEY}).status_code == 404
+    assert client.post("/__mock/reset", json={}).status_code == 200
+    assert client.get("/api/v3/pet/7", headers={"api-key": DEFAULT_API_KEY}).status_code == 200
+
+
+def test_forms_and_multipart_bodies_are_validated():
+    client = app_for("forms.yaml").test_client()
+    assert client.post("/subscriptions", data={"email": "a@example.com"}).status_code == 204
+    assert client.post("/subscriptions", data={"frequency": "daily"}).status_code == 400
+    upload = {"file": (__import__("io").BytesIO(b"png"), "a.png"), "caption": "me"}
+    assert client.post("/avatars", data=upload, content_type="multipart/form-data").status_code == 201
+    assert client.post("/avatars", data={"caption": "no file"}, content_type="multipart/form-data").status_code == 400
+
+
+# --- security schemes --------------------------------------------------------------------
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize(
+    "path, good, bad, challenge",
+    [
+        ("/oauth", lambda: {"Authorization": f"Bearer {token()}"}, {"Authorization": "Bearer x.y.z"}, "Bearer "),
+        ("/oidc", lambda: {"Authorization": f"Bearer {token()}"}, {"Authorization": "Bearer x.y.z"}, "Bearer "),
+        (
+            "/header-key",
+            lambda: {"X-API-Key": DEFAULT_API_KEY},
+            {"X-API-Key": "wrong"},
+            'ApiKey realm="mudbase", in="header"',
+        ),
+        (
+            "/basic",
+            lambda: basic("morgan.chen@northwind.dev", "morgan-demo-password"),
+            basic("usr_morgan_de", "no"),
+            "Basic ",
+        ),
+    ],
+)
+def test_each_scheme_admits_its_credentials_and_refuses_with_its_challenge(path, good, bad, challenge):
+    client = app_for("security.yaml").test_client()
+    assert client.get(path, headers=good()).status_code == 200
+    for headers in ({}, bad):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith(challenge)
+        assert response.get_json()["code"] == "UNAUTHORIZED"
+
+
+def test_api_keys_in_the_query_and_a_cookie():
+    client = app_for("security.yaml").test_client()
+    assert client.get(f"/query-key?api_key={DEFAULT_API_KEY}").status_code == 200
+    assert client.get("/query-key?api_key=wrong").status_code == 401
+    client.set_cookie("session_key", DEFAULT_API_KEY)
+    assert client.get("/cookie-key").status_code == 200
+    client.delete_cookie("session_key")
+    response = client.get("/cookie-key")
+    assert response.status_code == 401
+    assert 'in="cookie", name="session_key"' in response.headers["WWW-Authenticate"]
+
+
+def test_alternatives_that_all_fail_carry_every_challenge():
+    response = app_for("security.yaml").test_client().get("/either", headers=basic("nobody", "x"))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Basic realm="mudbase"')
+    assert 'ApiKey realm="mudbase", in="header", name="X-API-Key"' in response.headers["WWW-Authenticate"]
+
+
+def test_malformed_basic_credentials_are_a_401_not_a_500():
+    client = app_for("security.yaml").test_client()
+    for value in ("Basic %%%", "Basic " + base64.b64encode(b"\xff\xfe").decode(), "Basic", "Basic bm9jb2xvbg=="):
+        assert client.get("/basic", headers={"Authorization": value}).status_code == 401
+
+
+# --- the real description ------------------------------------------------------------------
+
+needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"{REAL} is not on this machine")
+
+
+@needs_real
+def test_the_real_description_is_served_and_the_chat_operations_keep_their_behaviours():
+    app = create_app(REAL, FIXTURES, jwt_secret=SECRET)
+    startup = app.extensions["mockserver.startup"]
+    print(f"\nthe real description: loaded in {startup['seconds']:.2f} s, {len(startup['problems'])} warnings")
+    warnings = [str(problem) for problem in startup["problems"]]
+    assert any("simulateAppPermissions_request/oneOf: empty oneOf" in warning for warning in warnings)
+    assert any(
+        "~1api~1chat~1projects~1{projectId}~1chats/post/responses/201/content/application~1json/example" in warning
+        and "(at /data/participants/0)" in warning
+        for warning in warnings
+    )
+    client = app.test_client()
+    login = client.post(
+        "/api/auth/login", json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}
+    )
+    assert login.status_code == 200
+    bearer = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    chats = "/api/chat/projects/proj_CE5hbCg5EPjP/chats"
+    sent = client.post(f"{chats}/VL0TZudKjN6SiWtV/messages", json={"type": "text", "content": "hi"}, headers=bearer)
+    assert sent.status_code == 201
+    listed = client.get(f"{chats}/VL0TZudKjN6SiWtV/messages?limit=1", headers=bearer).get_json()
+    assert listed["data"]["messages"][0]["content"] == "hi"  # state: the message sent is listed
+    created = client.post(
+        chats, json={"name": "Pair", "type": "direct", "participants": ["usr_CuXGNqCoY9JGW0"]}, headers=bearer
+    )
+    assert created.status_code == 201
+    assert all(isinstance(p, str) for p in created.get_json()["data"]["participants"])  # not the broken example
+    # An operation without a behaviour answers from the document, after authentication.
+    assert client.get("/api/orgs/org_1", headers={}).status_code == 401
+    assert client.get("/api/orgs/org_1", headers=bearer).status_code == 200
+    assert json.loads(client.get("/api/orgs/org_1", headers=bearer).data)  # a JSON body

@@ -3,13 +3,14 @@ against openapi.yaml (exchange.py) before the test looks at it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
 from contract_tests.exchange import Exchange
-from contract_tests.target import Target, spec_path
+from contract_tests.target import Role, Target, spec_path
 
 METHODS = {}  # operationId -> HTTP method, read from openapi.yaml on first use
 
@@ -24,7 +25,20 @@ def call(
 ) -> Exchange:
     """`operation_id` on the target's project and chat (unless `path` names others), as the
     suite's user unless `token` says otherwise."""
-    response = requests.request(
+    response = send(target, operation_id, token, json, params, **path)
+    return Exchange(response, secrets=(target.token,)).conforms(operation_id)
+
+
+def send(
+    target: Target,
+    operation_id: str,
+    token: str | None = None,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    **path: str,
+) -> requests.Response:
+    """The request of `call`, with no check of its answer."""
+    return requests.request(
         method_of(operation_id),
         target.url(operation_id, **path),
         headers=target.auth(token),
@@ -32,7 +46,6 @@ def call(
         params=params,
         timeout=30,
     )
-    return Exchange(response, secrets=(target.token,)).conforms(operation_id)
 
 
 def method_of(operation_id: str) -> str:
@@ -58,9 +71,41 @@ def data(exchange: Exchange, status: int = 200) -> Any:
     return body["data"]
 
 
-def user_token(target: Target, user_id: str, given: str | None, role: str) -> str:
-    """A token of another user: given through the environment, or signed with the secret."""
-    token = given or target.token_for(user_id)
+def user_token(target: Target, role: Role) -> str:
+    """A token of the member or the outsider; without one, the test is skipped with what enables it."""
+    token = target.token_of(role)
     if token is None:
-        pytest.skip(f"needs a token of the {role} ({user_id}): set its CONTRACT_*_TOKEN, or CONTRACT_JWT_SECRET")
+        pytest.skip(f"needs a token of the {role.name} ({target.user_id_of(role)}): {role.enabled_by}")
     return token
+
+
+class Undo:
+    """What a scenario puts back when it ends, whatever the target answered.
+
+    A step is registered before the change it undoes, so that a change whose answer
+    breaks the contract, or never comes, is undone all the same. Steps run last
+    registered first; their answers are not checked (on a correct target some of
+    them are refused: there was nothing to undo), only that the target answered.
+    """
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.steps: list[tuple[str, Callable[[], object]]] = []
+
+    def call(self, operation_id: str, token: str | None = None, json: Any = None, **path: str) -> None:
+        """Send this call at the end."""
+        self.steps.append((operation_id, lambda: send(self.target, operation_id, token, json, **path)))
+
+    def do(self, what: str, step: Callable[[], object]) -> None:
+        self.steps.append((what, step))
+
+    def run(self) -> None:
+        failures = []
+        for what, step in reversed(self.steps):
+            try:
+                step()
+            except requests.RequestException as exc:
+                failures.append(f"{what}: {exc}")
+        self.steps.clear()
+        if failures:
+            raise AssertionError("could not put the target back as it was: " + "; ".join(failures))

@@ -1,5 +1,6 @@
 """The target of the suite: `--base-url`/CONTRACT_BASE_URL, or the project's mock,
-started here as a real HTTP server on a free 127.0.0.1 port."""
+started here as a real HTTP server on a free 127.0.0.1 port; the other users' tokens;
+the list of behaviours not checked, and CONTRACT_STRICT=1, which fails any skip."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 
-from contract_tests.target import SPEC, Target, TargetIds, credentials_from_env
+from contract_tests.api import Undo, user_token
+from contract_tests.target import MEMBER, OUTSIDER, SPEC, Target, TargetIds, credentials_from_env
+
+STRICT = os.environ.get("CONTRACT_STRICT") == "1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "mutates_state: changes the target's data; deselect with -m 'not mutates_state' on shared servers"
     )
     config.addinivalue_line("markers", "needs_secret: signs its own tokens, so needs CONTRACT_JWT_SECRET")
+    config.addinivalue_line(
+        "markers", "needs_expired_token: needs CONTRACT_EXPIRED_TOKEN, or CONTRACT_JWT_SECRET to sign one"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,10 +58,34 @@ def after_call(context, case, response) -> None:
     generated_cases[case.meta.phase.name.value if case.meta else "explicit"] += 1
 
 
+# Skipped tests by reason (which names the variable that would enable them), for the summary.
+not_checked: dict[str, list[str]] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
+        not_checked.setdefault(reason, []).append(item.name)
+        if STRICT:
+            report.outcome = "failed"
+            report.longrepr = f"CONTRACT_STRICT=1 fails every skip; this test {reason}"
+    return report
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if generated_cases:
         phases = ", ".join(f"{phase} {count}" for phase, count in sorted(generated_cases.items()))
         terminalreporter.write_line(f"schemathesis sent {generated_cases.total()} generated cases ({phases})")
+    if not_checked:
+        count = sum(len(tests) for tests in not_checked.values())
+        verdict = "each failed the run (CONTRACT_STRICT=1)" if STRICT else "set CONTRACT_STRICT=1 to fail on them"
+        terminalreporter.section(f"behaviours not checked: {count} tests; {verdict}", sep="-", yellow=True)
+        for reason, tests in sorted(not_checked.items()):
+            terminalreporter.write_line(f"{reason}:")
+            for test in tests:
+                terminalreporter.write_line(f"    {test}")
 
 
 @pytest.fixture(scope="session")
@@ -64,15 +95,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if base_url:
         base_url = base_url.rstrip("/")
         token, email = credentials_from_env(base_url)
-        yield Target(
-            base_url,
-            token,
-            email,
-            secret,
-            TargetIds.from_env(),
-            os.environ.get("CONTRACT_PARTICIPANT_TOKEN"),
-            os.environ.get("CONTRACT_OUTSIDER_TOKEN"),
-        )
+        yield Target(base_url, token, email, secret, TargetIds.from_env())
         return
 
     from mockserver import create_app
@@ -91,3 +114,30 @@ def jwt_secret(target: Target) -> str:
     if not target.jwt_secret:
         pytest.skip("needs CONTRACT_JWT_SECRET, the target's signing secret, to forge correctly signed tokens")
     return target.jwt_secret
+
+
+@pytest.fixture
+def expired_token(target: Target) -> str:
+    token = target.expired_token()
+    if token is None:
+        pytest.skip("needs an expired token of the suite's user: set CONTRACT_EXPIRED_TOKEN, or CONTRACT_JWT_SECRET")
+    return token
+
+
+@pytest.fixture
+def member(target: Target) -> str:
+    """A token of CONTRACT_PARTICIPANT_ID, a plain participant of the chat."""
+    return user_token(target, MEMBER)
+
+
+@pytest.fixture
+def outsider(target: Target) -> str:
+    """A token of CONTRACT_OUTSIDER_ID, a project member in no chat of it."""
+    return user_token(target, OUTSIDER)
+
+
+@pytest.fixture
+def undo(target: Target) -> Iterator[Undo]:
+    steps = Undo(target)
+    yield steps
+    steps.run()

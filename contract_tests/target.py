@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jwt
@@ -55,19 +55,39 @@ class TargetIds:
 
 
 @dataclass(frozen=True)
+class Role:
+    """Another user the scenarios act as, and the variables that give the suite a token of theirs."""
+
+    name: str
+    id_variable: str  # the user's ID
+    token_variable: str  # a JWT of theirs
+    credentials: str  # prefix of the _EMAIL and _PASSWORD variables to log in with
+
+    @property
+    def enabled_by(self) -> str:
+        return (
+            f"set {self.credentials}_EMAIL and {self.credentials}_PASSWORD, "
+            f"or {self.token_variable}, or CONTRACT_JWT_SECRET"
+        )
+
+
+MEMBER = Role("member", "CONTRACT_PARTICIPANT_ID", "CONTRACT_PARTICIPANT_TOKEN", "CONTRACT_MEMBER")
+OUTSIDER = Role("outsider", "CONTRACT_OUTSIDER_ID", "CONTRACT_OUTSIDER_TOKEN", "CONTRACT_OUTSIDER")
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     token: str
     email: str
     jwt_secret: str | None  # known secret: the suite may sign tokens of its own
     ids: TargetIds
-    participant_token: str | None = None  # CONTRACT_PARTICIPANT_TOKEN: a JWT of ids.participant_id
-    outsider_token: str | None = None  # CONTRACT_OUTSIDER_TOKEN: a JWT of ids.outsider_id
+    _tokens: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # by role name
 
     @property
     def user_id(self) -> str:
         """The `sub` of the suite's token."""
-        return jwt.decode(self.token, options={"verify_signature": False})["sub"]
+        return subject(self.token)
 
     def auth(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token}"}
@@ -88,12 +108,51 @@ class Target:
         session = self.fresh_login()
         return session["token"] if session else None
 
-    def token_for(self, user_id: str) -> str | None:
-        """A token of another user, signed with the target's secret when the suite knows it."""
-        if not self.jwt_secret:
-            return None
-        claims = {"sub": user_id, "iat": int(time.time()), "exp": int(time.time()) + 600}
+    def user_id_of(self, role: Role) -> str:
+        return self.ids.participant_id if role is MEMBER else self.ids.outsider_id
+
+    def token_of(self, role: Role) -> str | None:
+        """A token of the member or the outsider: given, else a login with their
+        credentials, else signed with the secret, else None. Checked to be of the user
+        the IDs name, so that a mix-up of accounts is an error, not a silent pass."""
+        if role.name not in self._tokens:
+            token = os.environ.get(role.token_variable)
+            email = os.environ.get(f"{role.credentials}_EMAIL")
+            password = os.environ.get(f"{role.credentials}_PASSWORD")
+            if not token and email and password:
+                token = login(self.base_url, email, password)["token"]
+            if not token and self.jwt_secret:
+                token = self.signed_token(self.user_id_of(role))
+            if token and subject(token) != self.user_id_of(role):
+                raise RuntimeError(
+                    f"the {role.name}'s token is of {subject(token)!r}, but {role.id_variable} "
+                    f"is {self.user_id_of(role)!r}: set {role.id_variable} to the {role.name}'s user ID"
+                )
+            self._tokens[role.name] = token
+        return self._tokens[role.name]
+
+    def expired_token(self) -> str | None:
+        """CONTRACT_EXPIRED_TOKEN (checked to be expired), else one signed with the secret, else None."""
+        token = os.environ.get("CONTRACT_EXPIRED_TOKEN")
+        if token:
+            expiry = jwt.decode(token, options={"verify_signature": False}).get("exp")
+            if not isinstance(expiry, int | float) or expiry >= time.time():
+                raise RuntimeError("CONTRACT_EXPIRED_TOKEN has no `exp` in the past: it is not an expired token")
+            return token
+        return self.signed_token(self.user_id, lifetime=-120) if self.jwt_secret else None
+
+    def signed_token(self, user_id: str, lifetime: int = 600) -> str:
+        """A token of any user, signed with the target's secret (which the suite must know)."""
+        claims = {"sub": user_id, "iat": int(time.time()), "exp": int(time.time()) + lifetime}
         return jwt.encode(claims, self.jwt_secret, algorithm="HS256")
+
+
+def subject(token: str) -> str | None:
+    """The `sub` of a JWT, read without checking its signature."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except jwt.InvalidTokenError:
+        return None
 
 
 @functools.cache

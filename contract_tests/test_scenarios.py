@@ -2,9 +2,8 @@
 authorization, and hostile bodies.
 
 The tests run in file order against one target, before the generated ones (see
-conftest.py), and some change its state: the checks that must not remove anyone on
-a correct server come before the removal of CONTRACT_PARTICIPANT_ID, and the last
-test adds them back.
+conftest.py). Each test that changes the target's state, or would on a server that
+breaks a rule, puts it back when it ends, whatever the target answered (`undo`).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import jwt
 import pytest
 import requests
 
+from contract_tests.api import Undo, call
 from contract_tests.exchange import Exchange
 from contract_tests.target import Target, spec_path
 
@@ -78,8 +78,12 @@ def test_bad_credentials_are_401(target: Target, kind: str):
     remove(target, NEVER_A_PARTICIPANT, headers=headers).expect_error(401)
 
 
+@pytest.mark.needs_expired_token
+def test_an_expired_token_is_401(target: Target, expired_token: str):
+    remove(target, NEVER_A_PARTICIPANT, headers=target.auth(expired_token)).expect_error(401)
+
+
 SIGNED_WITH_THE_SECRET = {
-    "expired": lambda t: claims_of(t, exp=int(time.time()) - 120),
     "no exp": lambda t: claims_of(t, exp=None),
     "unknown user": lambda t: claims_of(t, sub="usr_contract_no_such_user"),
 }
@@ -156,36 +160,36 @@ def test_removing_a_user_who_is_no_participant_is_a_400(target: Target):
 
 @pytest.mark.mutates_state  # only on a server that gets it wrong: it removes the participant
 @pytest.mark.parametrize("where", ["unknown project", "unknown chat"])
-def test_the_path_names_the_chat(target: Target, where: str):
+def test_the_path_names_the_chat(target: Target, undo: Undo, where: str):
     # A real participant of the target's chat, under a project or chat that does not exist.
     if where == "unknown project":
         path = target.ids.participants_path(project_id=UNKNOWN_PROJECT)
     else:
         path = target.ids.participants_path(chat_id=UNKNOWN_CHAT)
+    undo.call("addParticipant", json={"userId": target.ids.participant_id, "role": "member"})
     remove(target, target.ids.participant_id, path=path).expect_rule_violation()
 
 
-@pytest.fixture
-def participant_token(target: Target) -> str | None:
-    """A JWT of CONTRACT_PARTICIPANT_ID: given, or signed with the secret, or None."""
-    if target.participant_token:
-        return target.participant_token
-    if target.jwt_secret:
-        claims = claims_of(target, sub=target.ids.participant_id)
-        return jwt.encode(claims, target.jwt_secret, algorithm="HS256")
-    return None
+@pytest.mark.mutates_state  # the outsider joins the chat for the test
+def test_only_an_admin_removes_others(target: Target, undo: Undo, member: str):
+    # The admin adds the outsider; the member, a plain participant, tries to remove them.
+    outsider = target.ids.outsider_id
+    undo.call("removeParticipant", json={"userId": outsider})
+    call(target, "addParticipant", json={"userId": outsider, "role": "member"}).expect(200)
+    remove(target, outsider, headers=target.auth(member)).expect_rule_violation()
+    assert outsider in listed_participants(details(target).expect(200)), "a plain participant removed another"
 
 
-@pytest.mark.mutates_state  # only on a server that gets it wrong: it removes the admin
-def test_only_an_admin_removes_others(target: Target, participant_token: str | None):
-    if not participant_token:
-        pytest.skip("needs CONTRACT_PARTICIPANT_TOKEN, or CONTRACT_JWT_SECRET to sign one")
-    # CONTRACT_PARTICIPANT_ID, a plain participant, tries to remove the suite's user.
-    remove(target, target.user_id, headers=target.auth(participant_token)).expect_rule_violation()
+@pytest.mark.mutates_state  # only on a server that gets it wrong: it adds the outsider
+def test_only_an_admin_adds_participants(target: Target, undo: Undo, member: str):
+    outsider = target.ids.outsider_id
+    undo.call("removeParticipant", json={"userId": outsider})
+    add(target, outsider, token=member).expect_rule_violation()
 
 
 @pytest.mark.mutates_state  # only on a server that gets it wrong: it adds a stranger
-def test_only_project_members_can_be_added(target: Target):
+def test_only_project_members_can_be_added(target: Target, undo: Undo):
+    undo.call("removeParticipant", json={"userId": NEVER_A_PARTICIPANT})
     add(target, NEVER_A_PARTICIPANT).expect_rule_violation()
 
 
@@ -194,28 +198,24 @@ def test_an_unknown_chat_is_404(target: Target):
 
 
 @pytest.mark.mutates_state
-def test_remove_a_participant_then_add_them_back(target: Target, participant_token: str | None):
-    """The participant's round trip; whatever fails, the participant is put back."""
+def test_remove_a_participant_then_add_them_back(target: Target, undo: Undo):
+    """The participant's round trip, as the chat's admin. Whatever the target answers,
+    the participant is added back at the end (a correct target refuses that as a
+    duplicate). What the removed participant may do: test_chat_scenarios.py."""
     participant = target.ids.participant_id
+    undo.call("addParticipant", json={"userId": participant, "role": "member"})
     removed = remove(target, participant)
-    try:
-        removed.expect(
-            200,
-            hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
-            "a mock restores its fixtures with POST /__mock/reset",
-        )
-        if removed.json().get("message") != REMOVED_MESSAGE:
-            removed.fail(f"expected the message {REMOVED_MESSAGE!r}")
-        remove(target, participant).expect_rule_violation()
-        if participant in listed_participants(details(target).expect(200)):
-            removed.fail("the chat details still list the removed participant")
-        if participant_token:
-            # Now an outsider: no details, and no way back in on their own.
-            details(target, token=participant_token).expect_error(404)
-            add(target, participant, token=participant_token).expect_rule_violation()
-    finally:
-        added = add(target, participant)  # put back what was removed, before any verdict
-    added.expect(200)
+    removed.expect(
+        200,
+        hint="CONTRACT_PARTICIPANT_ID must be a participant whom the token's user may remove; "
+        "a mock restores its fixtures with POST /__mock/reset",
+    )
+    if removed.json().get("message") != REMOVED_MESSAGE:
+        removed.fail(f"expected the message {REMOVED_MESSAGE!r}")
+    remove(target, participant).expect_rule_violation()
+    if participant in listed_participants(details(target).expect(200)):
+        removed.fail("the chat details still list the removed participant")
+    added = add(target, participant).expect(200)
     if participant not in listed_participants(added, with_added_at=True):
         added.fail("the response does not list the added participant with its addedAt")
     shown = details(target).expect(200)

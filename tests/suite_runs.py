@@ -1,4 +1,5 @@
-"""Running the contract suite against the mock or a mutant, and reporting what caught each."""
+"""Running the contract suite against the mock or a mutant, in each configuration a team
+may have, and reporting what caught each mutant."""
 
 from __future__ import annotations
 
@@ -11,11 +12,78 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mutants import MUTANTS
-from support import ROOT
+from mutants import MUTANTS, Mutant
+from support import FIXTURES, ROOT, changed, lasting_state, read_line
+
+from contract_tests.target import DEFAULT_OUTSIDER_ID, DEFAULT_PARTICIPANT_ID
+from mockserver.fixtures import load_fixtures
 
 SECRET = "contract-suite-proof-secret-0123456789abcdefghijklmnop"
 BASELINE = "none"
+
+
+@dataclass(frozen=True)
+class Configuration:
+    name: str
+    env: dict[str, str]
+    args: tuple[str, ...] = ()
+
+
+def credentials(prefix: str, user_id: str) -> dict[str, str]:
+    user = load_fixtures(FIXTURES).users[user_id]
+    return {f"{prefix}_EMAIL": user.email, f"{prefix}_PASSWORD": user.password}
+
+
+WITH_SECRET = Configuration(
+    "with the secret",
+    {
+        "CONTRACT_JWT_SECRET": SECRET,
+        # The full generation budget runs once, in `pytest contract_tests`.
+        "CONTRACT_MAX_EXAMPLES": "15",
+    },
+)
+# What a team has against a real server: logins, no secret. Strict, so that a scenario
+# skipped for want of a token fails the run; without the tests that only the secret
+# (or an expired token the team provides) enables.
+CREDENTIALS_ONLY = Configuration(
+    "credentials only",
+    {
+        **credentials("CONTRACT_MEMBER", DEFAULT_PARTICIPANT_ID),
+        **credentials("CONTRACT_OUTSIDER", DEFAULT_OUTSIDER_ID),
+        "CONTRACT_STRICT": "1",
+    },
+    ("-m", "not needs_secret and not needs_expired_token"),
+)
+CONFIGURATIONS = (WITH_SECRET, CREDENTIALS_ONLY)
+GENERATED_TESTS = ("test_operation_conforms", "test_state_changing_operation_conforms")
+
+
+def aimed_at_generated_cases(mutant: Mutant) -> bool:
+    return any(mutant.caught_by in test for test in GENERATED_TESTS)
+
+
+def not_run_without_secret(mutant: Mutant) -> str | None:
+    """Why a mutant has no credentials-only run, or None."""
+    if mutant.needs_secret:
+        return "needs the secret (or CONTRACT_EXPIRED_TOKEN)"
+    if aimed_at_generated_cases(mutant):
+        return "generated cases: as with the secret"
+    return None
+
+
+def proofs() -> list[tuple[Configuration, str]]:
+    """Every (configuration, mutant) run of the proof of teeth, the mock itself first."""
+    runs = [(WITH_SECRET, name) for name in (BASELINE, *MUTANTS)]
+    runs += [(CREDENTIALS_ONLY, BASELINE)]
+    runs += [(CREDENTIALS_ONLY, name) for name, mutant in MUTANTS.items() if not not_run_without_secret(mutant)]
+    return runs
+
+
+def runs_generated_cases(configuration: Configuration, mutant: str) -> bool:
+    """Generated cases use the suite's own token alone, the same in both configurations:
+    they run with the secret, against the mock and the mutants aimed at them. Every other
+    run is of the scenarios alone, which must leave the target as they found it."""
+    return configuration is WITH_SECRET and (mutant == BASELINE or aimed_at_generated_cases(MUTANTS[mutant]))
 
 
 @dataclass(frozen=True)
@@ -24,18 +92,13 @@ class SuiteRun:
     exit_code: int
     failed: tuple[str, ...]  # the contract tests that failed
     output: str
+    changes: dict[str, tuple]  # what a run of the scenarios alone left changed on the target
 
 
-def run_suite_against(mutant: str, reports: Path) -> SuiteRun:
+def run_suite_against(mutant: str, configuration: Configuration, reports: Path) -> SuiteRun:
     """Serve `mutant` in its own process and run the contract suite against it."""
-    env = {
-        **os.environ,
-        "MOCKSERVER_JWT_SECRET": SECRET,
-        "CONTRACT_JWT_SECRET": SECRET,
-        # Every mutant is aimed at a scenario or at what the first generated cases reach;
-        # the full generation budget runs once, in `pytest contract_tests`.
-        "CONTRACT_MAX_EXAMPLES": "15",
-    }
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("CONTRACT_")}
+    env = {**inherited, "MOCKSERVER_JWT_SECRET": SECRET, **configuration.env}
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "mutants.py"), mutant],
         env=env,
@@ -44,11 +107,13 @@ def run_suite_against(mutant: str, reports: Path) -> SuiteRun:
         text=True,
     )
     try:
-        base_url = server.stdout.readline().strip()
+        base_url = read_line(server).strip()
         if not base_url.startswith("http://"):
             # Without --base-url the suite would start and test its own mock instead.
             raise RuntimeError(f"mutant {mutant!r} did not start (exit code {server.poll()})")
-        junit = reports / f"{mutant}.xml"
+        junit = reports / f"{mutant}-{configuration.name.replace(' ', '-')}.xml"
+        scenarios_only = not runs_generated_cases(configuration, mutant)
+        before = lasting_state(base_url, SECRET) if scenarios_only else {}
         suite = subprocess.run(
             [
                 sys.executable,
@@ -60,6 +125,8 @@ def run_suite_against(mutant: str, reports: Path) -> SuiteRun:
                 "no:cacheprovider",
                 f"--base-url={base_url}",
                 f"--junitxml={junit}",
+                *configuration.args,
+                *(["--ignore=contract_tests/test_generated.py"] if scenarios_only else []),
             ],
             cwd=ROOT,
             env=env,
@@ -67,11 +134,12 @@ def run_suite_against(mutant: str, reports: Path) -> SuiteRun:
             text=True,
             timeout=600,
         )
+        changes = changed(before, lasting_state(base_url, SECRET)) if scenarios_only else {}
     finally:
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
-    return SuiteRun(mutant, suite.returncode, failed_tests(junit), suite.stdout + suite.stderr)
+    return SuiteRun(mutant, suite.returncode, failed_tests(junit), suite.stdout + suite.stderr, changes)
 
 
 def failed_tests(junit: Path) -> tuple[str, ...]:
@@ -84,7 +152,7 @@ def failed_tests(junit: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-RUNS_KEY = pytest.StashKey[dict]()  # mutant name -> SuiteRun, for the terminal summary
+RUNS_KEY = pytest.StashKey[dict]()  # (configuration name, mutant name) -> SuiteRun, for the summary
 
 
 def short(test_name: str) -> str:
@@ -93,16 +161,27 @@ def short(test_name: str) -> str:
     return re.sub(r"\[(\w+) /\S*/([^/\]]+)\]", r"[\1 .../\2]", test_name)
 
 
-def mutant_table(runs: dict[str, SuiteRun]) -> list[str]:
-    lines = [f"{'mutant':<22} {'breaks':<50} caught by"]
+def caught(mutant: Mutant, run: SuiteRun | None) -> str:
+    """The failed test aimed at the mutant (else the first failed), and how many more failed."""
+    if run is None:
+        return "not run"
+    if not run.failed:
+        return "NOT CAUGHT"
+    first = next((test for test in run.failed if mutant.caught_by in test), run.failed[0])
+    return short(first) + (f" (+{len(run.failed) - 1})" if len(run.failed) > 1 else "")
+
+
+def mutant_table(runs: dict[tuple[str, str], SuiteRun]) -> list[str]:
+    rows = [("mutant", "breaks", WITH_SECRET.name, CREDENTIALS_ONLY.name)]
     for name, mutant in MUTANTS.items():
-        run = runs.get(name)
-        failed = [short(test) for test in run.failed] if run else []
-        caught = ", ".join(failed[:3]) + (f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
-        caught = caught or "NOT CAUGHT"
-        lines.append(f"{name:<22} {mutant.breaks:<50} {caught}")
-    baseline = runs.get(BASELINE)
-    if baseline:
-        verdict = "passes" if baseline.exit_code == 0 else f"FAILS ({', '.join(baseline.failed)})"
-        lines.append(f"{'(the mock itself)':<22} {'':<50} {verdict}")
-    return lines
+        with_secret = caught(mutant, runs.get((WITH_SECRET.name, name)))
+        without = not_run_without_secret(mutant) or caught(mutant, runs.get((CREDENTIALS_ONLY.name, name)))
+        rows.append((name, mutant.breaks, with_secret, without))
+    verdicts = []
+    for configuration in CONFIGURATIONS:
+        baseline = runs.get((configuration.name, BASELINE))
+        verdict = "not run" if baseline is None else "passes" if baseline.exit_code == 0 else "FAILS"
+        verdicts.append(verdict + (f" ({', '.join(baseline.failed)})" if baseline and baseline.failed else ""))
+    rows.append(("(the mock itself)", "", *verdicts))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    return [" ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip() for row in rows]

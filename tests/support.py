@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import jwt
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
@@ -121,3 +122,40 @@ class ServeProcess:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def read_line(process: subprocess.Popen, timeout: float = 30) -> str:
+    """The next line of a process's stdout (text mode), or TimeoutError if none comes in
+    time: a server that hangs before printing must not hang the tests."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise TimeoutError(f"{process.args!r} printed no line in {timeout} s") from None
+
+
+def lasting_state(base_url: str, secret: str) -> dict[str, dict]:
+    """What a contract scenario must leave as it found it, read from a running mock:
+    each chat's participants with their roles (not when they joined) and its messages
+    with their reads and reactions, and the E2EE keys of the project's members in CHAT."""
+    chats = requests.get(base_url + "/__mock/state", timeout=10).json()["chats"]
+    state = {
+        chat["_id"]: {
+            "participants": {p["userId"]: p["role"] for p in chat["participants"]},
+            "messages": chat["messages"],
+        }
+        for chat in chats
+    }
+    keys = requests.get(
+        f"{base_url}/api/chat/projects/{PROJECT}/chats/{CHAT}/e2ee/participant-keys",
+        headers={"Authorization": f"Bearer {make_token(MORGAN, key=secret)}"},
+        timeout=10,
+    ).json()["data"]
+    state["e2ee keys"] = {key["userId"]: (key["identityPublicKey"], key["keyVersion"]) for key in keys}
+    return state
+
+
+def changed(before: dict[str, dict], after: dict[str, dict]) -> dict[str, tuple]:
+    """What differs between two lasting states, for what the first had (new chats may stay)."""
+    return {name: (was, after.get(name)) for name, was in before.items() if after.get(name) != was}

@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 from click.testing import CliRunner
-from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM
+from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, read_line
 
 from mockserver.cli import main
 from mockserver.settings import DEFAULT_JWT_SECRET
@@ -44,6 +44,34 @@ def test_token_uses_the_secret_from_the_environment_and_the_lifetime_asked():
     assert claims["exp"] - claims["iat"] == 60
 
 
+def test_a_negative_lifetime_gives_a_token_the_mock_refuses_as_expired(client, monkeypatch):
+    monkeypatch.setenv("MOCKSERVER_JWT_SECRET", SECRET)  # the secret of the `client` app
+    result = CliRunner().invoke(main, ["token", "--user", MORGAN, "--expires-in", "-60", "--fixtures", str(FIXTURES)])
+
+    expired = result.stdout.strip()
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(expired, SECRET, algorithms=["HS256"])
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["details"].lower()
+
+
+def test_serve_defaults_to_127_0_0_1_port_4010_and_8_threads(monkeypatch):
+    # As README documents; the server is not started (4010 may be taken here).
+    asked = {}
+
+    def create_server(app, host, port, threads, limits):
+        asked.update(host=host, port=port, threads=threads, spec=app.extensions["mockserver.contract"].path)
+        raise OSError(98, "not started by the test")
+
+    monkeypatch.setattr("mockserver.cli.create_server", create_server)
+    monkeypatch.chdir(ROOT)  # the default --spec and --fixtures are relative to the current folder
+    result = CliRunner().invoke(main, ["serve"])
+
+    assert asked == {"host": "127.0.0.1", "port": 4010, "threads": 8, "spec": Path("openapi.yaml")}
+    assert "cannot listen on 127.0.0.1:4010" in result.stderr
+
+
 def test_token_for_an_unknown_user_is_a_clear_error_with_exit_code_2():
     result = CliRunner().invoke(main, ["token", "--user", "usr_nobody", "--fixtures", str(FIXTURES)])
 
@@ -70,10 +98,10 @@ def test_serve_runs_waitress_prints_users_and_logs_each_request():
         text=True,
     )
     try:
-        banner = process.stdout.readline()
+        banner = read_line(process)
         assert banner.startswith("Mudbase mock serving openapi.yaml at http://127.0.0.1:"), banner
         base_url = banner.rsplit(" ", 1)[1].strip()
-        users = [process.stdout.readline() for _ in range(5)]
+        users = [read_line(process) for _ in range(5)]
         assert "morgan.chen@northwind.dev" in "".join(users)
 
         response = requests.delete(base_url + PARTICIPANTS, json={"userId": SAM}, timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -131,27 +132,56 @@ def test_state_is_per_app(app):
     assert SAM in participants(other.test_client())
 
 
-def test_parallel_removals_of_one_participant_succeed_exactly_once(live_server):
-    url = live_server + PARTICIPANTS
-    workers = 32
-    barrier = threading.Barrier(workers)
+WORKERS = 8  # the live server's threads
+
+
+def parallel_removals(base_url: str) -> list[int]:
+    """The statuses of WORKERS removals of SAM, sent at once."""
+    barrier = threading.Barrier(WORKERS)
     statuses: list[int] = []
-    lock = threading.Lock()
 
     def remove() -> None:
         with requests.Session() as session:
-            barrier.wait()
-            response = session.delete(url, json={"userId": SAM}, headers=bearer(MORGAN), timeout=30)
-        with lock:
-            statuses.append(response.status_code)
+            barrier.wait(timeout=30)
+            response = session.delete(base_url + PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN), timeout=30)
+        statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=remove) for _ in range(workers)]
+    threads = [threading.Thread(target=remove) for _ in range(WORKERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert len(statuses) == WORKERS, "a removal did not finish"
+    return statuses
 
-    assert sorted(statuses) == [200] + [400] * (workers - 1)
+
+def hold_between_check_and_change(store) -> None:
+    """A removal that has checked SAM is a participant waits there (up to 3 s) for a
+    second one to check too: without the lock, both then remove SAM."""
+    meeting = threading.Barrier(2)
+
+    def wait() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait(timeout=3)
+
+    store._between_check_and_change = wait
+
+
+def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_server):
+    hold_between_check_and_change(app.extensions["mockserver.store"])
+
+    assert sorted(parallel_removals(live_server)) == [200] + [400] * (WORKERS - 1)
     state = requests.get(live_server + "/__mock/state", timeout=10).json()
     chat = next(c for c in state["chats"] if c["_id"] == CHAT)
     assert [p["userId"] for p in chat["participants"]] == [MORGAN, ALEX]
+
+
+def test_without_the_lock_the_parallel_test_fails(app, live_server, monkeypatch):
+    # The control of the test above: it can see a missing lock.
+    store = app.extensions["mockserver.store"]
+    monkeypatch.setattr(store, "_lock", contextlib.nullcontext())
+    hold_between_check_and_change(store)
+
+    statuses = parallel_removals(live_server)
+    assert sorted(statuses) != [200] + [400] * (WORKERS - 1)
+    assert 500 in statuses  # the second removal of SAM found nothing to delete

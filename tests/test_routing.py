@@ -7,7 +7,9 @@ from datetime import datetime
 
 import pytest
 from flask.testing import FlaskClient
-from support import MORGAN, PARTICIPANTS, SAM, bearer
+from support import BILLING, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PROJECT, SAM, bearer
+
+BILLING_CHAT = "Bx7PnL2sKq9VwD4R"
 
 PREFLIGHT = {
     "Origin": "http://localhost:3000",
@@ -33,10 +35,27 @@ def test_undeclared_methods_are_405_with_allow(client, method):
     assert set(response.headers["Allow"].split(", ")) == {"DELETE", "POST", "OPTIONS"}
 
 
-def test_login_path_allows_only_post(client):
-    response = client.get("/api/auth/login")
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        ("/api/auth/login", {"POST", "OPTIONS"}),
+        (f"/api/chat/projects/{PROJECT}/chats", {"GET", "HEAD", "POST", "OPTIONS"}),
+        (f"/api/chat/projects/{PROJECT}/chats/{CHAT}", {"GET", "HEAD", "OPTIONS"}),
+    ],
+)
+def test_the_allow_header_lists_exactly_the_declared_methods(client, path, allowed):
+    response = client.put(path, headers=bearer(MORGAN), json={})
     assert response.status_code == 405
-    assert "POST" in response.headers["Allow"]
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+@pytest.mark.parametrize(
+    "path", ["//api/auth/login", f"/api/chat/projects/{PROJECT}//chats", f"/api/chat/projects/{PROJECT}/chats/{CHAT}//"]
+)
+def test_a_double_slash_is_an_unknown_path_not_a_redirect(client, path):
+    response = client.post(path, headers=bearer(MORGAN), json={})
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "NOT_FOUND"
 
 
 def test_error_envelope_fields(client):
@@ -50,15 +69,30 @@ def test_error_envelope_fields(client):
 
 
 def test_every_response_has_a_distinct_request_id(client):
-    ids = {client.post("/__mock/reset", json={}).headers["X-Request-Id"] for _ in range(20)}
-    assert len(ids) == 20
+    responses = [
+        client.post("/__mock/reset", json={}),  # the mock's own route
+        client.get("/__mock/state"),
+        client.get(f"/api/chat/projects/{PROJECT}/chats", headers=bearer(MORGAN)),  # 200
+        client.get(f"/api/chat/projects/{PROJECT}/chats"),  # 401
+        client.get("/api/nowhere"),  # 404
+        client.put("/api/auth/login"),  # 405
+        client.options(PARTICIPANTS, headers=PREFLIGHT),  # CORS preflight
+        *(client.get(f"/api/chat/projects/{PROJECT}/chats/{CHAT}", headers=bearer(MORGAN)) for _ in range(10)),
+    ]
+    ids = [response.headers["X-Request-Id"] for response in responses]
+    assert all(re.fullmatch(r"req_[0-9a-f]{16}", request_id) for request_id in ids), ids
+    assert len(set(ids)) == len(responses)
 
 
-def test_cors_preflight_needs_no_token(client):
-    response = client.options(PARTICIPANTS, headers=PREFLIGHT)
+ORIGINS = ["http://localhost:3000", "http://127.0.0.1:5173", "https://app.example.dev"]
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_cors_preflight_needs_no_token_from_any_origin(client, origin):
+    response = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Origin": origin})
 
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] in {"*", "http://localhost:3000"}
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", origin}
     assert "DELETE" in response.headers["Access-Control-Allow-Methods"]
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
@@ -73,6 +107,15 @@ def test_cors_preflight_offers_only_the_contracts_methods(client):
     assert "Access-Control-Allow-Methods" not in refused.headers
 
 
+def test_the_state_route_lists_every_chat_with_its_project(client):
+    chats = client.get("/__mock/state").get_json()["chats"]
+    assert {chat["_id"]: chat["projectId"] for chat in chats} == {
+        CHAT: PROJECT,
+        OTHER_CHAT: PROJECT,
+        BILLING_CHAT: BILLING,
+    }
+
+
 def test_access_log_escapes_the_path(client, caplog):
     caplog.set_level("INFO", logger="mockserver.access")
     client.delete("/api/x%0A127.0.0.1 DELETE /forged 200 1.0ms")
@@ -80,11 +123,12 @@ def test_access_log_escapes_the_path(client, caplog):
     assert "\n" not in line and "/api/x\\n127.0.0.1" in line
 
 
-def test_cors_headers_on_errors_expose_the_challenge(client):
-    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Origin": "http://localhost:3000"})
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_cors_headers_on_errors_expose_the_challenge(client, origin):
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Origin": origin})
 
     assert response.status_code == 401
-    assert response.headers["Access-Control-Allow-Origin"] in {"*", "http://localhost:3000"}
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", origin}
     exposed = response.headers["Access-Control-Expose-Headers"]
     assert "WWW-Authenticate" in exposed and "X-Request-Id" in exposed
 

@@ -36,7 +36,6 @@ from mudbase.models import (
 from support import ALEX, CHAT, FIXTURES, MORGAN, OTHER_CHAT, PRIYA, PROJECT, SAM
 
 from mockserver.fixtures import load_fixtures
-from mockserver.settings import TOKEN_LIFETIME_SECONDS
 
 FIRST_WORDS = "Draft of the 2.0 release notes is in the doc."
 EDITED_WORDS = "Draft of the 2.0 release notes is in the doc; review by Friday."
@@ -99,7 +98,7 @@ def test_each_user_logs_in_through_the_sdk_and_lists_their_chats(live_server):
             LoginRequest(email=users[MORGAN].email, password=users[MORGAN].password)
         )
     assert auth.message == "Login successful"
-    assert auth.expires_in == TOKEN_LIFETIME_SECONDS
+    assert auth.expires_in == 1800
     assert auth.refresh_token
     assert (auth.user.id, auth.user.email, auth.user.full_name, auth.user.role) == (
         MORGAN,

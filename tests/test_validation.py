@@ -9,9 +9,21 @@ import pytest
 import requests
 from support import MORGAN, PARTICIPANTS, SAM, bearer
 
-from mockserver.settings import MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
+from mockserver.settings import MAX_BODY_BYTES, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
 
 JSON = "application/json"
+# The limits README documents, as literals: a test fails when a constant drifts from them.
+MIB = 1024 * 1024
+MAX_BODY = 1 * MIB  # larger: 400 PAYLOAD_TOO_LARGE
+MAX_DEPTH = 64  # deeper JSON: 400 VALIDATION_ERROR
+
+
+def removal_of_sam(size: int) -> bytes:
+    """A valid removal of SAM, padded with JSON whitespace (under every other request
+    limit: values, string length) to exactly `size` bytes."""
+    head, tail = f'{{"userId": "{SAM}"'.encode(), b"}"
+    return head + b" " * (size - len(head) - len(tail)) + tail
+
 
 HOSTILE_BODIES = {
     "malformed JSON": ("{bad", JSON, "body", "Malformed JSON"),
@@ -79,8 +91,9 @@ def test_hostile_bodies_are_validation_errors(client, data, content_type, field,
     assert client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN)).status_code == 200
 
 
-def test_nesting_up_to_the_limit_is_accepted(client):
-    extra = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+def test_nesting_up_to_64_levels_is_accepted(client):
+    # The body object is the first level.
+    extra = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
     at_limit = client.delete(
         PARTICIPANTS, data=f'{{"userId": "{SAM}", "extra": {extra}}}', content_type=JSON, headers=bearer(MORGAN)
     )
@@ -122,25 +135,25 @@ def test_unknown_properties_are_tolerated(client):
     assert response.status_code == 200
 
 
-def test_a_body_over_the_limit_is_a_400(client):
-    body = '{"userId": "' + "x" * MAX_BODY_BYTES + '"}'
-    response = client.delete(PARTICIPANTS, data=body, content_type=JSON, headers=bearer(MORGAN))
-
-    assert response.status_code == 400
-    assert response.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+def test_a_body_of_1_mib_is_accepted_and_one_byte_more_is_a_400(client):
+    over = client.delete(PARTICIPANTS, data=removal_of_sam(MAX_BODY + 1), content_type=JSON, headers=bearer(MORGAN))
+    assert over.status_code == 400
+    assert over.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    at_limit = client.delete(PARTICIPANTS, data=removal_of_sam(MAX_BODY), content_type=JSON, headers=bearer(MORGAN))
+    assert at_limit.status_code == 200
 
 
 def test_hostile_input_over_real_http_leaves_the_server_serving(live_server):
     headers = {**bearer(MORGAN), "Content-Type": JSON}
     url = live_server + PARTICIPANTS
-    for data in (
-        b"\xff\xfe\x00garbage",
-        b"[" * 100_000 + b"]" * 100_000,
-        b'{"userId": "' + b"y" * (2 * MAX_BODY_BYTES),
+    for data, code in (
+        (b"\xff\xfe\x00garbage", "VALIDATION_ERROR"),
+        (b"[" * 100_000 + b"]" * 100_000, "VALIDATION_ERROR"),
+        (b'{"userId": "' + b"y" * (2 * MIB), "PAYLOAD_TOO_LARGE"),
     ):
         response = requests.delete(url, data=data, headers=headers, timeout=30)
         assert response.status_code == 400, response.text
-        assert response.json()["code"] in {"VALIDATION_ERROR", "PAYLOAD_TOO_LARGE"}
+        assert response.json()["code"] == code
 
     assert requests.delete(url, json={"userId": SAM}, headers=bearer(MORGAN), timeout=10).status_code == 200
 
@@ -166,7 +179,7 @@ def test_a_client_that_never_finishes_its_body_does_not_block_others(live_server
     host, port = live_server.removeprefix("http://").split(":")
     head = (
         f"DELETE {PARTICIPANTS} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {100 * MAX_BODY_BYTES}\r\n\r\n"
+        f"Content-Length: {100 * MIB}\r\n\r\n"
     ).encode()
     with socket.create_connection((host, int(port)), timeout=10) as stalled:
         stalled.sendall(head + b'{"userId": "')

@@ -94,6 +94,7 @@ class ChatRules:
                 raise RuleViolation(
                     "NOT_A_PARTICIPANT", "Not a participant", f"User {user_id} is not a participant of chat {chat_id}"
                 )
+            self._between_check_and_change()
             del participants[user_id]
 
     def add_participant(

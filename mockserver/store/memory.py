@@ -53,6 +53,10 @@ class Store(ChatRules, MessageRules, SessionRules):
             self._last_instant = instant
         return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    def _between_check_and_change(self) -> None:
+        """A test hook, called by remove_participant between its check and its change:
+        tests hold requests here to show that the lock keeps them apart."""
+
     # Lookups shared by the rules; call them with the lock held.
 
     def _project(self, project_id: str) -> ProjectRecord:

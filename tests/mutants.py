@@ -26,6 +26,7 @@ from mockserver import app as app_module  # noqa: E402
 from mockserver import spec as spec_module  # noqa: E402
 from mockserver.auth import BearerJWT, Caller  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
+from mockserver.negotiator import Negotiator  # noqa: E402
 from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
 
@@ -291,12 +292,17 @@ def crashes_on_malformed_json():
 
 
 def render_with(make: Callable[[ApiError, Response], Response]):
-    original = app_module.render
+    """Every error response as `make` changes it: the app's own (routing) and the final
+    answer of an operation's failure, after the negotiator fitted it to the contract."""
+    original_render, original_error = app_module.render, Negotiator.error
 
     def render(exc: ApiError) -> Response:
-        return make(exc, original(exc))
+        return make(exc, original_render(exc))
 
-    return [mock.patch.object(app_module, "render", render)]
+    def error(self, operation_id, exc: ApiError) -> Response:
+        return make(exc, original_error(self, operation_id, exc))
+
+    return [mock.patch.object(app_module, "render", render), mock.patch.object(Negotiator, "error", error)]
 
 
 def error_body_violates_schema():
@@ -334,14 +340,12 @@ def wrap_validation(make):
 
 
 def validation_errors_are_422():
-    def validate(original, contract, request):
-        try:
-            return original(contract, request)
-        except ApiError as exc:
-            exc.status = 422
-            raise
+    def make(exc, response):
+        if exc.code == "VALIDATION_ERROR":
+            response.status_code = 422
+        return response
 
-    return wrap_validation(validate)
+    return render_with(make)
 
 
 def accepts_a_missing_body():

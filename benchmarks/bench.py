@@ -345,7 +345,8 @@ def main() -> None:
     from mockserver.auth import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
-    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 7 * 24 * 3600)
+    # Under the mock's maximum token lifetime (a day), and long enough for the whole run.
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 23 * 3600)
     chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
     measure(chosen)
     print()

@@ -31,14 +31,17 @@ def environ_factory(method: str, path: str, headers: dict[str, str], body: str |
     return fresh
 
 
-def cpu_us_per_request(app, requests, count: int) -> float:
+def cpu_us_per_request(app, requests, count: int, expected: set[int]) -> float:
     environs = [environ_factory(*request) for request in requests]
+    statuses: set[int] = set()
 
     def start_response(status, headers, exc_info=None):
-        return None
+        statuses.add(int(status.split()[0]))
 
-    for index in range(50):  # warm-up
+    for index in range(50):  # warm-up, and a check that the scenario answers as it should
         b"".join(app(environs[index % len(environs)](), start_response))
+    if not statuses <= expected:
+        raise RuntimeError(f"expected statuses {sorted(expected)}, got {sorted(statuses)}")
     started = time.process_time()
     for index in range(count):
         b"".join(app(environs[index % len(environs)](), start_response))
@@ -59,11 +62,11 @@ def measure(scenarios, count: int = 2000) -> None:
         print(f"{'scenario':<36} {'mock':>8} {'mock, openapi-core':>19} {'bare':>8}")
         for scenario in scenarios:
             store.reset()
-            fast = cpu_us_per_request(mock_app, scenario.requests, count)
+            fast = cpu_us_per_request(mock_app, scenario.requests, count, scenario.expected)
             store.reset()
             with mock.patch.object(app_module, "validate_request", reference_validate_request):
-                reference = cpu_us_per_request(mock_app, scenario.requests, max(count // 5, 100))
-            bare = cpu_us_per_request(bare_app, scenario.requests, count)
+                reference = cpu_us_per_request(mock_app, scenario.requests, max(count // 5, 100), scenario.expected)
+            bare = cpu_us_per_request(bare_app, scenario.requests, count, scenario.expected)
             print(f"{scenario.name:<36} {fast:>8.0f} {reference:>19.0f} {bare:>8.0f}")
         store.reset()
     finally:

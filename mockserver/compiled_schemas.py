@@ -54,29 +54,33 @@ class CompiledSchema:
         """`reference`: openapi-core's SchemaUnmarshaller for the schema; `schema`: its raw form."""
         validator = reference.schema_validator.validator
         self.errors: Callable[[Any], list] = lambda value: list(validator.iter_errors(value))
-        self.is_valid = self._fast_check(validator.format_checker, document, schema) if fast else _never
+        self.is_valid = fast_check(validator.format_checker, document, schema) if fast else _never
         try:
             self.unmarshal = _unmarshaller(reference.formats_unmarshaller, document, schema, frozenset()) or _same
         except NotCompilable:
             self.unmarshal = reference.unmarshal
 
-    @staticmethod
-    def _fast_check(format_checker, document, schema) -> Callable[[Any], bool]:
-        formats: dict[str, Callable[[str], bool]] = {}
+
+def fast_check(format_checker, document, schema, reading: bool = False) -> Callable[[Any], bool]:
+    """A fastjsonschema check of an OpenAPI 3.0 schema: never more lenient than the
+    reference, so only a value it rejects needs the reference. `reading`: the value is in
+    a response, where a write-only property must be absent (not expressed: the reference
+    decides)."""
+    formats: dict[str, Callable[[str], bool]] = {}
+    try:
+        draft4 = _draft4(schema, document, formats, format_checker, frozenset(), reading)
+        check = fastjsonschema.compile(draft4, formats=formats, use_default=False)
+    except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException):
+        return _never
+
+    def is_valid(value: Any) -> bool:
         try:
-            draft4 = _draft4(schema, document, formats, format_checker, frozenset())
-            check = fastjsonschema.compile(draft4, formats=formats, use_default=False)
-        except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException):
-            return _never
+            check(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
 
-        def is_valid(value: Any) -> bool:
-            try:
-                check(value)
-            except fastjsonschema.JsonSchemaException:
-                return False
-            return True
-
-        return is_valid
+    return is_valid
 
 
 def compile_schema(factory, options, spec: SchemaPath, schema_path: SchemaPath, document, fast: bool):
@@ -115,12 +119,14 @@ def _follow(schema: Any, document, seen: frozenset[str]) -> tuple[dict[str, Any]
     return schema, seen
 
 
-def _draft4(schema, document, formats, format_checker, seen) -> dict[str, Any]:
+def _draft4(schema, document, formats, format_checker, seen, reading=False) -> dict[str, Any]:
     """The OpenAPI 3.0 schema as draft 4 JSON Schema, with every $ref inlined."""
     schema, seen = _follow(schema, document, seen)
+    if reading and schema.get("writeOnly") is True:
+        raise NotCompilable("writeOnly in a response")
 
     def sub(node):
-        return _draft4(node, document, formats, format_checker, seen)
+        return _draft4(node, document, formats, format_checker, seen, reading)
 
     out: dict[str, Any] = {}
     for key, value in schema.items():

@@ -51,8 +51,9 @@ def envelope(exc: ApiError, path: str, request_id: str) -> dict:
     }
 
 
-def render(exc: ApiError) -> Response:
-    response = jsonify(envelope(exc, request.path, g.request_id))
+def render(exc: ApiError, document: dict | None = None) -> Response:
+    """`exc` as a response; `document`: its envelope, when made already."""
+    response = jsonify(document or envelope(exc, request.path, g.request_id))
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response

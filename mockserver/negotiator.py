@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response
+from flask import Response, g, request
 from jsonschema.exceptions import best_match
 from openapi_schema_validator import (
     OAS30ReadValidator,
@@ -33,7 +34,8 @@ from openapi_schema_validator import (
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-from .errors import ApiError, render
+from .compiled_schemas import fast_check
+from .errors import ApiError, envelope, render
 from .generator import Generator
 from .loading import Document, Problem, escape
 
@@ -69,6 +71,8 @@ class SchemaChecker:
 
     def __init__(self, data: dict[str, Any], version: str) -> None:
         self.version = version
+        self.data = data
+        self._compiled: dict[int, Callable[[Any], bool]] = {}  # id(schema) -> its compiled check; schemas live as long
         specification = DRAFT4 if version == "3.0" else DRAFT202012
         resource = Resource.from_contents(data, default_specification=specification)
         registry = Registry().with_resource(DOCUMENT_URI, resource)
@@ -89,6 +93,18 @@ class SchemaChecker:
 
     def is_valid(self, schema: Any, value: Any) -> bool:
         return self.error(schema, value) is None
+
+    def is_valid_often(self, schema: Any, value: Any) -> bool:
+        """`is_valid` for a schema checked on many requests (an error response's): on a 3.0
+        document, first with a check compiled once (never more lenient than the reference),
+        which is about ten times faster than the reference."""
+        fast = self._compiled.get(id(schema))
+        if fast is None:
+            fast = _never_sure
+            if self.version == "3.0":
+                fast = fast_check(self.formats, self.data, schema, reading=True)
+            self._compiled[id(schema)] = fast
+        return fast(value) or self.is_valid(schema, value)
 
 
 class Negotiator:
@@ -222,18 +238,24 @@ class Negotiator:
         if key is None:
             return render(exc)
         answer = self.answers[operation_id, key]
-        response = render(exc)
-        response.status_code = answer.status
-        if answer.content_type is not None and not self._envelope_fits(operation_id, key, response.get_json()):
+        document = envelope(exc, request.path, g.request_id)
+        if answer.content_type is not None and not self._envelope_fits(operation_id, key, document):
             response = answer.response()
             response.headers.update(exc.headers)
+        else:
+            response = render(exc, document)
+            response.status_code = answer.status
         for name, value in answer.headers.items():
             response.headers.setdefault(name, value)
         return response
 
     def _envelope_fits(self, operation_id: str, key: str, envelope: Any) -> bool:
         schema = self.json_schemas.get((operation_id, key))
-        return schema is not None and self.checker.is_valid(schema, envelope)
+        return schema is not None and self.checker.is_valid_often(schema, envelope)
+
+
+def _never_sure(value: Any) -> bool:
+    return False
 
 
 def _within(path: str, other: str) -> bool:

@@ -107,6 +107,10 @@ class Upstream:
             timeout=urllib3.Timeout(connect=proxy_settings.timeout, read=proxy_settings.timeout),
         )
 
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self.pool.clear()
+
     def send(self, method: str, target: str, headers: list[tuple[str, str]], body) -> urllib3.BaseHTTPResponse:
         return self.pool.urlopen(
             method,
@@ -251,6 +255,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.violations"] = violations
     app.extensions["mockserver.proxy"] = proxy_settings
+    app.extensions["mockserver.upstream"] = upstream
 
     def exchange_of(status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
         raw_headers = [(name, value) for name, value in request_headers(request.environ, upstream.host)]
@@ -284,7 +289,8 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
         # Bodies past the mock's own limit are streamed on without being read (or checked).
         g.body_read = (request.content_length or 0) <= settings.MAX_BODY_BYTES
         if operation is None:
-            findings.append(("undocumented", undocumented_finding()))
+            if not is_preflight():
+                findings.append(("undocumented", undocumented_finding()))
         elif g.body_read:
             found, refusal = requests_checker.check(operation)
             findings += [("request", finding) for finding in found]
@@ -295,15 +301,16 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             upstream_response = upstream.send(
                 request.method, target_of(request.environ), request_headers(request.environ, upstream.host), body
             )
+        except NewConnectionError as exc:  # refused, unknown host (a subclass of the timeout below)
+            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
             return upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
-        except HTTPError as exc:  # refused, unknown host, reset, TLS, a malformed answer
+        except HTTPError as exc:  # reset, TLS, a malformed answer
             return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
         return relay(operation, upstream_response, findings)
 
     def upstream_failure(status: int, code: str, title: str, exc: Exception, findings) -> Response:
-        reason = exc.reason if isinstance(exc, NewConnectionError) else exc
-        details = f"{request.method} {upstream.base}{target_of(request.environ)}: {reason}"
+        details = f"{request.method} {upstream.base}{target_of(request.environ)}: {exc}"
         failure = Finding("", f"an answer within {proxy_settings.timeout:g} s", type(exc).__name__, details)
         return error_response(ApiError(status, code, title, details), [*findings, ("upstream", failure)])
 
@@ -361,6 +368,10 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             seen = seen_text(_error_field(body, "details"))
             return [("response", Finding(pointer, "no VALIDATION_ERROR", seen, message))]
         return []
+
+    def is_preflight() -> bool:
+        """A browser's CORS preflight: the browser's question, no operation of the API."""
+        return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
     def undocumented_finding() -> Finding:
         adapter = app.url_map.bind_to_environ(request.environ)
@@ -441,28 +452,20 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
         return jsonify(message="Violations cleared")
 
     def violation_filters() -> dict[str, Any]:
-        unknown = sorted(set(request.args) - set(FILTERS))
-        if unknown:
-            raise ApiError(
-                400,
-                "VALIDATION_ERROR",
-                "Validation failed",
-                {name: f"unknown filter; use {', '.join(FILTERS)}" for name in unknown},
-            )
-        chosen: dict[str, Any] = {
+        details = {name: f"unknown filter; use {', '.join(FILTERS)}" for name in set(request.args) - set(FILTERS)}
+        status, method = request.args.get("status"), request.args.get("method")
+        if status is not None and not (status.isdigit() and 100 <= int(status) <= 599):
+            details["status"] = "must be an HTTP status, 100-599"
+        if method is not None and method.lower() not in HTTP_METHODS:
+            details["method"] = f"must be one of {', '.join(every_method)}"
+        if details:
+            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details)
+        return {
             "operation_id": request.args.get("operationId"),
-            "method": request.args.get("method"),
+            "status": int(status) if status is not None else None,
+            "method": method,
             "path": request.args.get("path"),
         }
-        status = request.args.get("status")
-        if status is not None and not (status.isdigit() and 100 <= int(status) <= 599):
-            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", {"status": "must be an HTTP status, 100-599"})
-        chosen["status"] = int(status) if status is not None else None
-        if chosen["method"] is not None and chosen["method"].lower() not in HTTP_METHODS:
-            raise ApiError(
-                400, "VALIDATION_ERROR", "Validation failed", {"method": f"must be one of {', '.join(every_method)}"}
-            )
-        return chosen
 
     # --- the pipeline ---------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import rfc3339_now
+from .json_body import strict_json_loads
 
 log = logging.getLogger("mockserver.proxy")
 
@@ -33,6 +34,8 @@ MAX_BODY_CHARS = 4096
 REDACTED = "REDACTED"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 SECRET_FIELDS = re.compile(r"password|secret|token|apikey|api_key|privatekey|credential", re.IGNORECASE)
+# What XML 1.0 cannot hold, and lone surrogates (a client may send any byte): written escaped.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Who broke the contract: the client's request, the server's response, or neither (the
 # upstream could not be reached); `undocumented`: the path or method is not in the document.
 KINDS = ("request", "response", "undocumented", "upstream")
@@ -70,6 +73,10 @@ class Violation:
         return self.operationId or f"undocumented {self.method} {self.path}"
 
 
+def xml_text(text: str) -> str:
+    return NOT_IN_XML.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def redact_headers(headers: Iterable[tuple[str, str]], secret_headers: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers:
@@ -87,8 +94,8 @@ def redact_body(body: bytes | None, content_type: str) -> str | None:
         return ""
     if "json" in content_type:
         try:
-            text = json.dumps(_redact_json(json.loads(body)), ensure_ascii=False)
-        except ValueError:
+            text = json.dumps(_redact_json(strict_json_loads(body)), ensure_ascii=False)
+        except (ValueError, UnicodeError):  # too deep or too large for the mock's own reader too
             text = None
         if text is not None:
             return text if len(text) <= MAX_BODY_CHARS else text[:MAX_BODY_CHARS] + "..."
@@ -242,16 +249,18 @@ class ViolationLog:
             skipped="0",
         )
         for name, count in cases:
-            case = ET.SubElement(suite, "testcase", classname="proxy", name=name)
-            ET.SubElement(case, "system-out").text = f"{count} exchanges"
+            case = ET.SubElement(suite, "testcase", classname="proxy", name=xml_text(name))
             if failures.get(name):
                 failure = ET.SubElement(case, "failure", message=f"{failures[name]} contract violations")
-                failure.text = "\n\n".join(
-                    f"{v.kind}: {v.method} {v.path} -> {v.status}: {v.message}\n"
-                    f"  at {v.pointer}\n  expected: {json.dumps(v.expected, default=str)}\n"
-                    f"  seen: {json.dumps(v.seen, default=str)}\n  {v.curl}"
-                    for v in by_case.get(name, [])
+                failure.text = xml_text(
+                    "\n\n".join(
+                        f"{v.kind}: {v.method} {v.path} -> {v.status}: {v.message}\n"
+                        f"  at {v.pointer}\n  expected: {json.dumps(v.expected, default=str)}\n"
+                        f"  seen: {json.dumps(v.seen, default=str)}\n  {v.curl}"
+                        for v in by_case.get(name, [])
+                    )
                 )
+            ET.SubElement(case, "system-out").text = f"{count} exchanges"  # after <failure>, as the schema orders them
         tree = ET.ElementTree(ET.Element("testsuites"))
         tree.getroot().append(suite)
         return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True)
@@ -259,7 +268,8 @@ class ViolationLog:
     def write_reports(self, directory: Path) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
         json_path, junit_path = directory / "violations.json", directory / "violations-junit.xml"
-        json_path.write_text(json.dumps(self.report(), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        # ASCII, with escapes: what a client sent may hold lone surrogates, which UTF-8 cannot.
+        json_path.write_text(json.dumps(self.report(), indent=2, default=str), encoding="utf-8")
         junit_path.write_bytes(self.junit())
         return json_path, junit_path
 

@@ -347,7 +347,8 @@ def main() -> None:
     from mockserver.auth import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
-    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 7 * 24 * 3600)
+    # As long-lived as the mock accepts (--max-token-lifetime): a longer one is a 401.
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], settings.MAX_TOKEN_LIFETIME_SECONDS)
     chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
     if args.proxy_only:
         if wrk_available():
@@ -410,7 +411,8 @@ def main() -> None:
 
 def proxy_overhead(mock: Target, chosen: list[Scenario], args, env: dict[str, str], scripts: Path) -> None:
     """The validating proxy's added latency: the same requests to the mock, directly and
-    through `mockserver proxy` in front of it, in alternating rounds."""
+    through `mockserver proxy` in front of it, in alternating rounds; with one connection
+    (the latency of a call) and with the load's connections (queueing included)."""
     reads = [s for s in chosen if s.name in ("getChatDetails 200", "getChatMessages 200")]
     if not reads:
         return
@@ -420,25 +422,26 @@ def proxy_overhead(mock: Target, chosen: list[Scenario], args, env: dict[str, st
     proxy = start("proxy", command, port, env)
     post(proxy.url + "/__mock/violations/reset")  # what start-up's probe left
     try:
-        print(f"validating proxy in front of the mock, wrk -t{args.wrk_threads} -c{args.connections}:")
+        print("validating proxy in front of the mock (p50/p99 ms, median over rounds):")
         for scenario in reads:
             script = scripts / f"proxy-{scenario.name.split()[0]}.lua"
             script.write_text(lua_script(scenario, scenario.expected))
-            rounds: dict[str, list[dict]] = {"direct": [], "proxy": []}
-            for url in (mock.url, proxy.url):
-                run_wrk(url, script, 1, args.connections, args.wrk_threads)  # warm-up
-            for round_number in range(args.rounds):
-                order = [("direct", mock.url), ("proxy", proxy.url)]
-                for name, url in order if round_number % 2 == 0 else order[::-1]:
-                    rounds[name].append(run_wrk(url, script, args.seconds, args.connections, args.wrk_threads))
-            direct, through = summary(rounds["direct"]), summary(rounds["proxy"])
-            print(
-                f"  {scenario.name:<22} added latency p50 {through['p50'] - direct['p50']:+.2f} ms,"
-                f" p99 {through['p99'] - direct['p99']:+.2f} ms"
-                f" (direct {direct['p50']:.2f}/{direct['p99']:.2f} ms, {direct['rps']:.0f} req/s;"
-                f" through the proxy {through['p50']:.2f}/{through['p99']:.2f} ms, {through['rps']:.0f} req/s;"
-                f" {through['unexpected']} unexpected statuses)"
-            )
+            for connections, threads in ((1, 1), (args.connections, args.wrk_threads)):
+                rounds: dict[str, list[dict]] = {"direct": [], "proxy": []}
+                for url in (mock.url, proxy.url):
+                    run_wrk(url, script, 1, connections, threads)  # warm-up
+                for round_number in range(args.rounds):
+                    order = [("direct", mock.url), ("proxy", proxy.url)]
+                    for name, url in order if round_number % 2 == 0 else order[::-1]:
+                        rounds[name].append(run_wrk(url, script, args.seconds, connections, threads))
+                direct, through = summary(rounds["direct"]), summary(rounds["proxy"])
+                print(
+                    f"  {scenario.name:<20} wrk -t{threads} -c{connections:<3} added latency"
+                    f" p50 {through['p50'] - direct['p50']:+.2f} ms, p99 {through['p99'] - direct['p99']:+.2f} ms"
+                    f" (direct {direct['p50']:.2f}/{direct['p99']:.2f}, {direct['rps']:.0f} req/s;"
+                    f" through the proxy {through['p50']:.2f}/{through['p99']:.2f}, {through['rps']:.0f} req/s;"
+                    f" unexpected statuses {direct['unexpected']} + {through['unexpected']})"
+                )
         with urllib.request.urlopen(proxy.url + "/__mock/violations", timeout=10) as answer:
             print(f"  contract violations recorded by the proxy: {json.load(answer)['total']}")
     finally:

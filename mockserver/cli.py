@@ -220,8 +220,11 @@ def proxy(
     timeout: float,
     admin_token: str | None,
 ) -> None:
-    """Forward every request to UPSTREAM and check both halves against the contract;
-    violations at GET /__mock/violations, reports in --report-dir."""
+    """Validating proxy: forward to UPSTREAM, check every exchange against the contract.
+
+    Requests and responses pass unchanged (plus X-Contract-Violations: N); what breaks
+    the contract is listed at GET /__mock/violations and written to --report-dir (JSON
+    and JUnit XML) on exit and on POST /__mock/violations/report."""
     from .proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
 
     if not is_loopback(host) and not admin_token:

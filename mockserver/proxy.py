@@ -271,8 +271,10 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
 
     def record(findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None) -> int:
         operation_id = request.endpoint if request.endpoint in operations else None
-        case = operation_id or f"undocumented {request.method} {request.path}"
-        exchange = exchange_of(status, headers, body)
+        # Undocumented methods of a documented path are grouped under its template.
+        case = operation_id or f"undocumented {request.method} {g.get('template') or request.path}"
+        # The exchange is written down (redacted, with its curl line) only when it broke something.
+        exchange = exchange_of(status, headers, body) if findings else None
         violations.record(case, exchange, request.path, operation_id, findings)
         return len(findings)
 
@@ -385,6 +387,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
                 allowed.append(method.upper())
         if allowed:
             path = operations[adapter.match(method=allowed[0])[0]].path
+            g.template = contract.base_path + path
             return Finding(
                 f"/paths/{escape(path)}",
                 sorted(allowed),

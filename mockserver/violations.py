@@ -30,6 +30,7 @@ from .json_body import strict_json_loads
 log = logging.getLogger("mockserver.proxy")
 
 MAX_KEPT = 10_000
+SUMMARY_NAMES = 10  # test cases named in the log's summary line
 MAX_BODY_CHARS = 4096
 REDACTED = "REDACTED"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
@@ -149,12 +150,17 @@ class ViolationLog:
     def record(
         self,
         case_name: str,
-        exchange: Exchange,
+        exchange: Exchange | None,
         path: str,
         operation_id: str | None,
-        findings: Iterable[tuple[str, Any]],
+        findings: list[tuple[str, Any]],
     ) -> list[Violation]:
-        """Count one exchange and record its findings ((kind, Finding) pairs)."""
+        """Count one exchange and record its findings ((kind, Finding) pairs); `exchange`
+        may be None when there are none."""
+        if exchange is None or not findings:
+            with self._lock:
+                self.exchanges[case_name] += 1
+            return []
         curl = curl_line(exchange.method, exchange.url, exchange.request_headers, exchange.request_body)
         recorded = []
         with self._lock:
@@ -279,4 +285,6 @@ class ViolationLog:
             failed = sorted(name for name, count in self.failures.items() if count)
             total = self.total
         text = f"{exchanges} exchanges over {len(self.exchanges)} operations, {total} contract violations"
+        if len(failed) > SUMMARY_NAMES:
+            failed = [*failed[:SUMMARY_NAMES], f"{len(failed) - SUMMARY_NAMES} more"]
         return text + (f" in {', '.join(failed)}" if failed else "")

@@ -270,13 +270,16 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
         )
 
     def record(findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None) -> int:
-        operation_id = request.endpoint if request.endpoint in operations else None
-        # Undocumented methods of a documented path are grouped under its template.
-        case = operation_id or f"undocumented {request.method} {g.get('template') or request.path}"
         # The exchange is written down (redacted, with its curl line) only when it broke something.
         exchange = exchange_of(status, headers, body) if findings else None
-        violations.record(case, exchange, request.path, operation_id, findings)
+        violations.record(*case_of(), exchange, request.path, findings)
         return len(findings)
+
+    def case_of() -> tuple[str, str | None]:
+        """The test case name of the current request, and its operationId."""
+        operation_id = request.endpoint if request.endpoint in operations else None
+        # Undocumented methods of a documented path are grouped under its template.
+        return operation_id or f"undocumented {request.method} {g.get('template') or request.path}", operation_id
 
     def error_response(exc: ApiError, findings: list[tuple[str, Finding]]) -> Response:
         response = jsonify(envelope(exc, request.path, g.request_id))
@@ -348,10 +351,13 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             # A list is sent with its Content-Length; an iterator as it came, chunked.
             payload: Any = iter(head) if chunked and head else [body]
         else:
+            # Streamed after the view has returned: what the record needs of the request, now.
+            case, operation_id = case_of()
+            exchange, path = exchange_of(status, headers, None), request.path
 
             def failed(exc: Exception) -> None:
                 failure = Finding("", "the rest of the body", type(exc).__name__, f"upstream failed mid-body: {exc}")
-                record([("upstream", failure)], status, headers, None)
+                violations.record(case, operation_id, exchange, path, [("upstream", failure)], count=False)
 
             payload = UpstreamBody(head, upstream_response, failed)
         return PassthroughResponse(payload, status=status, headers=headers, direct_passthrough=True)

@@ -150,21 +150,22 @@ class ViolationLog:
     def record(
         self,
         case_name: str,
+        operation_id: str | None,
         exchange: Exchange | None,
         path: str,
-        operation_id: str | None,
         findings: list[tuple[str, Any]],
+        count: bool = True,
     ) -> list[Violation]:
-        """Count one exchange and record its findings ((kind, Finding) pairs); `exchange`
-        may be None when there are none."""
+        """Count one exchange (unless `count` is false: a finding of one counted already) and
+        record its findings ((kind, Finding) pairs); `exchange` may be None when there are none."""
         if exchange is None or not findings:
             with self._lock:
-                self.exchanges[case_name] += 1
+                self.exchanges[case_name] += count
             return []
         curl = curl_line(exchange.method, exchange.url, exchange.request_headers, exchange.request_body)
         recorded = []
         with self._lock:
-            self.exchanges[case_name] += 1
+            self.exchanges[case_name] += count
             for kind, finding in findings:
                 violation = Violation(
                     id=next(self._ids),

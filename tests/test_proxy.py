@@ -166,6 +166,27 @@ def test_a_large_response_is_streamed_on(through):
     gc.collect()
 
 
+@spools
+def test_an_upstream_that_stalls_mid_body_is_cut_off_and_recorded(scripted, tmp_path):
+    upstream, upstream_url = scripted
+    first = os.urandom(5 * 1024 * 1024)  # past the buffer: the headers are gone when it stalls
+
+    def stalling():
+        yield first
+        time.sleep(2)
+        yield b"late"
+
+    upstream.answers["/stalls"] = ("200 OK", [("Content-Length", str(len(first) + 4))], stalling)
+    with proxy_to(upstream_url, tmp_path, timeout=0.5) as (proxy, _):
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.RequestException):
+            requests.get(f"{proxy}/stalls", headers={"Connection": "close"}, timeout=10).content  # noqa: B018
+        assert time.monotonic() - started < 5
+        stalled = [v for v in violations(proxy) if v["kind"] == "upstream"]
+    assert [v["message"].split(":")[0] for v in stalled] == ["upstream failed mid-body"]
+    gc.collect()
+
+
 def test_a_chunked_response_stays_chunked(through):
     upstream, proxy = through
     parts = [b"first,", os.urandom(70_000), b"last"]

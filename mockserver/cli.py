@@ -12,7 +12,7 @@ import click
 from . import settings
 from .app import create_app
 from .auth import issue_token
-from .deployment import is_loopback, safeguards
+from .deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
 from .serving import ConnectionLimits, create_server
@@ -232,7 +232,10 @@ def proxy(
     try:
         if admin_token:
             settings.check_secret("The admin token", admin_token)
-        proxy_settings = ProxySettings(upstream, timeout, reject_invalid_requests, report_dir, admin_token, threads)
+        trusted = LOOPBACK_HOSTS if is_loopback(host) else None  # off loopback, the admin token guards
+        proxy_settings = ProxySettings(
+            upstream, timeout, reject_invalid_requests, report_dir, admin_token, threads, trusted
+        )
         app = create_proxy_app(spec, proxy_settings)
     except (SpecError, SettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None

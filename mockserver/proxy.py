@@ -38,6 +38,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import settings
 from .admin import check_admin_request
+from .deployment import LOOPBACK_HOSTS, host_name
 from .errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
 from .loading import escape
 from .response_validation import Document, Finding, ResponseValidator, seen_text
@@ -76,7 +77,12 @@ class ProxySettings:
     reject_invalid_requests: bool = False
     report_dir: Path | None = Path("reports/proxy")
     admin_token: str | None = None
-    connections: int = 8  # kept-alive connections to the upstream (the server's threads)
+    connections: int = 8
+    # Host names /__mock/violations answers to (a web page that rebinds its own name to
+    # 127.0.0.1 must not read what passed); None: any, as behind a reverse proxy.
+    trusted_hosts: tuple[str, ...] | None = (
+        LOOPBACK_HOSTS  # kept-alive connections to the upstream (the server's threads)
+    )
 
 
 class PassthroughResponse(Response):
@@ -484,6 +490,11 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
         g.started = time.perf_counter()
         g.body_read = False
         if request.path == VIOLATIONS_PATH or request.path.startswith(VIOLATIONS_PATH + "/"):
+            trusted = proxy_settings.trusted_hosts
+            if trusted is not None and host_name(request.host) not in trusted:
+                raise ApiError(
+                    400, "UNTRUSTED_HOST", "Host not allowed", f"{VIOLATIONS_PATH} answers only to {', '.join(trusted)}"
+                )
             check_admin_request(request, proxy_settings.admin_token)
 
     @app.after_request

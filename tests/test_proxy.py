@@ -339,6 +339,15 @@ def test_filters_reports_and_reset(through, tmp_path):
     assert [case.get("name") for case in junit.iter("testcase")] == ["getCurrentSession"]
 
 
+def test_the_violations_answer_only_to_loopback_host_names(through):
+    upstream, proxy = through
+    upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
+    rebound = {"Host": "attacker.example:4011"}
+    refused = requests.get(f"{proxy}/__mock/violations", headers=rebound, timeout=10)
+    assert (refused.status_code, refused.json()["code"]) == (400, "UNTRUSTED_HOST")
+    assert requests.get(f"{proxy}/x", headers=rebound, timeout=10).status_code == 200  # forwarded as any request
+
+
 # --- in front of the mock ---------------------------------------------------------------
 
 

@@ -264,11 +264,10 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
     app.extensions["mockserver.upstream"] = upstream
 
     def exchange_of(status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
-        raw_headers = [(name, value) for name, value in request_headers(request.environ, upstream.host)]
         return Exchange(
             method=request.method,
             url=upstream.base + target_of(request.environ),
-            request_headers=redact_headers(raw_headers, secret_headers),
+            request_headers=redact_headers(request_headers(request.environ, upstream.host), secret_headers),
             request_body=redact_body(request.get_data(cache=True) if g.body_read else None, request.mimetype or ""),
             status=status,
             response_headers=redact_headers(headers, secret_headers),

@@ -4,6 +4,7 @@ plain WSGI server whose every byte the tests choose, the mock, and the mutants."
 from __future__ import annotations
 
 import gc
+import gzip
 import http.client
 import json
 import os
@@ -298,6 +299,21 @@ def test_undeclared_status_and_content_type(through):
     assert html["seen"] == "text/html" and html["expected"] == ["application/json"]
 
 
+def test_a_gzipped_body_is_checked_and_passed_on_compressed(through):
+    upstream, proxy = through
+    compressed = gzip.compress(json.dumps({"user": "not an object"}).encode())
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    upstream.answers["/api/auth/session"] = (
+        "200 OK",
+        [*headers, ("Content-Length", str(len(compressed)))],
+        [compressed],
+    )
+    answer = requests.get(f"{proxy}/api/auth/session", headers=bearer(), stream=True, timeout=10)
+    assert answer.raw.read(decode_content=False) == compressed
+    [violation] = violations(proxy)
+    assert violation["message"].startswith("body at /user: 'not an object' is not of type 'object'")
+
+
 def test_reject_invalid_requests_answers_like_the_mock(scripted, tmp_path):
     upstream, upstream_url = scripted
     with proxy_to(upstream_url, tmp_path, reject_invalid_requests=True) as (proxy, _):
@@ -520,12 +536,24 @@ def test_the_command_writes_its_reports_on_exit(live_server, tmp_path):
     }
 
 
-def test_the_command_refuses_a_bad_upstream():
+@pytest.mark.parametrize(
+    "arguments, error",
+    [
+        (["--upstream", "ftp://example.com"], "--upstream must be an http:// or https:// URL"),
+        (
+            ["--upstream", "http://127.0.0.1:9", "--host", "0.0.0.0"],
+            "--admin-token (or MOCKSERVER_ADMIN_TOKEN) is required",
+        ),
+    ],
+)
+def test_the_command_refuses_what_it_cannot_run_with(arguments, error):
+    env = {k: v for k, v in os.environ.items() if k != "MOCKSERVER_ADMIN_TOKEN"}
     result = subprocess.run(
-        [str(MOCKSERVER), "proxy", "--upstream", "ftp://example.com", "--port", "0"],
+        [str(MOCKSERVER), "proxy", *arguments, "--port", "0"],
+        env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0 and "--upstream must be an http:// or https:// URL" in result.stderr
+    assert result.returncode != 0 and error in result.stderr

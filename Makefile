@@ -8,7 +8,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock test contract bench startup lint clean
+.PHONY: install mock proxy test contract bench startup lint clean
 
 install: $(STAMP)
 
@@ -24,6 +24,13 @@ $(STAMP): pyproject.toml Makefile
 # make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml.
 mock: $(STAMP)
 	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC))
+
+# The validating proxy: make proxy UPSTREAM=https://staging.example.com [PROXY_PORT=4011]
+# forwards to UPSTREAM and checks every exchange against the contract (README).
+PROXY_PORT ?= 4011
+proxy: $(STAMP)
+	@test -n "$(UPSTREAM)" || { echo "usage: make proxy UPSTREAM=https://..."; exit 2; }
+	$(BIN)/mockserver proxy --upstream $(UPSTREAM) --host $(HOST) --port $(PROXY_PORT) $(if $(SPEC),--spec $(SPEC))
 
 # The contract suite against the mock (started by the suite), then the mock's own
 # tests, which include running the contract suite against every mutant.

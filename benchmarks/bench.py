@@ -4,7 +4,8 @@ All three serve on 127.0.0.1 at once. For each scenario, every round loads each 
 in turn with wrk (a compiled load generator: no Python client competing for the cores),
 rotating the order from round to round, so that a busy machine slows all three alike.
 It prints one table (req/s, p50, p99 per target, the mock/Prism and mock/bare ratios,
-5xx and socket errors), then start-up time and memory of each, and the mock's memory
+5xx and socket errors), then start-up time and memory of each, the latency the
+validating proxy (`mockserver proxy`) adds in front of the mock, and the mock's memory
 before and after a long run. Figures, not assertions: nothing here fails on a timing.
 
 Prism (@stoplight/prism-cli, pinned) is installed by npm into benchmarks/.prism when
@@ -337,6 +338,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="WSGI server threads, mock and bare app")
     parser.add_argument("--soak-requests", type=int, default=1_000_000, help="the mock's memory run; 0: none")
     parser.add_argument("--only", help="run only scenarios whose name contains this")
+    parser.add_argument("--proxy-only", action="store_true", help="only the validating proxy's added latency")
     args = parser.parse_args()
     import hostile_bodies
     from in_process import measure
@@ -345,9 +347,13 @@ def main() -> None:
     from mockserver.auth import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
-    # Under the mock's maximum token lifetime (a day), and long enough for the whole run.
-    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 23 * 3600)
+    # As long-lived as the mock accepts (--max-token-lifetime): a longer one is a 401.
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], settings.MAX_TOKEN_LIFETIME_SECONDS)
     chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
+    if args.proxy_only:
+        if wrk_available():
+            proxy_figure_only(args, env, chosen)
+        return
     measure(chosen)
     print()
     if not wrk_available():
@@ -394,11 +400,63 @@ def main() -> None:
             details_path = operation_paths(ROOT / args.spec)["getChatDetails"][1]
             hostile_bodies.measure(targets["mock"].url, details_path, {"Authorization": f"Bearer {token}"})
             print()
+            proxy_overhead(targets["mock"], chosen, args, env, Path(scripts))
+            print()
             if args.soak_requests:
                 soak(targets["mock"], chosen[0], args, Path(scripts) / "soak.lua")
     finally:
         for target in targets.values():
             stop(target)
+
+
+def proxy_overhead(mock: Target, chosen: list[Scenario], args, env: dict[str, str], scripts: Path) -> None:
+    """The validating proxy's added latency: the same requests to the mock, directly and
+    through `mockserver proxy` in front of it, in alternating rounds; with one connection
+    (the latency of a call) and with the load's connections (queueing included)."""
+    reads = [s for s in chosen if s.name in ("getChatDetails 200", "getChatMessages 200")]
+    if not reads:
+        return
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("mockserver")), "proxy", "--upstream", mock.url]
+    command += ["--port", str(port), "--threads", str(args.threads), "--report-dir", str(scripts / "proxy")]
+    proxy = start("proxy", command, port, env)
+    post(proxy.url + "/__mock/violations/reset")  # what start-up's probe left
+    try:
+        print("validating proxy in front of the mock (p50/p99 ms, median over rounds):")
+        for scenario in reads:
+            script = scripts / f"proxy-{scenario.name.split()[0]}.lua"
+            script.write_text(lua_script(scenario, scenario.expected))
+            for connections, threads in ((1, 1), (args.connections, args.wrk_threads)):
+                rounds: dict[str, list[dict]] = {"direct": [], "proxy": []}
+                for url in (mock.url, proxy.url):
+                    run_wrk(url, script, 1, connections, threads)  # warm-up
+                for round_number in range(args.rounds):
+                    order = [("direct", mock.url), ("proxy", proxy.url)]
+                    for name, url in order if round_number % 2 == 0 else order[::-1]:
+                        rounds[name].append(run_wrk(url, script, args.seconds, connections, threads))
+                direct, through = summary(rounds["direct"]), summary(rounds["proxy"])
+                print(
+                    f"  {scenario.name:<20} wrk -t{threads} -c{connections:<3} added latency"
+                    f" p50 {through['p50'] - direct['p50']:+.2f} ms, p99 {through['p99'] - direct['p99']:+.2f} ms"
+                    f" (direct {direct['p50']:.2f}/{direct['p99']:.2f}, {direct['rps']:.0f} req/s;"
+                    f" through the proxy {through['p50']:.2f}/{through['p99']:.2f}, {through['rps']:.0f} req/s;"
+                    f" unexpected statuses {direct['unexpected']} + {through['unexpected']})"
+                )
+        with urllib.request.urlopen(proxy.url + "/__mock/violations", timeout=10) as answer:
+            print(f"  contract violations recorded by the proxy: {json.load(answer)['total']}")
+    finally:
+        stop(proxy)
+
+
+def proxy_figure_only(args, env: dict[str, str], chosen: list[Scenario]) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("mockserver")), "serve", "--port", str(port)]
+    mock = start("mock", [*command, "--threads", str(args.threads)], port, env)
+    try:
+        with tempfile.TemporaryDirectory() as scripts:
+            proxy_overhead(mock, chosen, args, env, Path(scripts))
+    finally:
+        stop(mock)
 
 
 def soak(mock: Target, scenario: Scenario, args, script: Path) -> None:

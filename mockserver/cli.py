@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import click
 from . import settings
 from .app import create_app
 from .auth import issue_token
-from .deployment import is_loopback, safeguards
+from .deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
 from .serving import ConnectionLimits, create_server
@@ -179,6 +180,92 @@ def serve(
 
 
 @main.command()
+@click.option("--upstream", required=True, help="The server to check, e.g. https://staging.example.com.")
+@click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=4011, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
+@spec_option
+@click.option(
+    "--reject-invalid-requests",
+    is_flag=True,
+    help="Answer a request that breaks the contract with the mock's 400 VALIDATION_ERROR instead of forwarding it.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports/proxy"),
+    show_default=True,
+    help="Where violations.json and violations-junit.xml are written, on exit and on POST /__mock/violations/report.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to connect to the upstream and between bytes of its answer; then a 504.",
+)
+@click.option(
+    "--admin-token",
+    envvar=settings.ADMIN_TOKEN_ENV,
+    help=f"Bearer token /__mock/violations requires; required off loopback. Env: {settings.ADMIN_TOKEN_ENV}.",
+)
+def proxy(
+    upstream: str,
+    host: str,
+    port: int,
+    threads: int,
+    spec: Path,
+    reject_invalid_requests: bool,
+    report_dir: Path,
+    timeout: float,
+    admin_token: str | None,
+) -> None:
+    """Validating proxy: forward to UPSTREAM, check every exchange against the contract.
+
+    Requests and responses pass unchanged (plus X-Contract-Violations: N); what breaks
+    the contract is listed at GET /__mock/violations and written to --report-dir (JSON
+    and JUnit XML) on exit and on POST /__mock/violations/report."""
+    from .proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+
+    if not is_loopback(host) and not admin_token:
+        raise click.ClickException(f"--admin-token (or {settings.ADMIN_TOKEN_ENV}) is required off loopback")
+    try:
+        if admin_token:
+            settings.check_secret("The admin token", admin_token)
+        trusted = LOOPBACK_HOSTS if is_loopback(host) else None  # off loopback, the admin token guards
+        proxy_settings = ProxySettings(
+            upstream, timeout, reject_invalid_requests, report_dir, admin_token, threads, trusted
+        )
+        app = create_proxy_app(spec, proxy_settings)
+    except (SpecError, SettingsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        server = create_server(app, host, port, threads, max_body_bytes=MAX_BODY_BYTES)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    url = f"http://{host}:{server.effective_port}"
+    contract = app.extensions["mockserver.contract"]
+    violations = app.extensions["mockserver.violations"]
+    click.echo(
+        f"Validating proxy at {url} -> {upstream}, checking against {spec} ({len(contract.operations)} operations)"
+    )
+    click.echo(f"Violations: curl {url}/__mock/violations; reports in {report_dir} on exit")
+    sys.stdout.flush()
+    handler = configure_logging()
+    # `kill` (SIGTERM) ends the proxy as Ctrl-C does, so that the reports get written.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        json_path, junit_path = violations.write_reports(report_dir)
+        logging.getLogger("mockserver.proxy").info("%s; reports: %s, %s", violations.summary(), json_path, junit_path)
+        logging.getLogger().removeHandler(handler)
+
+
+@main.command()
 @click.option("--user", "user_id", required=True, help="A fixture user's ID, e.g. usr_morgan_de.")
 @click.option(
     "--expires-in",
@@ -206,3 +293,7 @@ def token(user_id: str, expires_in: int, fixtures: Path, max_token_lifetime: int
         known = ", ".join(users)
         raise click.BadParameter(f"{user_id!r} is not a fixture user (known: {known})", param_hint="--user")
     click.echo(issue_token(secret, user.id, user.email, expires_in))
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt

@@ -126,8 +126,16 @@ class _Server(TcpWSGIServer):
                 channel.will_close = True
 
 
-def create_server(app, host: str, port: int, threads: int = 8, limits: ConnectionLimits = DEFAULT_LIMITS):
-    """A bound waitress server; port 0 picks a free port (see `.effective_port`)."""
+def create_server(
+    app,
+    host: str,
+    port: int,
+    threads: int = 8,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    max_body_bytes: int = settings.MAX_BODY_BYTES,
+):
+    """A bound waitress server; port 0 picks a free port (see `.effective_port`).
+    `max_body_bytes`: the validating proxy forwards larger bodies than the mock takes."""
     adj = Adjustments(
         host=host,
         port=port,
@@ -139,9 +147,9 @@ def create_server(app, host: str, port: int, threads: int = 8, limits: Connectio
         asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
         # waitress refuses a Content-Length >= max_request_body_size while reading the
         # headers, and a chunked body once it has read that much (framing included, hence
-        # the slack; the app enforces the exact limit). What it accepts stays in memory,
-        # never in a temporary file.
-        max_request_body_size=settings.MAX_BODY_BYTES + 64 * 1024,
+        # the slack; the app enforces the exact limit). What the mock accepts stays in
+        # memory, never in a temporary file; the proxy's larger bodies go to one.
+        max_request_body_size=max_body_bytes + 64 * 1024,
         inbuf_overflow=settings.MAX_BODY_BYTES + 128 * 1024,
     )
     map_: dict = {}
@@ -158,10 +166,15 @@ def create_server(app, host: str, port: int, threads: int = 8, limits: Connectio
 
 @contextmanager
 def serve_in_background(
-    app, host: str = "127.0.0.1", port: int = 0, threads: int = 8, limits: ConnectionLimits = DEFAULT_LIMITS
+    app,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    max_body_bytes: int = settings.MAX_BODY_BYTES,
 ) -> Iterator[str]:
     """Serve `app` on a thread; yields its base URL and stops it cleanly on exit."""
-    server = create_server(app, host, port, threads, limits)
+    server = create_server(app, host, port, threads, limits, max_body_bytes)
     thread = threading.Thread(target=server.run, name="mockserver", daemon=True)
     thread.start()
     try:

@@ -1,0 +1,549 @@
+"""The validating proxy: `mockserver proxy --upstream URL`.
+
+Every request is forwarded to the upstream server with its method, raw path and query,
+headers (Host set to the upstream's; hop-by-hop headers, which belong to one connection,
+dropped) and body; every response comes back as the upstream sent it (status, headers,
+body bytes, redirects not followed, chunked when it was chunked), plus a header
+`X-Contract-Violations: N`. On the way both halves are checked against the contract:
+the request with the mock's own validators (validation.py), the response with
+response_validation.py. What breaks the contract is recorded (violations.py) and served
+at /__mock/violations. The other /__mock paths are forwarded like any other.
+
+Responses are read into memory up to BUFFER_LIMIT bytes, so that their body is checked
+before the header goes out; a longer one is streamed on unchecked (its status and
+headers are still checked). An upstream that cannot be reached is a 502, one that does
+not answer in time a 504, both in the API's Error envelope and recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from flask import Flask, Response, g, jsonify, request
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from werkzeug.exceptions import HTTPException
+
+from . import settings
+from .admin import check_admin_request
+from .deployment import LOOPBACK_HOSTS, host_name
+from .errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
+from .loading import escape
+from .response_validation import Document, Finding, ResponseValidator, seen_text
+from .spec import HTTP_METHODS, Contract, ExceptConverter, Operation
+from .validation import validate_request
+from .violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
+
+access_log = logging.getLogger("mockserver.access")
+error_log = logging.getLogger("mockserver")
+
+VIOLATIONS_PATH = "/__mock/violations"
+BUFFER_LIMIT = 4 * 1024 * 1024  # a response body up to this size is checked before it is sent on
+CHUNK = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024 * 1024  # largest request body the proxy accepts (waitress refuses more)
+# Headers of one connection, not of the message (RFC 9110 section 7.6.1), and those a
+# WSGI application may not set; the server writes its own framing.
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+}
+FILTERS = ("operationId", "status", "method", "path")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    upstream: str  # e.g. https://staging.example.com (a path, if any, prefixes every request)
+    timeout: float = 30.0  # seconds to connect, and between bytes of the answer
+    reject_invalid_requests: bool = False
+    report_dir: Path | None = Path("reports/proxy")
+    admin_token: str | None = None
+    connections: int = 8
+    # Host names /__mock/violations answers to (a web page that rebinds its own name to
+    # 127.0.0.1 must not read what passed); None: any, as behind a reverse proxy.
+    trusted_hosts: tuple[str, ...] | None = (
+        LOOPBACK_HOSTS  # kept-alive connections to the upstream (the server's threads)
+    )
+
+
+class PassthroughResponse(Response):
+    """A response whose headers are the upstream's: no Content-Type or Content-Length added."""
+
+    default_mimetype = None
+    automatically_set_content_length = False
+
+
+def check_upstream(url: str) -> str:
+    """The upstream URL without a trailing slash; ValueError unless it is http(s)://host[:port][/path]."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"--upstream must be an http:// or https:// URL without a query, not {url!r}")
+    return url.rstrip("/")
+
+
+class Upstream:
+    """The server the proxy forwards to, over a pool of kept-alive connections (urllib3)."""
+
+    def __init__(self, proxy_settings: ProxySettings) -> None:
+        self.base = check_upstream(proxy_settings.upstream)
+        self.host = urlsplit(self.base).netloc
+        self.pool = urllib3.PoolManager(
+            maxsize=proxy_settings.connections,
+            block=False,  # more threads than connections open extra ones rather than wait
+            retries=False,  # errors raise at once; nothing is sent twice
+            timeout=urllib3.Timeout(connect=proxy_settings.timeout, read=proxy_settings.timeout),
+        )
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self.pool.clear()
+
+    def send(self, method: str, target: str, headers: list[tuple[str, str]], body) -> urllib3.BaseHTTPResponse:
+        return self.pool.urlopen(
+            method,
+            self.base + target,
+            body=body,
+            headers=urllib3.HTTPHeaderDict(headers),
+            redirect=False,
+            preload_content=False,
+            decode_content=False,  # the bytes as sent, Content-Encoding and all
+            assert_same_host=False,
+        )
+
+
+def request_headers(environ: dict, upstream_host: str) -> list[tuple[str, str]]:
+    """The client's headers as the upstream gets them (WSGI keeps values, not the case of names)."""
+    connection_named = {name.strip().lower() for name in environ.get("HTTP_CONNECTION", "").split(",") if name.strip()}
+    headers = [("Host", upstream_host)]
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").title()
+        else:
+            continue
+        lowered = name.lower()
+        if lowered == "host" or lowered in HOP_BY_HOP or lowered in connection_named or not value:
+            continue
+        headers.append((name, value))
+    return headers
+
+
+def response_headers(upstream_response: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
+    headers = upstream_response.headers
+    connection_named = {name.strip().lower() for name in headers.get("Connection", "").split(",") if name.strip()}
+    return [
+        (name, value)
+        for name, value in headers.iteritems()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in connection_named
+    ]
+
+
+class RequestChecker:
+    """The request half: the mock's validators, their field names turned into document pointers."""
+
+    def __init__(self, contract: Contract, document: Document) -> None:
+        self.contract = contract
+        self.document = document
+
+    def check(self, operation: Operation) -> tuple[list[Finding], ApiError | None]:
+        """The findings of the current request, and the mock's 400 for it (None: valid)."""
+        try:
+            validate_request(self.contract, request)
+        except ApiError as exc:
+            details = exc.details if isinstance(exc.details, dict) else {"body": str(exc.details)}
+            return [self._finding(operation, field, str(message)) for field, message in details.items()], exc
+        return [], None
+
+    def _finding(self, operation: Operation, field: str, message: str) -> Finding:
+        path_pointer = f"/paths/{escape(operation.path)}"
+        operation_pointer = f"{path_pointer}/{operation.method.lower()}"
+        for owner_pointer in (operation_pointer, path_pointer):
+            owner = self.document.lookup(owner_pointer)
+            for index, parameter in enumerate(owner.get("parameters") or []):
+                parameter, pointer = self.document.follow(parameter, f"{owner_pointer}/parameters/{index}")
+                if parameter.get("name") == field:
+                    return Finding(pointer, seen_text(parameter.get("schema")), self._parameter(parameter), message)
+        operation_node = self.document.lookup(operation_pointer)
+        if "requestBody" not in operation_node:
+            return Finding(operation_pointer, None, field, message)
+        body, body_pointer = self.document.child(operation_node, operation_pointer, "requestBody")
+        if field == "body":
+            expected = {"required": body.get("required", False), "content": sorted(body.get("content") or {})}
+            return Finding(body_pointer, expected, self._body_text(), message)
+        media = (body.get("content") or {}).get("application/json")
+        if isinstance(media, dict) and "schema" in media:
+            content, content_pointer = self.document.child(body, body_pointer, "content")
+            media, media_pointer = self.document.child(content, content_pointer, "application/json")
+            schema, pointer = self.document.child(media, media_pointer, "schema")
+            properties = schema.get("properties") or {}
+            if "is a required property" in message and "required" in schema:
+                return Finding(f"{pointer}/required", schema["required"], self._body_field(field), message)
+            if field in properties:
+                prop, pointer = self.document.child(properties, f"{pointer}/properties", field)
+                return Finding(pointer, seen_text(prop), self._body_field(field), message)
+            return Finding(pointer, seen_text(schema.get("required")), self._body_field(field), message)
+        return Finding(body_pointer, None, self._body_text(), message)
+
+    @staticmethod
+    def _parameter(parameter: dict) -> Any:
+        location, name = parameter.get("in"), parameter.get("name")
+        source = {"query": request.args, "header": request.headers, "cookie": request.cookies}.get(location)
+        if location == "path":
+            return (request.view_args or {}).get(name)
+        return source.get(name) if source is not None else None
+
+    @staticmethod
+    def _body_text() -> Any:
+        return seen_text(request.get_data(cache=True).decode("utf-8", "replace")) if request.content_length else None
+
+    @staticmethod
+    def _body_field(field: str) -> Any:
+        document = request.get_json(silent=True)
+        return seen_text(document.get(field)) if isinstance(document, dict) else None
+
+
+class UpstreamBody:
+    """The rest of a response too long to hold: streamed on, its end recorded if it fails."""
+
+    def __init__(self, head: list[bytes], upstream_response, on_failure) -> None:
+        self.head = head
+        self.upstream_response = upstream_response
+        self.on_failure = on_failure
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.head
+        try:
+            yield from self.upstream_response.stream(CHUNK, decode_content=False)
+        except HTTPError as exc:
+            self.on_failure(exc)
+            raise
+
+    def close(self) -> None:
+        self.upstream_response.release_conn()
+
+
+def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Flask:
+    """The proxy as a WSGI app; raises SpecError when the contract is broken, ValueError
+    when the upstream URL is not usable."""
+    contract = Contract(Path(spec_path))
+    document = Document(contract.document)
+    upstream = Upstream(proxy_settings)
+    responses = ResponseValidator(contract)
+    requests_checker = RequestChecker(contract, document)
+    violations = ViolationLog()
+    secret_headers = SECRET_HEADERS | {name.lower() for name in contract.api_key_headers}
+    operations = {operation.operation_id: operation for operation in contract.operations}
+
+    app = Flask(__name__, static_folder=None)
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    app.url_map.converters["except"] = ExceptConverter
+    app.extensions["mockserver.contract"] = contract
+    app.extensions["mockserver.violations"] = violations
+    app.extensions["mockserver.proxy"] = proxy_settings
+    app.extensions["mockserver.upstream"] = upstream
+
+    def exchange_of(status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
+        return Exchange(
+            method=request.method,
+            url=upstream.base + target_of(request.environ),
+            request_headers=redact_headers(request_headers(request.environ, upstream.host), secret_headers),
+            request_body=redact_body(request.get_data(cache=True) if g.body_read else None, request.mimetype or ""),
+            status=status,
+            response_headers=redact_headers(headers, secret_headers),
+            response_body=redact_body(body, _content_type(headers)),
+        )
+
+    def record(findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None) -> int:
+        # The exchange is written down (redacted, with its curl line) only when it broke something.
+        exchange = exchange_of(status, headers, body) if findings else None
+        violations.record(*case_of(), exchange, request.path, findings)
+        return len(findings)
+
+    def case_of() -> tuple[str, str | None]:
+        """The test case name of the current request, and its operationId."""
+        operation_id = request.endpoint if request.endpoint in operations else None
+        # Undocumented methods of a documented path are grouped under its template.
+        return operation_id or f"undocumented {request.method} {g.get('template') or request.path}", operation_id
+
+    def error_response(exc: ApiError, findings: list[tuple[str, Finding]]) -> Response:
+        response = jsonify(envelope(exc, request.path, g.request_id))
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        count = record(findings, exc.status, response.headers.items(), response.get_data())
+        response.headers["X-Contract-Violations"] = str(count)
+        return response
+
+    def forward(operation: Operation | None) -> Response:
+        findings: list[tuple[str, Finding]] = []
+        # Bodies past the mock's own limit are streamed on without being read (or checked).
+        g.body_read = (request.content_length or 0) <= settings.MAX_BODY_BYTES
+        if operation is None:
+            if not is_preflight():
+                findings.append(("undocumented", undocumented_finding()))
+        elif g.body_read:
+            found, refusal = requests_checker.check(operation)
+            findings += [("request", finding) for finding in found]
+            if refusal is not None and proxy_settings.reject_invalid_requests:
+                return error_response(refusal, findings)
+        body = (request.get_data(cache=True) or None) if g.body_read else request.stream
+        try:
+            upstream_response = upstream.send(
+                request.method, target_of(request.environ), request_headers(request.environ, upstream.host), body
+            )
+        except NewConnectionError as exc:  # refused, unknown host (a subclass of the timeout below)
+            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            return upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
+        except HTTPError as exc:  # reset, TLS, a malformed answer
+            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
+        return relay(operation, upstream_response, findings)
+
+    def upstream_failure(status: int, code: str, title: str, exc: Exception, findings) -> Response:
+        details = f"{request.method} {upstream.base}{target_of(request.environ)}: {exc}"
+        failure = Finding("", f"an answer within {proxy_settings.timeout:g} s", type(exc).__name__, details)
+        return error_response(ApiError(status, code, title, details), [*findings, ("upstream", failure)])
+
+    def relay(operation: Operation | None, upstream_response, findings) -> Response:
+        headers = response_headers(upstream_response)
+        head: list[bytes] = []
+        size, complete = 0, True
+        try:
+            for chunk in upstream_response.stream(CHUNK, decode_content=False):
+                head.append(chunk)
+                size += len(chunk)
+                if size > BUFFER_LIMIT:
+                    complete = False
+                    break
+        except ReadTimeoutError as exc:
+            upstream_response.release_conn()
+            return upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
+        except HTTPError as exc:
+            upstream_response.release_conn()
+            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream failed mid-answer", exc, findings)
+        body = b"".join(head) if complete else None
+        status = upstream_response.status
+        if operation is not None:
+            header_map = urllib3.HTTPHeaderDict(headers)
+            found = responses.findings(operation, request.method, status, header_map, body)
+            findings += [("response", finding) for finding in found]
+            findings += derived_findings(operation, status, body, header_map, findings)
+        count = record(findings, status, headers, body)
+        headers.append(("X-Contract-Violations", str(count)))
+        if complete:
+            upstream_response.release_conn()
+            chunked = not any(name.lower() == "content-length" for name, _ in headers)
+            # A list is sent with its Content-Length; an iterator as it came, chunked.
+            payload: Any = iter(head) if chunked and head else [body]
+        else:
+            # Streamed after the view has returned: what the record needs of the request, now.
+            case, operation_id = case_of()
+            exchange, path = exchange_of(status, headers, None), request.path
+
+            def failed(exc: Exception) -> None:
+                failure = Finding("", "the rest of the body", type(exc).__name__, f"upstream failed mid-body: {exc}")
+                violations.record(case, operation_id, exchange, path, [("upstream", failure)], count=False)
+
+            payload = UpstreamBody(head, upstream_response, failed)
+        return PassthroughResponse(payload, status=status, headers=headers, direct_passthrough=True)
+
+    def derived_findings(operation, status, body, headers, findings) -> list[tuple[str, Finding]]:
+        """What the two halves show together: an invalid request accepted, a valid one
+        refused as invalid (the Error envelope's VALIDATION_ERROR, as the contract suite reads it)."""
+        request_findings = [finding for kind, finding in findings if kind == "request"]
+        if request_findings and 200 <= status < 300:
+            first = request_findings[0]
+            message = f"a request that breaks the contract was accepted ({first.message})"
+            return [("response", Finding(first.pointer, "a 4xx refusal", status, message))]
+        if not request_findings and status in (400, 422) and body and _error_field(body, "code") == "VALIDATION_ERROR":
+            pointer = f"/paths/{escape(operation.path)}/{operation.method.lower()}"
+            message = "a request the contract accepts was refused as VALIDATION_ERROR"
+            seen = seen_text(_error_field(body, "details"))
+            return [("response", Finding(pointer, "no VALIDATION_ERROR", seen, message))]
+        return []
+
+    def is_preflight() -> bool:
+        """A browser's CORS preflight: the browser's question, no operation of the API."""
+        return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+    def undocumented_finding() -> Finding:
+        adapter = app.url_map.bind_to_environ(request.environ)
+        allowed = []
+        for method in HTTP_METHODS:
+            try:
+                endpoint, _ = adapter.match(method=method.upper())
+            except HTTPException:
+                continue
+            if endpoint in operations:
+                allowed.append(method.upper())
+        if allowed:
+            path = operations[adapter.match(method=allowed[0])[0]].path
+            g.template = contract.base_path + path
+            return Finding(
+                f"/paths/{escape(path)}",
+                sorted(allowed),
+                request.method,
+                f"{request.method} is not an operation of {path}",
+            )
+        return Finding("/paths", "a documented path", request.path, f"{request.path} is not a path of the contract")
+
+    def operation_view(operation: Operation):
+        def view(**_path_params: str) -> Response:
+            request.view_args = operation.path_values(request.view_args or {})
+            return forward(operation)
+
+        return view
+
+    for operation in contract.operations:
+        app.add_url_rule(
+            operation.flask_rule,
+            endpoint=operation.operation_id,
+            view_func=operation_view(operation),
+            methods=[operation.method],
+            provide_automatic_options=False,
+        )
+
+    every_method = [method.upper() for method in HTTP_METHODS]
+
+    def undocumented(**_ignored: str) -> Response:
+        return forward(None)
+
+    app.add_url_rule("/", "undocumented", undocumented, methods=every_method, provide_automatic_options=False)
+    app.add_url_rule(
+        "/<path:rest>", "undocumented", undocumented, methods=every_method, provide_automatic_options=False
+    )
+
+    # --- the proxy's own routes ---------------------------------------------------------
+
+    @app.get(VIOLATIONS_PATH)
+    def list_violations() -> Response:
+        chosen = violation_filters()
+        found = violations.select(**chosen)
+        return jsonify(violations=[violation.__dict__ for violation in found], total=len(found))
+
+    @app.get(f"{VIOLATIONS_PATH}/junit")
+    def junit_report() -> Response:
+        return Response(violations.junit(), mimetype="application/xml")
+
+    @app.post(f"{VIOLATIONS_PATH}/report")
+    def write_report() -> Response:
+        report = violations.report()
+        written = {}
+        if proxy_settings.report_dir is not None:
+            json_path, junit_path = violations.write_reports(proxy_settings.report_dir)
+            written = {"json": str(json_path), "junit": str(junit_path)}
+        return jsonify(
+            summary=violations.summary(),
+            violationCount=report["violationCount"],
+            exchanges=report["exchanges"],
+            operations=report["operations"],
+            written=written,
+        )
+
+    @app.post(f"{VIOLATIONS_PATH}/reset")
+    def reset_violations() -> Response:
+        violations.clear()
+        return jsonify(message="Violations cleared")
+
+    def violation_filters() -> dict[str, Any]:
+        details = {name: f"unknown filter; use {', '.join(FILTERS)}" for name in set(request.args) - set(FILTERS)}
+        status, method = request.args.get("status"), request.args.get("method")
+        if status is not None and not (status.isdigit() and 100 <= int(status) <= 599):
+            details["status"] = "must be an HTTP status, 100-599"
+        if method is not None and method.lower() not in HTTP_METHODS:
+            details["method"] = f"must be one of {', '.join(every_method)}"
+        if details:
+            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details)
+        return {
+            "operation_id": request.args.get("operationId"),
+            "status": int(status) if status is not None else None,
+            "method": method,
+            "path": request.args.get("path"),
+        }
+
+    # --- the pipeline ---------------------------------------------------------------------
+
+    @app.before_request
+    def start_request() -> None:
+        g.request_id = new_request_id()
+        g.started = time.perf_counter()
+        g.body_read = False
+        if request.path == VIOLATIONS_PATH or request.path.startswith(VIOLATIONS_PATH + "/"):
+            trusted = proxy_settings.trusted_hosts
+            if trusted is not None and host_name(request.host) not in trusted:
+                raise ApiError(
+                    400, "UNTRUSTED_HOST", "Host not allowed", f"{VIOLATIONS_PATH} answers only to {', '.join(trusted)}"
+                )
+            check_admin_request(request, proxy_settings.admin_token)
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        path = request.path.encode("unicode_escape").decode("ascii")
+        access_log.info(
+            "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
+        )
+        return response
+
+    def own_error(exc: ApiError) -> Response:
+        response = jsonify(envelope(exc, request.path, g.get("request_id") or new_request_id()))
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return own_error(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return own_error(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> Response:
+        error_log.exception("unhandled error on %s %s", request.method, request.path)
+        return own_error(internal_error())
+
+    return app
+
+
+def target_of(environ: dict) -> str:
+    """The request target as the client sent it (raw path and query; waitress keeps it)."""
+    raw = environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    query = environ.get("QUERY_STRING")
+    return urllib3.util.parse_url(environ.get("PATH_INFO") or "/").path + (f"?{query}" if query else "")
+
+
+def _content_type(headers) -> str:
+    return next((value for name, value in headers if name.lower() == "content-type"), "")
+
+
+def _error_field(body: bytes, name: str) -> Any:
+    """A field of an Error envelope body, or None."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    return document.get(name) if isinstance(document, dict) else None

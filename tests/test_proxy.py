@@ -1,0 +1,559 @@
+"""The validating proxy (`mockserver proxy`) in front of real servers on 127.0.0.1: a
+plain WSGI server whose every byte the tests choose, the mock, and the mutants."""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from mutants import MUTANTS
+from suite_runs import WITH_SECRET
+from support import CHAT, MOCKSERVER, PARTICIPANTS, PROJECT, ROOT, SAM, SECRET, SPEC, bearer, read_line
+
+from mockserver.proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+from mockserver.response_validation import Document
+from mockserver.serving import serve_in_background
+from mockserver.settings import MAX_BODY_BYTES as MOCK_MAX_BODY_BYTES
+
+DETAILS = f"/api/chat/projects/{PROJECT}/chats/{CHAT}"
+JSON = {"Content-Type": "application/json"}
+
+
+@contextmanager
+def proxy_to(upstream: str, tmp_path: Path, **options) -> Iterator[tuple[str, object]]:
+    """The proxy in front of `upstream`, served by waitress; yields its URL and its app."""
+    settings = ProxySettings(upstream, report_dir=tmp_path / "reports", **options)
+    app = create_proxy_app(SPEC, settings)
+    try:
+        with serve_in_background(app, max_body_bytes=MAX_BODY_BYTES) as url:
+            yield url, app
+    finally:
+        # Closed first, the upstream finishes each connection itself (waitress leaves the
+        # spooled buffers of connections it is stopped with to the garbage collector).
+        app.extensions["mockserver.upstream"].close()
+
+
+def violations(proxy_url: str, **filters) -> list[dict]:
+    answer = requests.get(f"{proxy_url}/__mock/violations", params=filters, timeout=10)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()["violations"]
+    document = Document(json.loads(json.dumps(_document())))
+    for violation in found:
+        if violation["pointer"]:  # a pointer names a place that exists in the document
+            document.lookup(violation["pointer"])
+    return found
+
+
+_DOCUMENT: dict = {}
+
+
+def _document() -> dict:
+    if not _DOCUMENT:
+        from mockserver.spec import Contract
+
+        _DOCUMENT.update(Contract(SPEC).document)
+    return _DOCUMENT
+
+
+# --- a server whose answers the tests write byte for byte ------------------------------
+
+
+class Scripted:
+    """A WSGI app: each path answers as the test set it; it records what it received."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[str, list[tuple[str, str]], object]] = {}
+        self.received: list[dict] = []
+
+    def __call__(self, environ, start_response):
+        body = environ["wsgi.input"].read()
+        self.received.append(
+            {
+                "method": environ["REQUEST_METHOD"],
+                "target": environ["REQUEST_URI"],
+                "headers": {k: v for k, v in environ.items() if k.startswith("HTTP_") or k.startswith("CONTENT_")},
+                "body": body,
+            }
+        )
+        status, headers, payload = self.answers.get(environ["PATH_INFO"], ("404 Not Found", [], [b""]))
+        start_response(status, headers)
+        return payload() if callable(payload) else payload
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[Scripted, str]]:
+    app = Scripted()
+    with serve_in_background(app, max_body_bytes=MAX_BODY_BYTES) as url:
+        yield app, url
+
+
+@pytest.fixture
+def through(scripted, tmp_path) -> Iterator[tuple[Scripted, str]]:
+    app, upstream = scripted
+    with proxy_to(upstream, tmp_path) as (url, _):
+        yield app, url
+
+
+# Bodies past 1 MiB are spooled by waitress to temporary files; one whose connection is
+# still open when a test's server stops is closed by the garbage collector, collected here.
+spools = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@spools
+def test_headers_and_binary_bodies_pass_unchanged_both_ways(through):
+    upstream, proxy = through
+    body = os.urandom(300_000)
+    upstream.answers["/files/blob"] = (
+        "201 Created",
+        [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Length", str(len(body))),
+            ("Set-Cookie", "a=1; Path=/"),
+            ("Set-Cookie", "b=2; HttpOnly"),
+            ("X-Odd", '  spaced,  "quoted" ; value'),
+            ("ETag", 'W/"abc"'),
+        ],
+        [body],
+    )
+    sent = os.urandom(2 * MOCK_MAX_BODY_BYTES)  # past the validation limit: streamed on
+    answer = requests.post(
+        f"{proxy}/files/blob?a=1&a=2&b=%2F%20",
+        data=sent,
+        headers={"Content-Type": "application/octet-stream", "X-Client": "kept as is", "Connection": "close"},
+        timeout=30,
+    )
+    assert answer.status_code == 201
+    assert answer.content == body
+    assert answer.raw.headers.getlist("Set-Cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+    assert answer.headers["X-Odd"] == '  spaced,  "quoted" ; value'.strip()  # HTTP drops the outer spaces
+    assert answer.headers["ETag"] == 'W/"abc"'
+    assert answer.headers["X-Contract-Violations"] == "1"  # the path is not in the contract
+    received = upstream.received[-1]
+    assert received["body"] == sent
+    assert received["target"] == "/files/blob?a=1&a=2&b=%2F%20"
+    assert received["headers"]["HTTP_X_CLIENT"] == "kept as is"
+    gc.collect()
+
+
+def test_the_upstream_sees_its_own_host(scripted, tmp_path):
+    upstream, upstream_url = scripted
+    upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
+    with proxy_to(upstream_url, tmp_path) as (proxy, _):
+        requests.get(f"{proxy}/x", timeout=10)
+    assert upstream.received[-1]["headers"]["HTTP_HOST"] == upstream_url.removeprefix("http://")
+
+
+@spools
+def test_a_large_response_is_streamed_on(through):
+    upstream, proxy = through
+    body = os.urandom(9 * 1024 * 1024)  # past the proxy's buffer
+    upstream.answers["/large"] = ("200 OK", [("Content-Length", str(len(body)))], [body])
+    answer = requests.get(f"{proxy}/large", headers={"Connection": "close"}, timeout=30)
+    assert answer.content == body
+    assert answer.headers["Content-Length"] == str(len(body))
+    gc.collect()
+
+
+@spools
+def test_an_upstream_that_stalls_mid_body_is_cut_off_and_recorded(scripted, tmp_path):
+    upstream, upstream_url = scripted
+    first = os.urandom(5 * 1024 * 1024)  # past the buffer: the headers are gone when it stalls
+
+    def stalling():
+        yield first
+        time.sleep(2)
+        yield b"late"
+
+    upstream.answers["/stalls"] = ("200 OK", [("Content-Length", str(len(first) + 4))], stalling)
+    with proxy_to(upstream_url, tmp_path, timeout=0.5) as (proxy, _):
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.RequestException):
+            requests.get(f"{proxy}/stalls", headers={"Connection": "close"}, timeout=10).content  # noqa: B018
+        assert time.monotonic() - started < 5
+        stalled = [v for v in violations(proxy) if v["kind"] == "upstream"]
+    assert [v["message"].split(":")[0] for v in stalled] == ["upstream failed mid-body"]
+    gc.collect()
+
+
+def test_a_chunked_response_stays_chunked(through):
+    upstream, proxy = through
+    parts = [b"first,", os.urandom(70_000), b"last"]
+    upstream.answers["/chunked"] = ("200 OK", [("Content-Type", "application/octet-stream")], lambda: iter(parts))
+    connection = http.client.HTTPConnection(proxy.removeprefix("http://"), timeout=10)
+    connection.request("GET", "/chunked")
+    answer = connection.getresponse()
+    assert answer.getheader("Transfer-Encoding") == "chunked"
+    assert answer.getheader("Content-Length") is None
+    assert answer.read() == b"".join(parts)
+    connection.close()
+
+
+def test_redirects_are_not_followed(through):
+    upstream, proxy = through
+    upstream.answers["/old"] = ("302 Found", [("Location", "/new"), ("Content-Length", "0")], [b""])
+    upstream.answers["/new"] = ("200 OK", [("Content-Length", "2")], [b"no"])
+    answer = requests.get(f"{proxy}/old", allow_redirects=False, timeout=10)
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/new"
+    assert [r["target"] for r in upstream.received] == ["/old"]
+
+
+def test_head_and_204(through):
+    upstream, proxy = through
+    upstream.answers["/head"] = ("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "1234")], [b""])
+    upstream.answers["/empty"] = ("204 No Content", [], [b""])
+    connection = http.client.HTTPConnection(proxy.removeprefix("http://"), timeout=10)
+    connection.request("HEAD", "/head")
+    head = connection.getresponse()
+    assert (head.status, head.getheader("Content-Length"), head.read()) == (200, "1234", b"")
+    connection.request("DELETE", "/empty")  # the same connection: nothing was left unread
+    empty = connection.getresponse()
+    assert (empty.status, empty.read()) == (204, b"")
+    assert empty.getheader("Content-Type") is None and empty.getheader("Content-Length") is None
+    connection.close()
+    assert [r["method"] for r in upstream.received] == ["HEAD", "DELETE"]
+
+
+def test_a_cors_preflight_is_forwarded_and_not_a_violation(through):
+    upstream, proxy = through
+    upstream.answers[PARTICIPANTS] = ("204 No Content", [("Access-Control-Allow-Origin", "*")], [b""])
+    headers = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "DELETE"}
+    answer = requests.options(f"{proxy}{PARTICIPANTS}", headers=headers, timeout=10)
+    assert (answer.status_code, answer.headers["Access-Control-Allow-Origin"]) == (204, "*")
+    assert upstream.received[-1]["method"] == "OPTIONS"
+    assert violations(proxy) == []
+
+
+def test_an_unreachable_upstream_is_a_502(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    with proxy_to(f"http://127.0.0.1:{port}", tmp_path, timeout=2) as (proxy, _):
+        started = time.monotonic()
+        answer = requests.get(f"{proxy}{DETAILS}", headers=bearer(), timeout=10)
+        assert time.monotonic() - started < 5
+        assert answer.status_code == 502
+        body = answer.json()
+        assert body["code"] == "UPSTREAM_UNREACHABLE" and body["path"] == DETAILS
+        assert set(body) == {"error", "code", "details", "timestamp", "path", "requestId"}
+        [recorded] = violations(proxy)
+        assert (recorded["kind"], recorded["status"], recorded["operationId"]) == ("upstream", 502, "getChatDetails")
+
+
+def test_a_silent_upstream_is_a_504_without_a_hang(tmp_path):
+    with socket.socket() as silent:  # the kernel accepts the connection; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        with proxy_to(f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path, timeout=0.5) as (proxy, _):
+            started = time.monotonic()
+            answer = requests.get(f"{proxy}/anything", timeout=10)
+            assert time.monotonic() - started < 3
+            assert answer.status_code == 504
+            assert answer.json()["code"] == "UPSTREAM_TIMEOUT"
+            assert answer.headers["X-Contract-Violations"] == "2"  # undocumented, and the timeout
+            assert {v["kind"] for v in violations(proxy)} == {"undocumented", "upstream"}
+
+
+# --- checks against the contract ---------------------------------------------------------
+
+
+def test_a_response_that_breaks_its_schema_is_recorded_with_its_pointer(through):
+    upstream, proxy = through
+    chat = {"_id": CHAT, "name": "x", "type": "dm", "participants": [], "createdAt": "2025-06-02T10:00:00Z"}
+    body = json.dumps({"success": True, "data": chat}).encode()
+    upstream.answers[DETAILS] = ("200 OK", [("Content-Type", "application/json")], [body])
+    answer = requests.get(f"{proxy}{DETAILS}", headers=bearer(), timeout=10)
+    assert answer.content == body  # sent on as it came
+    assert answer.headers["X-Contract-Violations"] == "1"
+    [violation] = violations(proxy)
+    assert violation["kind"] == "response" and violation["operationId"] == "getChatDetails"
+    assert violation["pointer"] == "/components/schemas/ChatDetails/properties/type/enum"
+    assert violation["expected"] == ["direct", "group", "channel", "broadcast"] and violation["seen"] == "dm"
+    assert violation["message"].startswith("body at /data/type: 'dm' is not one of")
+    assert violation["exchange"]["request_headers"]["Authorization"] == "REDACTED"
+    assert "Bearer" not in violation["curl"] and '"Authorization: $AUTHORIZATION"' in violation["curl"]
+
+
+def test_undeclared_status_and_content_type(through):
+    upstream, proxy = through
+    upstream.answers[DETAILS] = ("418 I'm a teapot", [("Content-Type", "text/plain")], [b"tea"])
+    upstream.answers["/api/auth/session"] = ("200 OK", [("Content-Type", "text/html")], [b"<p>hi</p>"])
+    requests.get(f"{proxy}{DETAILS}", headers=bearer(), timeout=10)
+    requests.get(f"{proxy}/api/auth/session", headers=bearer(), timeout=10)
+    [teapot] = violations(proxy, status=418)
+    assert teapot["message"] == "status 418 is not declared" and teapot["seen"] == 418
+    [html] = violations(proxy, operationId="getCurrentSession")
+    assert html["seen"] == "text/html" and html["expected"] == ["application/json"]
+
+
+def test_a_gzipped_body_is_checked_and_passed_on_compressed(through):
+    upstream, proxy = through
+    compressed = gzip.compress(json.dumps({"user": "not an object"}).encode())
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    upstream.answers["/api/auth/session"] = (
+        "200 OK",
+        [*headers, ("Content-Length", str(len(compressed)))],
+        [compressed],
+    )
+    answer = requests.get(f"{proxy}/api/auth/session", headers=bearer(), stream=True, timeout=10)
+    assert answer.raw.read(decode_content=False) == compressed
+    [violation] = violations(proxy)
+    assert violation["message"].startswith("body at /user: 'not an object' is not of type 'object'")
+
+
+def test_reject_invalid_requests_answers_like_the_mock(scripted, tmp_path):
+    upstream, upstream_url = scripted
+    with proxy_to(upstream_url, tmp_path, reject_invalid_requests=True) as (proxy, _):
+        answer = requests.delete(f"{proxy}{PARTICIPANTS}", json={}, headers=bearer(), timeout=10)
+        assert answer.status_code == 400
+        assert answer.json()["code"] == "VALIDATION_ERROR"
+        assert answer.json()["details"] == {"userId": "'userId' is a required property"}
+        assert upstream.received == []  # refused, never forwarded
+        [violation] = violations(proxy)
+        assert violation["kind"] == "request"
+        assert violation["pointer"] == "/components/schemas/RemoveParticipantRequest/required"
+
+
+def test_filters_reports_and_reset(through, tmp_path):
+    upstream, proxy = through
+    upstream.answers[PARTICIPANTS] = ("200 OK", [("Content-Type", "application/json")], [b'{"message": 1}'])
+    requests.delete(f"{proxy}{PARTICIPANTS}", json={"userId": 7}, headers=bearer(), timeout=10)
+    requests.get(f"{proxy}/not/documented", timeout=10)
+    requests.get(f"{proxy}/api/auth/session", headers=bearer(), timeout=10)  # 404 from upstream: undeclared
+    assert {v["kind"] for v in violations(proxy, operationId="removeParticipant")} == {"request", "response"}
+    assert [v["path"] for v in violations(proxy, method="get", path="/not/*")] == ["/not/documented"]
+    assert [v["operationId"] for v in violations(proxy, status=404)] == [None, "getCurrentSession"]
+    bad = requests.get(f"{proxy}/__mock/violations", params={"status": "abc", "operationid": "x"}, timeout=10)
+    assert bad.status_code == 400 and set(bad.json()["details"]) == {"status", "operationid"}
+    refused = requests.post(f"{proxy}/__mock/violations/report", timeout=10)  # admin writes need JSON
+    assert refused.status_code == 415
+    report = requests.post(f"{proxy}/__mock/violations/report", json={}, timeout=10).json()
+    assert report["exchanges"] == 3 and report["violationCount"] == 5
+    saved = json.loads(Path(report["written"]["json"]).read_text())
+    assert len(saved["violations"]) == 5
+    suite = ET.parse(report["written"]["junit"]).getroot().find("testsuite")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"removeParticipant", "getCurrentSession", "undocumented GET /not/documented"}
+    assert all(case.find("failure") is not None for case in cases.values())
+    assert requests.post(f"{proxy}/__mock/violations/reset", json={}, timeout=10).status_code == 200
+    assert violations(proxy) == []
+    requests.get(f"{proxy}/api/auth/session", headers=bearer(), timeout=10)
+    junit = ET.fromstring(requests.get(f"{proxy}/__mock/violations/junit", timeout=10).content)
+    assert [case.get("name") for case in junit.iter("testcase")] == ["getCurrentSession"]
+
+
+def test_the_violations_answer_only_to_loopback_host_names(through):
+    upstream, proxy = through
+    upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
+    rebound = {"Host": "attacker.example:4011"}
+    refused = requests.get(f"{proxy}/__mock/violations", headers=rebound, timeout=10)
+    assert (refused.status_code, refused.json()["code"]) == (400, "UNTRUSTED_HOST")
+    assert requests.get(f"{proxy}/x", headers=rebound, timeout=10).status_code == 200  # forwarded as any request
+
+
+# --- in front of the mock ---------------------------------------------------------------
+
+
+@pytest.fixture
+def mock_behind_proxy(live_server, tmp_path) -> Iterator[str]:
+    with proxy_to(live_server, tmp_path) as (proxy, _):
+        yield proxy
+
+
+def test_the_mock_through_the_proxy_is_unchanged(live_server, mock_behind_proxy):
+    direct = requests.get(f"{live_server}{DETAILS}", headers=bearer(), timeout=10)
+    proxied = requests.get(f"{mock_behind_proxy}{DETAILS}", headers=bearer(), timeout=10)
+    assert proxied.content == direct.content
+    assert proxied.headers["X-Contract-Violations"] == "0"
+    same = {"Content-Type", "Content-Length", "Access-Control-Allow-Origin"}
+    assert {k: proxied.headers[k] for k in same} == {k: direct.headers[k] for k in same}
+    assert violations(mock_behind_proxy) == []
+
+
+def test_the_contract_suite_through_the_proxy_finds_the_mock_conforming(mock_behind_proxy):
+    """The whole contract suite, sent through the proxy to the mock: the suite passes and the
+    mock's side has no violation. The suite's own invalid requests (no body, malformed JSON,
+    wrong types, undocumented methods) are recorded as the client's, each refused.
+    Takes a minute or two: the suite runs its generated cases too."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTRACT_")}
+    env.update({**WITH_SECRET.env, "CONTRACT_JWT_SECRET": SECRET, "MOCKSERVER_JWT_SECRET": SECRET})
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider"]
+        + [f"--base-url={mock_behind_proxy}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert suite.returncode == 0, suite.stdout[-5000:]
+    found = violations(mock_behind_proxy)
+    assert [v for v in found if v["kind"] in ("response", "upstream")] == []
+    # The suite's invalid requests are refused, and its probes of undocumented methods get
+    # 405s (an OPTIONS without a preflight's headers the mock answers with its Allow list).
+    assert {v["kind"] for v in found} <= {"request", "undocumented"}
+    assert all(v["status"] >= 400 or v["method"] == "OPTIONS" for v in found), [v for v in found if v["status"] < 400]
+
+
+# --- in front of the mutants --------------------------------------------------------------
+
+
+def no_token():
+    return requests.delete, PARTICIPANTS, {"json": {"userId": SAM}}
+
+
+def with_token(**kwargs):
+    return requests.delete, PARTICIPANTS, {"headers": {**bearer(), **kwargs.pop("headers", {})}, **kwargs}
+
+
+# Mutants whose bug one exchange shows as a break of the contract: the request that shows
+# it, and what the recorded violation says (kind, a part of its message).
+SHOWN = {
+    "error-shape": (no_token, "response", "body at /error: {'message': 'Authentication required'} is not of type"),
+    "html-errors": (no_token, "response", "Content-Type text/html is not declared for 401"),
+    "status-422": (lambda: with_token(json={}), "response", "status 422 is not declared"),
+    "no-challenge": (no_token, "response", "WWW-Authenticate header is missing"),
+    "500-on-malformed-json": (
+        lambda: with_token(data=b'{"userId": ', headers=JSON),
+        "response",
+        "status 500 is not declared",
+    ),
+    # Without a body the mutant goes on with an empty userId, and fails.
+    "missing-body": (with_token, "response", "status 500 is not declared"),
+    "over-strict": (
+        lambda: with_token(json={"userId": "someone"}),
+        "response",
+        "a request the contract accepts was refused as VALIDATION_ERROR",
+    ),
+}
+# Bugs of state, rules or authentication: every single exchange of theirs is one the
+# contract allows (a declared status with a body of its schema); only a scenario that
+# knows the rules (contract_tests/test_*scenarios.py) tells them apart.
+NOT_SHOWN = {
+    "any-token": "a 200 for a forged token: the proxy holds no secret, and a 200 is declared",
+    "alg-none": "a 200 for an unsigned token: as any-token",
+    "ignores-exp": "a 200 for an expired token: which tokens have expired is the server's knowledge",
+    "non-participant-200": "a 200 instead of a rule's 400: both declared",
+    "forgets-removals": "state: the removal is answered as it should be, then forgotten",
+    "no-authorization": "a rule (only admins remove others): the 200 is declared",
+    "ignores-path": "acts on another chat; the answer has the declared shape",
+    "add-without-admin": "a rule: the 200 is declared",
+    "adds-strangers": "a rule (project members only): the 200 is declared",
+    "duplicate-add-200": "a rule (no duplicates): the 200 is declared",
+    "chat-visible-to-all": "visibility: the 200 with the chat is declared",
+    "unlisted-messages": "state: the send is answered, the listing later lacks it",
+    "no-pagination": "a longer page than asked for: the schema bounds no page size",
+    "no-time-filters": "messages outside before/after: their times are valid values",
+    "reads-not-recorded": "state: counted, then forgotten",
+    "reactions-for-all": "state: the reactions left are a valid list",
+    "anyone-edits": "a rule (authors edit): the 200 is declared",
+    "members-delete-all": "a rule (authors or admins delete): the 200 is declared",
+    "outsiders-see-chats": "visibility: the 200 is declared",
+    "removed-can-send": "a rule: the 201 is declared",
+    "creator-not-admin": "the creator's role is a valid enum value; only the scenario knows it must be admin",
+    "reusable-refresh": "a rule (one use per refresh token): the 200 is declared",
+    "logout-noop": "state: the logout's 200 is declared; the next request tells",
+    "keys-not-stored": "state: the 200 is declared; the next read tells",
+}
+
+
+def test_every_mutant_is_in_one_table():
+    assert set(SHOWN) | set(NOT_SHOWN) == set(MUTANTS)
+    assert not set(SHOWN) & set(NOT_SHOWN)
+
+
+@contextmanager
+def serve_mutant(name: str) -> Iterator[str]:
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "mutants.py"), name],
+        env={**os.environ, "MOCKSERVER_JWT_SECRET": SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = read_line(server).strip()
+        assert url.startswith("http://"), f"mutant {name} did not start"
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+@pytest.mark.parametrize("mutant", sorted(SHOWN))
+def test_the_proxy_records_what_the_mutant_breaks(mutant, tmp_path):
+    make_request, kind, message = SHOWN[mutant]
+    send, path, options = make_request()
+    with serve_mutant(mutant) as upstream, proxy_to(upstream, tmp_path) as (proxy, _):
+        answer = send(f"{proxy}{path}", timeout=10, **options)
+        found = violations(proxy)
+    assert int(answer.headers["X-Contract-Violations"]) == len(found)
+    assert any(v["kind"] == kind and message in v["message"] for v in found), found
+    assert all(v["operationId"] == "removeParticipant" for v in found)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_the_command_writes_its_reports_on_exit(live_server, tmp_path):
+    reports = tmp_path / "out"
+    process = subprocess.Popen(
+        [str(MOCKSERVER), "proxy", "--upstream", live_server, "--port", "0", "--report-dir", str(reports)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = read_line(process, timeout=15)
+        proxy = banner.split(" at ", 1)[1].split()[0]
+        requests.get(f"{proxy}{DETAILS}", headers=bearer(), timeout=10)
+        requests.get(f"{proxy}/nowhere", timeout=10)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    assert "2 exchanges over 2 operations, 1 contract violations in undocumented GET /nowhere" in stderr
+    report = json.loads((reports / "violations.json").read_text())
+    assert report["violationCount"] == 1
+    cases = ET.parse(reports / "violations-junit.xml").getroot().iter("testcase")
+    assert {case.get("name"): case.find("failure") is not None for case in cases} == {
+        "getChatDetails": False,
+        "undocumented GET /nowhere": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "arguments, error",
+    [
+        (["--upstream", "ftp://example.com"], "--upstream must be an http:// or https:// URL"),
+        (
+            ["--upstream", "http://127.0.0.1:9", "--host", "0.0.0.0"],
+            "--admin-token (or MOCKSERVER_ADMIN_TOKEN) is required",
+        ),
+    ],
+)
+def test_the_command_refuses_what_it_cannot_run_with(arguments, error):
+    env = {k: v for k, v in os.environ.items() if k != "MOCKSERVER_ADMIN_TOKEN"}
+    result = subprocess.run(
+        [str(MOCKSERVER), "proxy", *arguments, "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0 and error in result.stderr

@@ -25,6 +25,7 @@ from . import settings
 from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
 from .auth import Authenticator
 from .behaviours import Call, behaviour_for, chat_document, message_document
+from .controls import DEFAULT_OPTIONS, ControlOptions, Controls
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
 from .fixtures import load_fixtures
@@ -43,6 +44,7 @@ def create_app(
     fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
     jwt_secret: str | None = None,
     safeguards: Safeguards = LOCAL,
+    options: ControlOptions = DEFAULT_OPTIONS,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
     SettingsError when the secret is too short."""
@@ -67,14 +69,24 @@ def create_app(
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.negotiator"] = negotiator
+    controls = Controls(app, contract, negotiator, options)
+    app.extensions["mockserver.controls"] = controls
 
     def operation_view(operation: Operation):
         behaviour = behaviour_for(operation.operation_id, operation.method, operation.path)
 
         def view(**_path_params: str) -> Response:
             request.view_args = operation.path_values(request.view_args or {})
-            caller = authenticator.authenticate(operation, request)
+            faulty = controls.intercept(operation.operation_id)
+            if faulty is not None:
+                return faulty
+            preference = controls.preference()
+            caller = None
+            if preference is None or not options.prefer_skips_auth:
+                caller = g.caller = authenticator.authenticate(operation, request)
             validated = validate_request(contract, request)
+            if preference is not None:
+                return controls.forced(operation.operation_id, preference)
             if behaviour is None:
                 return negotiator.success(operation.operation_id, request.method, request.path)
             call = Call(
@@ -102,6 +114,7 @@ def create_app(
     def reset_state() -> Response:
         store.reset()
         negotiator.forget_deletions()
+        controls.faults.clear()
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")
@@ -152,6 +165,7 @@ def create_app(
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
+        g.api_error = exc
         return negotiator.error(request.endpoint, exc)
 
     @app.errorhandler(HTTPException)

@@ -31,7 +31,7 @@ from .spec import Contract
 PACKAGE = resources.files(__package__)
 CONSOLE_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
 # The console page loads its own files only: no CDN, no inline script.
-CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'"
+CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:"
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def create_app(
         # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
         allow_headers=[
             re.compile(rf"{re.escape(name.lower())}\Z")
-            for name in ("authorization", "content-type", *contract.api_key_headers)
+            for name in ("authorization", "content-type", "prefer", *contract.api_key_headers)
         ],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,

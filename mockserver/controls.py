@@ -117,7 +117,7 @@ class Controls:
             operation_id=request.endpoint if request.endpoint in self.negotiator.statuses else None,
             caller=getattr(g.get("caller"), "user_id", None),
             status=None if g.get("fault") else response.status_code,
-            duration_ms=(time.perf_counter() - g.arrived) * 1000,
+            duration_ms=(time.perf_counter() - g.get("arrived", g.started)) * 1000,
             request_headers=request.headers,
             # What the request handling read already (nothing is read here: a body the
             # mock refused unread stays unread).

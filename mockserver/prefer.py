@@ -80,7 +80,10 @@ def forced_response(negotiator: Negotiator, operation_id: str, preference: Prefe
         status = negotiator.answers[operation_id, key].status
     if status >= 400 and preference.example is None and not preference.dynamic:
         # Sent as the mock's own failures are: the envelope with this request's ID and path.
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:  # a status HTTP does not name, such as 499
+            phrase = "Error"
         raise ApiError(status, phrase.upper().replace(" ", "_").replace("-", "_"), phrase, f"Forced by {reason}")
     try:
         return negotiator.variant(operation_id, key, status, preference.example, bool(preference.dynamic)).response()

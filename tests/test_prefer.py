@@ -135,3 +135,16 @@ def test_an_example_the_response_does_not_name_is_a_400_naming_those_it_does(pet
 def test_a_declared_status_without_a_body_is_forced_as_declared(petstore):
     response = petstore.get("/api/v3/pet/10", headers={"api-key": DEFAULT_API_KEY, "Prefer": "code=404"})
     assert response.status_code == 404
+
+
+def test_a_page_on_another_origin_may_send_the_header(client):
+    preflight = client.options(
+        CHATS,
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, prefer",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Headers"].lower() == "authorization, prefer"

@@ -106,27 +106,32 @@ class Controls:
             self.options.latency.pause(self.latency_rng, self.latency_lock)
 
     def _record(self, response: Response) -> Response:
-        if is_admin_path(request.path) or not self.journal.size:
+        # One look-up of each context-local proxy (each access through one costs a lookup),
+        # and the raw query and content types: parsing them waits until the journal is read.
+        req, ctx = request._get_current_object(), g._get_current_object()
+        if not self.journal.size or is_admin_path(req.path):
             return response
-        error = g.get("api_error")
+        environ = req.environ
+        error = getattr(ctx, "api_error", None)
+        length = req.content_length or 0
         self.journal.record(
             time=time.time(),
-            method=request.method,
-            path=request.path,
-            query=request.args,
-            operation_id=request.endpoint if request.endpoint in self.negotiator.statuses else None,
-            caller=getattr(g.get("caller"), "user_id", None),
-            status=None if g.get("fault") else response.status_code,
-            duration_ms=(time.perf_counter() - g.get("arrived", g.started)) * 1000,
-            request_headers=request.headers,
-            # What the request handling read already (nothing is read here: a body the
-            # mock refused unread stays unread).
-            request_body=request.get_data(cache=True) if 0 < (request.content_length or 0) <= MAX_BODY_BYTES else b"",
-            request_type=request.mimetype,
+            method=req.method,
+            path=req.path,
+            query_string=environ.get("QUERY_STRING", ""),
+            operation_id=req.endpoint if req.endpoint in self.negotiator.statuses else None,
+            caller=getattr(getattr(ctx, "caller", None), "user_id", None),
+            status=None if getattr(ctx, "fault", None) else response.status_code,
+            duration_ms=(time.perf_counter() - getattr(ctx, "arrived", ctx.started)) * 1000,
+            request_headers=req.headers,
+            # What the request handling read already (a body the mock refused unread is read
+            # here, within the body limit).
+            request_body=req.get_data(cache=True) if 0 < length <= MAX_BODY_BYTES else b"",
+            request_type=environ.get("CONTENT_TYPE"),
             response_body=b"" if response.direct_passthrough else response.get_data(),
-            response_type=response.mimetype,
+            response_type=response.headers.get("Content-Type"),
             validation_errors=error.details if error is not None and error.status == 400 else None,
-            fault=g.get("fault"),
+            fault=getattr(ctx, "fault", None),
         )
         return response
 

@@ -15,7 +15,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, MultiDict
 
@@ -34,7 +36,7 @@ class Entry:
     time: float
     method: str
     path: str
-    query: MultiDict
+    query_string: str
     operation_id: str | None
     caller: str | None
     status: int | None  # None: the connection was dropped (a fault rule)
@@ -47,13 +49,18 @@ class Entry:
     validation_errors: Any
     fault: str | None
 
+    @cached_property
     def document(self) -> dict[str, Any]:
+        """The entry as the journal lists it: rendered once, when first read (an entry never changes)."""
         document = {
             "id": self.id,
             "time": datetime.fromtimestamp(self.time, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "method": self.method,
             "path": self.path,
-            "query": {name: [_redact_value(name, v) for v in values] for name, values in self.query.lists()},
+            "query": {
+                name: [_redact_value(name, v) for v in values]
+                for name, values in MultiDict(parse_qsl(self.query_string, keep_blank_values=True)).lists()
+            },
             "operationId": self.operation_id,
             "caller": self.caller,
             "status": self.status,
@@ -94,7 +101,7 @@ class Journal:
         with self.lock:
             entries = list(self.entries)
         selected = [entry for entry in reversed(entries) if all(test(entry) for test in tests)]
-        return [entry.document() for entry in selected[:limit]]
+        return [entry.document for entry in selected[:limit]]
 
 
 def _tests(filters: MultiDict):

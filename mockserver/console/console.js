@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = "mudbase-mock-admin-token";
 const POLL_MS = 1000;
+const JOURNAL_ROWS = 100;
 
 function adminHeaders(extra) {
   const headers = Object.assign({}, extra);
@@ -113,7 +114,7 @@ function renderOperations(operations) {
 
 async function refresh() {
   try {
-    const [journal, faults, state] = await Promise.all([admin("GET", "requests"), admin("GET", "faults"),
+    const [journal, faults, state] = await Promise.all([admin("GET", "requests?limit=" + JOURNAL_ROWS), admin("GET", "faults"),
       admin("GET", "state")]);
     renderJournal(journal.requests);
     renderFaults(faults.faults);

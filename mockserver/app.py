@@ -2,8 +2,10 @@
 
 A request to a spec operation walks, in order:
   routing (Flask; unknown path 404, undeclared method 405)
+  -> a fault rule of the operation, if one fires (controls.py, faults.py)
   -> authentication (auth.py and security.py, the operation's security requirements)
   -> validation (validation.py, openapi-core against the document)
+  -> the answer a Prefer header forces, if any (prefer.py)
   -> behaviour (behaviours/, keyed by operationId, against the store/), or for an
      operation without one, the answer the negotiator chose (negotiator.py)
 and any ApiError on the way is rendered in the API's Error shape (errors.py), with the

@@ -232,23 +232,25 @@ class Negotiator:
         generated from its schema (`dynamic`), or the usual answer. KeyError for an
         example the response does not name, ValueError for one that breaks its schema."""
         answer = self.answers[operation_id, key]
-        if (operation_id, key) in self.media and (example is not None or dynamic):
+        if example is not None or (dynamic and (operation_id, key) in self.media):
             cache_key = (operation_id, key, "" if example is None else f"example:{example}")
-            with self.lock:
-                variant = self.variants.get(cache_key)
-            if variant is None:
-                media_type, media, pointer = self.media[operation_id, key]
-                if example is not None:
-                    body = self._named_example(media, example)
-                else:  # dynamic: the generator's value, which the start-up checks did not see
-                    body = self.generator.value(media.get("schema", {}), f"{pointer}/schema")
-                    if self.checker.error(media.get("schema", {}), body) is not None:
-                        body = json.loads(answer.body) if "json" in media_type else answer.body
-                variant = replace(answer, body=_serialise(body, media_type))
-                with self.lock:
-                    self.variants[cache_key] = variant
-            answer = variant
+            with self.lock:  # built once per key, and the generator is not shared across threads
+                if cache_key not in self.variants:
+                    self.variants[cache_key] = self._variant(answer, operation_id, key, example)
+                answer = self.variants[cache_key]
         return replace(answer, status=status)
+
+    def _variant(self, answer: Answer, operation_id: str, key: str, example: str | None) -> Answer:
+        if (operation_id, key) not in self.media:
+            raise KeyError(example)  # a response without a body names no example
+        media_type, media, pointer = self.media[operation_id, key]
+        if example is not None:
+            body = self._named_example(media, example)
+        else:  # the generator's value, which the start-up checks did not see when an example won
+            body = self.generator.value(media.get("schema", {}), f"{pointer}/schema")
+            if self.checker.error(media.get("schema", {}), body) is not None:
+                return answer
+        return replace(answer, body=_serialise(body, media_type))
 
     def _named_example(self, media: dict, name: str) -> Any:
         example = self._resolve((media.get("examples") or {})[name])

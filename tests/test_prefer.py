@@ -148,3 +148,10 @@ def test_a_page_on_another_origin_may_send_the_header(client):
     )
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Headers"].lower() == "authorization, prefer"
+
+
+def test_an_example_of_a_response_without_a_body_is_a_400(petstore):
+    headers = {"api-key": DEFAULT_API_KEY, "Prefer": "code=404, example=kitty"}
+    response = petstore.get("/api/v3/pet/10", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["details"]["Prefer"].endswith("has no example 'kitty'; named: none")

@@ -200,3 +200,16 @@ def test_a_fault_without_the_mock_server_is_an_error_not_a_silent_success(app):
     response = client.get(CHATS, headers=bearer())
     assert response.status_code == 500
     assert response.get_json()["code"] == "FAULT_NOT_SUPPORTED"
+
+
+def test_the_mock_seed_makes_rules_without_their_own_seed_repeatable():
+    def run() -> list[int]:
+        app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, options=ControlOptions(seed=5))
+        app.test_client_class = ContractClient
+        client = app.test_client()
+        add_rule(client, operationId="getUserChats", status=404, rate=0.5)
+        return [client.get(CHATS, headers=bearer()).status_code for _ in range(30)]
+
+    first = run()
+    assert run() == first
+    assert set(first) == {200, 404}

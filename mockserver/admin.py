@@ -16,9 +16,18 @@ def is_admin_path(path: str) -> bool:
     return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
+def is_public(request) -> bool:
+    """The console page and its files: a browser loads them without a token (they hold no
+    data); the page then sends the admin token with its own requests."""
+    path = request.path
+    return request.method in ("GET", "HEAD") and (
+        path in (ADMIN_PREFIX, ADMIN_PREFIX + "/") or path.startswith(ADMIN_PREFIX + "/console/")
+    )
+
+
 def check_admin_request(request, admin_token: str | None) -> None:
     """An ApiError unless `request` may use the admin routes."""
-    if admin_token:
+    if admin_token and not is_public(request):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if not token:
             raise _unauthorized("The /__mock routes need an Authorization: Bearer <admin token> header", None)

@@ -2,8 +2,10 @@
 
 A request to a spec operation walks, in order:
   routing (Flask; unknown path 404, undeclared method 405)
+  -> a fault rule of the operation, if one fires (controls.py, faults.py)
   -> authentication (auth.py and security.py, the operation's security requirements)
   -> validation (validation.py, openapi-core against the document)
+  -> the answer a Prefer header forces, if any (prefer.py)
   -> behaviour (behaviours/, keyed by operationId, against the store/), or for an
      operation without one, the answer the negotiator chose (negotiator.py)
 and any ApiError on the way is rendered in the API's Error shape (errors.py), with the
@@ -25,6 +27,7 @@ from . import settings
 from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
 from .auth import Authenticator
 from .behaviours import Call, behaviour_for, chat_document, message_document
+from .controls import DEFAULT_OPTIONS, ControlOptions, Controls
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
 from .fixtures import load_fixtures
@@ -43,6 +46,7 @@ def create_app(
     fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
     jwt_secret: str | None = None,
     safeguards: Safeguards = LOCAL,
+    options: ControlOptions = DEFAULT_OPTIONS,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
     SettingsError when the secret is too short."""
@@ -67,14 +71,24 @@ def create_app(
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.negotiator"] = negotiator
+    controls = Controls(app, contract, negotiator, options)
+    app.extensions["mockserver.controls"] = controls
 
     def operation_view(operation: Operation):
         behaviour = behaviour_for(operation.operation_id, operation.method, operation.path)
 
         def view(**_path_params: str) -> Response:
             request.view_args = operation.path_values(request.view_args or {})
-            caller = authenticator.authenticate(operation, request)
+            faulty = controls.intercept(operation.operation_id)
+            if faulty is not None:
+                return faulty
+            preference = controls.preference()
+            caller = None
+            if preference is None or not options.prefer_skips_auth:
+                caller = g.caller = authenticator.authenticate(operation, request)
             validated = validate_request(contract, request)
+            if preference is not None:
+                return controls.forced(operation.operation_id, preference)
             if behaviour is None:
                 return negotiator.success(operation.operation_id, request.method, request.path)
             call = Call(
@@ -102,6 +116,7 @@ def create_app(
     def reset_state() -> Response:
         store.reset()
         negotiator.forget_deletions()
+        controls.faults.clear()
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")
@@ -152,6 +167,7 @@ def create_app(
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
+        g.api_error = exc
         return negotiator.error(request.endpoint, exc)
 
     @app.errorhandler(HTTPException)
@@ -175,7 +191,7 @@ def create_app(
         # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
         allow_headers=[
             re.compile(rf"{re.escape(name.lower())}\Z")
-            for name in ("authorization", "content-type", *contract.api_key_headers)
+            for name in ("authorization", "content-type", "prefer", *contract.api_key_headers)
         ],
         expose_headers=["X-Request-Id", "WWW-Authenticate"],
         max_age=600,

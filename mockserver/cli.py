@@ -12,7 +12,9 @@ import click
 from . import settings
 from .app import create_app
 from .auth import issue_token
+from .controls import ControlOptions
 from .deployment import LOOPBACK_HOSTS, is_loopback, safeguards
+from .faults import Latency
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
 from .serving import ConnectionLimits, create_server
@@ -115,6 +117,25 @@ def main() -> None:
     show_default=True,
     help="Seconds from a request's first byte to its answer; a connection past any of these is closed.",
 )
+@click.option(
+    "--latency",
+    metavar="MS|MIN-MAX",
+    help="Delay every API response (not /__mock) by MS milliseconds, or by a random time in MIN-MAX.",
+)
+@click.option(
+    "--prefer-skips-auth",
+    is_flag=True,
+    help="A Prefer header (code=, example=, dynamic=) forces its answer without a valid token; "
+    "by default authentication comes first.",
+)
+@click.option(
+    "--journal-size",
+    type=click.IntRange(0),
+    default=500,
+    show_default=True,
+    help="API requests kept in the journal (GET /__mock/requests); 0 keeps none.",
+)
+@click.option("--seed", type=int, help="Seed of the random choices (--latency ranges, fault rule rates).")
 def serve(
     host: str,
     port: int,
@@ -131,12 +152,25 @@ def serve(
     header_timeout: float,
     body_timeout: float,
     request_timeout: float,
+    latency: str | None,
+    prefer_skips_auth: bool,
+    journal_size: int,
+    seed: int | None,
 ) -> None:
-    """Serve the mock with a production WSGI server (waitress)."""
+    """Serve the mock with a production WSGI server (waitress).
+
+    Force an answer with a Prefer request header (code=404, example=NAME, dynamic=true);
+    add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
+    clients sent at GET /__mock/requests; open the console at /__mock/."""
     shared = shared or not is_loopback(host)
     try:
+        delay = Latency.parse(latency) if latency else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--latency") from None
+    options = ControlOptions(delay, journal_size, prefer_skips_auth, seed)
+    try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
-        app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards)
+        app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards, options)
     except (SpecError, FixtureError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -168,6 +202,7 @@ def serve(
             click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")
         admin = ""
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
+    click.echo(f"Console (requests, state, fault rules): {url}/__mock/")
     sys.stdout.flush()
     handler = configure_logging()
     try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Response, g, request
@@ -120,6 +120,10 @@ class Negotiator:
         self.answers: dict[tuple[str, str], Answer] = {}  # (operationId, status key) -> answer
         self.statuses: dict[str, list[str]] = {}  # operationId -> declared status keys
         self.json_schemas: dict[tuple[str, str], Any] = {}  # (operationId, status key) -> its JSON body's schema
+        # For answers forced by a client (prefer.py): (operationId, status key) -> the media
+        # type, its declaration and pointer; and the variants built on first use.
+        self.media: dict[tuple[str, str], tuple[str, dict, str]] = {}
+        self.variants: dict[tuple[str, str, str], Answer] = {}
 
     # --- start-up ---------------------------------------------------------------------
 
@@ -145,6 +149,7 @@ class Negotiator:
         media = self._resolve(content[media_type]) or {}
         if "json" in media_type:
             self.json_schemas[operation_id, key] = media.get("schema", {})
+        self.media[operation_id, key] = (media_type, media, f"{pointer}/content/{escape(media_type)}")
         body = self._body(media, f"{pointer}/content/{escape(media_type)}")
         return Answer(status, _concrete(media_type), _serialise(body, media_type), headers)
 
@@ -224,6 +229,53 @@ class Negotiator:
                 else:  # created (again): what was deleted here, or below, may be back
                     self.deleted = {gone for gone in self.deleted if not _within(gone, path)}
         return response
+
+    def declared_key(self, operation_id: str, status: int) -> str | None:
+        """The response key of `operation_id` that declares `status` (exact, its range, or
+        default, as Prism looks them up), or None."""
+        statuses = self.statuses.get(operation_id, [])
+        return next((key for key in (str(status), f"{status // 100}XX", "default") if key in statuses), None)
+
+    def success_key(self, operation_id: str) -> str | None:
+        return _success_key(self.statuses.get(operation_id, []))
+
+    def example_names(self, operation_id: str, key: str) -> list[str]:
+        media = self.media.get((operation_id, key), ("", {}, ""))[1]
+        return list(media.get("examples") or {})
+
+    def variant(self, operation_id: str, key: str, status: int, example: str | None, dynamic: bool) -> Answer:
+        """The declared response `key` sent as `status`: its named `example`, a body
+        generated from its schema (`dynamic`), or the usual answer. KeyError for an
+        example the response does not name, ValueError for one that breaks its schema."""
+        answer = self.answers[operation_id, key]
+        if example is not None or (dynamic and (operation_id, key) in self.media):
+            cache_key = (operation_id, key, "" if example is None else f"example:{example}")
+            with self.lock:  # built once per key, and the generator is not shared across threads
+                if cache_key not in self.variants:
+                    self.variants[cache_key] = self._variant(answer, operation_id, key, example)
+                answer = self.variants[cache_key]
+        return replace(answer, status=status)
+
+    def _variant(self, answer: Answer, operation_id: str, key: str, example: str | None) -> Answer:
+        if (operation_id, key) not in self.media:
+            raise KeyError(example)  # a response without a body names no example
+        media_type, media, pointer = self.media[operation_id, key]
+        if example is not None:
+            body = self._named_example(media, example)
+        else:  # the generator's value, which the start-up checks did not see when an example won
+            body = self.generator.value(media.get("schema", {}), f"{pointer}/schema")
+            if self.checker.error(media.get("schema", {}), body) is not None:
+                return answer
+        return replace(answer, body=_serialise(body, media_type))
+
+    def _named_example(self, media: dict, name: str) -> Any:
+        example = self._resolve((media.get("examples") or {})[name])
+        if not isinstance(example, dict) or "value" not in example:
+            raise KeyError(name)
+        error = self.checker.error(media.get("schema", {}), example["value"])
+        if error is not None:
+            raise ValueError(f"example {name!r} breaks its schema: {error}")
+        return example["value"]
 
     def forget_deletions(self) -> None:
         with self.lock:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
-from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import (
     BadRequest,
     RequestEntityTooLarge,
@@ -33,6 +35,7 @@ from waitress.utilities import (
 
 from . import settings
 from .errors import ApiError, envelope, internal_error, new_request_id, payload_too_large
+from .faults import DROP_CONNECTION
 
 SERVER_IDENT = "mudbase-mock"
 
@@ -81,10 +84,39 @@ _WAITRESS_ERRORS = {
 }
 
 
+class _Task(WSGITask):
+    """A request whose answer the app may replace with nothing (a fault rule, faults.py):
+    the connection is then closed without a byte sent, with a TCP reset (RST, as SO_LINGER
+    0 makes close() send) or cleanly (FIN: "empty reply from server")."""
+
+    dropped: str | None = None
+
+    def get_environment(self) -> dict:
+        environ = super().get_environment()
+        environ[DROP_CONNECTION] = self._drop
+        return environ
+
+    def _drop(self, how: str) -> None:
+        self.dropped = how
+
+    def write(self, data: bytes) -> None:
+        if self.dropped is None:
+            super().write(data)
+
+    def finish(self) -> None:
+        if self.dropped is None:
+            super().finish()
+            return
+        self.close_on_finish = True  # the channel closes the socket once nothing is left to send
+        if self.dropped == "reset":
+            self.channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 class _Channel(HTTPChannel):
     """A connection whose requests have deadlines that trickled bytes cannot push back."""
 
     error_task_class = _ErrorTask
+    task_class = _Task
 
     def received(self, data: bytes) -> bool:
         now = time.monotonic()

@@ -14,7 +14,14 @@ import jwt
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIResponse
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from openapi_core.deserializing.media_types.util import plain_loads
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_core.testing import MockRequest
+
+from mockserver.controls import admin_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi.yaml"
@@ -37,11 +44,38 @@ def participants_path(project: str = PROJECT, chat: str = CHAT) -> str:
     return f"/api/chat/projects/{project}/chats/{chat}/participants"
 
 
+# The admin API's own document, as the mock serves it at /__mock/openapi.json.
+# openapi-core reads text/plain and text/html as text; the console's CSS and JS are text too.
+ADMIN_OPENAPI = OpenAPI.from_dict(
+    admin_document(),
+    config=Config(extra_media_type_deserializers={"text/css": plain_loads, "text/javascript": plain_loads}),
+)
+
+
+def admin_response_errors(method: str, path: str, response) -> list[Exception]:
+    """Where a response (Werkzeug's or requests') to an admin route breaks admin_openapi.yaml."""
+    wrapped = RequestsOpenAPIResponse(response) if hasattr(response, "ok") else WerkzeugOpenAPIResponse(response)
+    request = MockRequest("http://localhost", method.lower(), path)
+    return list(ADMIN_OPENAPI.iter_response_errors(request, wrapped))
+
+
+def check_admin_response(response) -> None:
+    """A live (requests) response of an admin route conforms to admin_openapi.yaml."""
+    path = response.request.path_url.split("?")[0]
+    errors = admin_response_errors(response.request.method, path, response)
+    assert errors == [], (
+        f"{response.request.method} {path} -> {response.status_code} breaks the admin contract: {errors!r}"
+    )
+
+
 def check_response(app: Flask, method: str, path: str, response) -> None:
-    """Every response to a spec operation validates against openapi.yaml, every header
-    is printable ASCII, and every error carries the full Error envelope with its request ID."""
-    contract = app.extensions["mockserver.contract"]
-    errors = contract.response_errors(method, path, response)
+    """Every response to a spec operation validates against openapi.yaml (an admin route's
+    against admin_openapi.yaml), every header is printable ASCII, and every error carries
+    the full Error envelope with its request ID."""
+    if path == "/__mock" or path.startswith("/__mock/"):
+        errors = admin_response_errors(method, path, response)
+    else:
+        errors = app.extensions["mockserver.contract"].response_errors(method, path, response)
     on_spec_operation = not any(isinstance(e, PathNotFound | OperationNotFound) for e in errors)
     if on_spec_operation:
         assert errors == [], f"{method} {path} -> {response.status_code} breaks the contract: {errors!r}"

@@ -1,0 +1,201 @@
+"""What a frontend developer steers the mock with, wired into an app: latency and fault
+rules (faults.py), forced responses (prefer.py), the request journal (journal.py), and
+their admin routes, with the admin API's own document and the console page.
+
+app.py calls `intercept` first in every operation's view and `forced` after validation;
+everything else hooks in here.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+from flask import Flask, Response, g, jsonify, request
+
+from . import prefer
+from .admin import ADMIN_PREFIX, is_admin_path
+from .errors import ApiError
+from .faults import DROP_CONNECTION, FaultRules, Latency
+from .journal import DEFAULT_SIZE, Journal
+from .negotiator import Negotiator
+from .prefer import Preference
+from .settings import MAX_BODY_BYTES
+from .spec import Contract
+
+PACKAGE = resources.files(__package__)
+CONSOLE_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
+# The console page loads its own files only: no CDN, no inline script.
+CONSOLE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:"
+
+
+@dataclass(frozen=True)
+class ControlOptions:
+    latency: Latency | None = None  # added to every API response (--latency)
+    journal_size: int = DEFAULT_SIZE  # requests kept (--journal-size); 0 keeps none
+    prefer_skips_auth: bool = False  # a Prefer header forces an answer without a valid token
+    seed: int | None = None  # of the random choices: --latency ranges, rules' rates
+
+
+DEFAULT_OPTIONS = ControlOptions()
+
+
+def admin_document() -> dict[str, Any]:
+    return yaml.safe_load(PACKAGE.joinpath("admin_openapi.yaml").read_text(encoding="utf-8"))
+
+
+class Controls:
+    def __init__(self, app: Flask, contract: Contract, negotiator: Negotiator, options: ControlOptions) -> None:
+        self.negotiator = negotiator
+        self.options = options
+        self.document = admin_document()
+        self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
+        self.journal = Journal(options.journal_size)
+        self.operations = [
+            {
+                "operationId": operation.operation_id,
+                "method": operation.method,
+                "path": operation.path,
+                "statuses": negotiator.statuses.get(operation.operation_id, []),
+            }
+            for operation in contract.operations
+        ]
+        self.latency_rng = random.Random(options.seed)
+        self.latency_lock = threading.Lock()
+        app.before_request(self._delay)
+        app.after_request(self._record)
+        self._routes(app)
+
+    # --- per API request ----------------------------------------------------------------
+
+    def intercept(self, operation_id: str) -> Response | None:
+        """What a fault rule makes of this call: a delay (then None: carry on), a forced
+        status (a response, or an ApiError), or a dropped connection."""
+        rule = self.faults.take(operation_id)
+        if rule is None:
+            return None
+        if rule.delay_ms:
+            time.sleep(rule.delay_ms / 1000)
+        if rule.status is not None:
+            return prefer.forced_response(self.negotiator, operation_id, Preference(code=rule.status), rule.id)
+        if rule.fault is not None:
+            drop = request.environ.get(DROP_CONNECTION)
+            if drop is None:  # under a server that cannot drop a connection (Flask's test client)
+                details = f"{rule.id}: {rule.fault} needs mockserver serve"
+                raise ApiError(500, "FAULT_NOT_SUPPORTED", "Internal server error", details)
+            drop(rule.fault)
+            g.fault = rule.fault
+            return Response(status=204)  # never sent: the server closes the connection instead
+        return None
+
+    def preference(self) -> Preference | None:
+        """The Prefer header's forcing, if any (a 400 ApiError when malformed)."""
+        return prefer.read(request.headers.get(prefer.HEADER))
+
+    def forced(self, operation_id: str, preference: Preference) -> Response:
+        return prefer.forced_response(self.negotiator, operation_id, preference, f"Prefer: {preference.describe()}")
+
+    def _delay(self) -> None:
+        g.arrived = time.perf_counter()  # the journal's duration includes the latency
+        if self.options.latency and not is_admin_path(request.path):
+            self.options.latency.pause(self.latency_rng, self.latency_lock)
+
+    def _record(self, response: Response) -> Response:
+        # One look-up of each context-local proxy (each access through one costs a lookup),
+        # and the raw query and content types: parsing them waits until the journal is read.
+        req, ctx = request._get_current_object(), g._get_current_object()
+        if not self.journal.size or is_admin_path(req.path):
+            return response
+        environ = req.environ
+        error = getattr(ctx, "api_error", None)
+        length = req.content_length or 0
+        self.journal.record(
+            time=time.time(),
+            method=req.method,
+            path=req.path,
+            query_string=environ.get("QUERY_STRING", ""),
+            operation_id=req.endpoint if req.endpoint in self.negotiator.statuses else None,
+            caller=getattr(getattr(ctx, "caller", None), "user_id", None),
+            status=None if getattr(ctx, "fault", None) else response.status_code,
+            duration_ms=(time.perf_counter() - getattr(ctx, "arrived", ctx.started)) * 1000,
+            request_headers=req.headers,
+            # What the request handling read already (a body the mock refused unread is read
+            # here, within the body limit).
+            request_body=req.get_data(cache=True) if 0 < length <= MAX_BODY_BYTES else b"",
+            request_type=environ.get("CONTENT_TYPE"),
+            response_body=b"" if response.direct_passthrough else response.get_data(),
+            response_type=response.headers.get("Content-Type"),
+            validation_errors=error.details if error is not None and error.status == 400 else None,
+            fault=getattr(ctx, "fault", None),
+        )
+        return response
+
+    # --- admin routes -------------------------------------------------------------------
+
+    def _routes(self, app: Flask) -> None:
+        console = PACKAGE.joinpath("console")
+
+        @app.get(ADMIN_PREFIX)
+        @app.get(f"{ADMIN_PREFIX}/")
+        def console_page() -> Response:
+            return self._console_response(console.joinpath("index.html").read_bytes(), "text/html")
+
+        @app.get(f"{ADMIN_PREFIX}/console/<name>")
+        def console_file(name: str) -> Response:
+            if name not in CONSOLE_FILES:
+                raise ApiError(404, "NOT_FOUND", "Not found", f"The console has no file {name}")
+            return self._console_response(console.joinpath(name).read_bytes(), CONSOLE_FILES[name])
+
+        @app.get(f"{ADMIN_PREFIX}/openapi.json")
+        def admin_openapi() -> Response:
+            return jsonify(self.document)
+
+        @app.get(f"{ADMIN_PREFIX}/operations")
+        def served_operations() -> Response:
+            return jsonify(operations=self.operations)
+
+        @app.get(f"{ADMIN_PREFIX}/faults")
+        def list_faults() -> Response:
+            return jsonify(faults=self.faults.listing())
+
+        @app.post(f"{ADMIN_PREFIX}/faults")
+        def add_fault() -> Response:
+            body = request.get_json(silent=True)
+            if body is None:
+                raise ApiError(400, "VALIDATION_ERROR", "Validation failed", {"body": "A JSON object is required"})
+            response = jsonify(self.faults.add(body).document())
+            response.status_code = 201
+            return response
+
+        @app.delete(f"{ADMIN_PREFIX}/faults")
+        def clear_faults() -> Response:
+            self.faults.clear()
+            return jsonify(message="Fault rules cleared")
+
+        @app.delete(f"{ADMIN_PREFIX}/faults/<rule_id>")
+        def remove_fault(rule_id: str) -> Response:
+            if not self.faults.remove(rule_id):
+                raise ApiError(404, "NOT_FOUND", "Not found", f"No fault rule {rule_id}")
+            return jsonify(message=f"Fault rule {rule_id} removed")
+
+        @app.get(f"{ADMIN_PREFIX}/requests")
+        def list_requests() -> Response:
+            return jsonify(requests=self.journal.listing(request.args), capacity=self.journal.size)
+
+        @app.delete(f"{ADMIN_PREFIX}/requests")
+        def clear_requests() -> Response:
+            self.journal.clear()
+            return jsonify(message="Journal cleared")
+
+    @staticmethod
+    def _console_response(data: bytes, mimetype: str) -> Response:
+        response = Response(data, mimetype=mimetype)
+        response.headers["Content-Security-Policy"] = CONSOLE_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-cache"
+        return response

@@ -27,7 +27,7 @@ from .auth import Authenticator
 from .behaviours import Call, behaviour_for, chat_document, message_document
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
-from .fixtures import load_fixtures
+from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
 from .spec import Contract, ExceptConverter, Operation
@@ -43,15 +43,18 @@ def create_app(
     fixtures_dir: Path | str = settings.DEFAULT_FIXTURES,
     jwt_secret: str | None = None,
     safeguards: Safeguards = LOCAL,
+    store: Store | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short."""
+    SettingsError when the secret is too short. With a `store`, the app serves its state
+    instead of a new one from the fixtures (a contract reloaded by `serve --watch`)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path))
     negotiator = Negotiator(contract.source, contract.version)
     for operation in contract.operations:
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
-    store = Store(load_fixtures(Path(fixtures_dir)))
+    fixtures_dir = Path(fixtures_dir)
+    store = store or Store(load_fixtures(fixtures_dir))
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     authenticator = Authenticator(
@@ -98,10 +101,21 @@ def create_app(
             methods=[operation.method],
         )
 
+    def reload_fixtures() -> None:
+        """The state starts over from the fixture files as they are now; FixtureError,
+        and nothing changed, when they do not load."""
+        store.load(load_fixtures(fixtures_dir))
+        negotiator.forget_deletions()
+
+    app.extensions["mockserver.reload_fixtures"] = reload_fixtures
+
     @app.post(f"{ADMIN_PREFIX}/reset")
     def reset_state() -> Response:
-        store.reset()
-        negotiator.forget_deletions()
+        try:
+            reload_fixtures()
+        except FixtureError as exc:
+            details = "\n".join(exc.errors) + "\nThe state and the fixtures in use are as they were."
+            raise ApiError(400, "INVALID_FIXTURES", "Fixtures not reloaded", details) from None
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")

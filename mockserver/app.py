@@ -177,14 +177,16 @@ def create_app(
         error_log.exception("unhandled error on %s %s", request.method, request.path)
         return render(internal_error())
 
-    # Browsers on other origins (a frontend dev server) may call the mock's API, never
-    # its /__mock routes; preflight OPTIONS requests are answered by Flask and
-    # flask-cors, before any authentication. Any origin gets `*`, never its own name.
+    # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
+    # never its /__mock routes; preflight OPTIONS requests are answered by Flask and
+    # flask-cors, before any authentication. An allowed origin is echoed, with
+    # `Access-Control-Allow-Credentials: true` and `Vary: Origin`, so that
+    # fetch(..., {credentials: "include"}) (axios's withCredentials) works.
     CORS(
         app,
         resources={rf"/(?!{ADMIN_PREFIX[1:]}(/|\Z))": {}},
-        origins="*" if safeguards.cors_origins is None else list(safeguards.cors_origins),
-        send_wildcard=True,
+        origins=list(safeguards.cors_origins),
+        supports_credentials=True,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
         allow_headers=[

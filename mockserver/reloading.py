@@ -4,7 +4,7 @@ waitress serves a `SwappableApp`, which hands each request to the Flask app of t
 moment. What a reload does to the state:
 - fixture files changed: the state starts over from them, as after POST /__mock/reset
   (sessions end too, so clients log in again);
-- the contract changed: a new Flask app (routes, validators, examples) is built around
+- the contract changed (its file, or one its `$ref`s point to): a new Flask app (routes, validators, examples) is built around
   the same store and swapped in whole; the state, sessions included, carries over.
   Requests already running finish on the old app.
 An edit that does not load changes nothing: the last good version keeps serving, and
@@ -42,7 +42,7 @@ class SwappableApp:
 
 
 class Watcher:
-    """Watches the contract file and the fixture folder; reloads on a thread of its own."""
+    """Watches the contract's files and the fixture folder; reloads on a thread of its own."""
 
     def __init__(self, app: Flask, spec: Path, fixtures: Path, build: Callable[[Store], Flask]) -> None:
         self.app = SwappableApp(app)
@@ -53,10 +53,8 @@ class Watcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        # The folders, not the files: editors save by writing a new file and renaming it over the old.
-        folders = {self.spec.parent, self.fixtures}
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(folders, ready), name="mockserver-watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="mockserver-watch", daemon=True)
         self._thread.start()
         ready.wait(timeout=10)
 
@@ -65,28 +63,41 @@ class Watcher:
         if self._thread:
             self._thread.join(timeout=10)
 
-    def _run(self, folders: set[Path], ready: threading.Event) -> None:
-        # watchfiles starts watching at the first next(); a batch, empty on timeout, tells it has.
-        changes = watchfiles.watch(
-            *folders,
-            watch_filter=self._concerns,
-            recursive=False,
-            stop_event=self._stop,
-            rust_timeout=200,
-            yield_on_timeout=True,
-            raise_interrupt=False,
-        )
-        for batch in changes:
-            ready.set()
-            if batch:
-                try:
-                    self.reload({Path(path) for _change, path in batch})
-                except Exception:  # the watcher must outlive any one reload
-                    log.exception("reload failed")
+    def _spec_files(self) -> set[Path]:
+        """The contract's files: the --spec file and those its `$ref`s point to (as last loaded)."""
+        return {self.spec, *self.app.app.extensions["mockserver.contract"].source.files}
+
+    def _folders(self) -> set[Path]:
+        # Folders, not files: editors save by writing a new file and renaming it over the old.
+        return {path.parent for path in self._spec_files()} | {self.fixtures}
+
+    def _run(self, ready: threading.Event) -> None:
+        while not self._stop.is_set():
+            folders = self._folders()
+            # watchfiles starts watching at the first next(); a batch, empty on timeout, tells it has.
+            changes = watchfiles.watch(
+                *folders,
+                watch_filter=self._concerns,
+                recursive=False,
+                stop_event=self._stop,
+                rust_timeout=200,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            )
+            for batch in changes:
+                ready.set()
+                if batch:
+                    try:
+                        self.reload({Path(path) for _change, path in batch})
+                    except Exception:  # the watcher must outlive any one reload
+                        log.exception("reload failed")
+                if self._folders() != folders:
+                    changes.close()  # the contract now refers to files elsewhere: watch those folders
+                    break
 
     def _concerns(self, _change: watchfiles.Change, path: str) -> bool:
         path = Path(path)
-        return path == self.spec or (path.parent == self.fixtures and path.suffix in {".yaml", ".yml"})
+        return path in self._spec_files() or (path.parent == self.fixtures and path.suffix in {".yaml", ".yml"})
 
     def reload(self, changed: set[Path]) -> None:
         """Reload what `changed` touches; log, and keep serving the last good version, on errors."""
@@ -99,7 +110,7 @@ class Watcher:
                     log.error("fixtures not reloaded: %s", error)
             else:
                 log.info("fixtures reloaded from %s; the state starts over from them", self.fixtures)
-        if self.spec in changed:
+        if changed & self._spec_files():
             try:
                 new = self._build(app.extensions["mockserver.store"])
             except SpecError as exc:

@@ -217,3 +217,28 @@ def test_watch_keeps_the_state_across_a_contract_reload(watched, folder):
     assert SAM not in participants(state(watched))
     stderr = watched.stop()
     assert f"mockserver.reload contract reloaded from {folder / 'openapi.yaml'}: 18 operations" in stderr
+
+
+def test_watch_follows_the_files_the_contract_refers_to(tmp_path):
+    (tmp_path / "api").mkdir()
+    (tmp_path / "shared").mkdir()
+    main = (SPEC.parent / "tests" / "specs" / "split" / "main.yaml").read_text()
+    (tmp_path / "api" / "main.yaml").write_text(main.replace('"components.yaml#', '"../shared/components.yaml#'))
+    components = tmp_path / "shared" / "components.yaml"
+    shutil.copy(SPEC.parent / "tests" / "specs" / "split" / "components.yaml", components)
+    args = ("--watch", "--spec", str(tmp_path / "api" / "main.yaml"), "--fixtures", str(FIXTURES))
+    with ServeProcess(*args, env={"MOCKSERVER_JWT_SECRET": SECRET}) as server:
+        assert requests.get(server.base_url + "/teams/x", timeout=10).status_code == 200
+
+        partial = components.with_suffix(".partial")
+        partial.write_text(
+            components.read_text().replace("{type: string, minLength: 1}", "{type: string, minLength: 3}")
+        )
+        partial.replace(components)
+
+        # A validation failure, with the one error status the operation declares (404).
+        poll(
+            lambda: requests.get(server.base_url + "/teams/x", timeout=10).json().get("code") == "VALIDATION_ERROR",
+            "the path parameter is checked against the edited components.yaml",
+        )
+        assert requests.get(server.base_url + "/teams/xyz", timeout=10).status_code == 200

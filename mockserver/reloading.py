@@ -4,9 +4,10 @@ waitress serves a `SwappableApp`, which hands each request to the Flask app of t
 moment. What a reload does to the state:
 - fixture files changed: the state starts over from them, as after POST /__mock/reset
   (sessions end too, so clients log in again);
-- the contract changed (its file, or one its `$ref`s point to): a new Flask app (routes, validators, examples) is built around
-  the same store and swapped in whole; the state, sessions included, carries over.
-  Requests already running finish on the old app.
+- the contract changed (its file, or one its `$ref`s point to): a new Flask app
+  (routes, validators, examples) is built around the same store and swapped in
+  whole; the state, sessions included, carries over. Requests already running
+  finish on the old app.
 An edit that does not load changes nothing: the last good version keeps serving, and
 every error found is logged (one record each). watchfiles (Rust `notify`: inotify,
 FSEvents, ...) batches the events of one save, so a reload follows a save within about

@@ -40,6 +40,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+def require(chromium: Path) -> None:
+    """Skip the test without Chromium, naming the install command; under CI=true, fail it."""
+    if not chromium.exists():
+        message = f"{chromium} is missing; install it with: {INSTALL}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 class _PageHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         pass  # the page server's requests are not what a test looks at
@@ -70,12 +79,8 @@ def mock(page_port: int) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    """Headless Chromium with a new empty profile; skipped without Chromium, failed under CI=true."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing; install it with: {INSTALL}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    """Headless Chromium with a new empty profile."""
+    require(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -142,3 +147,13 @@ def test_only_origins_on_the_allow_list_may_call_the_mock(open_page, mock):
 
     assert listed["status"] == 200, listed
     assert unlisted == {"blocked": "TypeError: Failed to fetch"}
+
+
+def test_without_chromium_the_tests_skip_with_the_install_command_and_fail_in_ci(monkeypatch, tmp_path):
+    missing = tmp_path / "chromium"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=f"install it with: {INSTALL}"):
+        require(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=f"{missing} is missing; install it with: {INSTALL}"):
+        require(missing)

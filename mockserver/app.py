@@ -54,7 +54,8 @@ def create_app(
     for operation in contract.operations:
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
     fixtures_dir = Path(fixtures_dir)
-    store = store or Store(load_fixtures(fixtures_dir))
+    if store is None:
+        store = Store(load_fixtures(fixtures_dir))
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     authenticator = Authenticator(

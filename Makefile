@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml.
+# make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml;
+# WATCH=1 reloads the fixtures and the document when their files change.
 mock: $(STAMP)
-	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC))
+	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC)) $(if $(WATCH),--watch)
 
 # The validating proxy: make proxy UPSTREAM=https://staging.example.com [PROXY_PORT=4011]
 # forwards to UPSTREAM and checks every exchange against the contract (README).

@@ -30,7 +30,7 @@ from .behaviours import Call, behaviour_for, chat_document, message_document
 from .controls import DEFAULT_OPTIONS, ControlOptions, Controls
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
-from .fixtures import load_fixtures
+from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
 from .spec import Contract, ExceptConverter, Operation
@@ -47,15 +47,19 @@ def create_app(
     jwt_secret: str | None = None,
     safeguards: Safeguards = LOCAL,
     options: ControlOptions = DEFAULT_OPTIONS,
+    store: Store | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short."""
+    SettingsError when the secret is too short. With a `store`, the app serves its state
+    instead of a new one from the fixtures (a contract reloaded by `serve --watch`)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path))
     negotiator = Negotiator(contract.source, contract.version)
     for operation in contract.operations:
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
-    store = Store(load_fixtures(Path(fixtures_dir)))
+    fixtures_dir = Path(fixtures_dir)
+    if store is None:
+        store = Store(load_fixtures(fixtures_dir))
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     authenticator = Authenticator(
@@ -112,11 +116,22 @@ def create_app(
             methods=[operation.method],
         )
 
+    def reload_fixtures() -> None:
+        """The state starts over from the fixture files as they are now; FixtureError,
+        and nothing changed, when they do not load."""
+        store.load(load_fixtures(fixtures_dir))
+        negotiator.forget_deletions()
+
+    app.extensions["mockserver.reload_fixtures"] = reload_fixtures
+
     @app.post(f"{ADMIN_PREFIX}/reset")
     def reset_state() -> Response:
-        store.reset()
-        negotiator.forget_deletions()
-        controls.faults.clear()
+        try:
+            reload_fixtures()
+            controls.faults.clear()
+        except FixtureError as exc:
+            details = "\n".join(exc.errors) + "\nThe state and the fixtures in use are as they were."
+            raise ApiError(400, "INVALID_FIXTURES", "Fixtures not reloaded", details) from None
         return jsonify(message="State reset to fixtures")
 
     @app.get(f"{ADMIN_PREFIX}/state")
@@ -179,14 +194,16 @@ def create_app(
         error_log.exception("unhandled error on %s %s", request.method, request.path)
         return render(internal_error())
 
-    # Browsers on other origins (a frontend dev server) may call the mock's API, never
-    # its /__mock routes; preflight OPTIONS requests are answered by Flask and
-    # flask-cors, before any authentication. Any origin gets `*`, never its own name.
+    # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
+    # never its /__mock routes; preflight OPTIONS requests are answered by Flask and
+    # flask-cors, before any authentication. An allowed origin is echoed, with
+    # `Access-Control-Allow-Credentials: true` and `Vary: Origin`, so that
+    # fetch(..., {credentials: "include"}) (axios's withCredentials) works.
     CORS(
         app,
         resources={rf"/(?!{ADMIN_PREFIX[1:]}(/|\Z))": {}},
-        origins="*" if safeguards.cors_origins is None else list(safeguards.cors_origins),
-        send_wildcard=True,
+        origins=list(safeguards.cors_origins),
+        supports_credentials=True,
         methods=sorted({operation.method for operation in contract.operations} | {"OPTIONS"}),
         # Lower case, as browsers ask for them, and matched exactly: flask-cors echoes the names asked.
         allow_headers=[

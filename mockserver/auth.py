@@ -72,7 +72,7 @@ class BearerJWT:
         self.session_ended = session_ended
         self.max_lifetime = max_lifetime
         # Tokens that passed every check: a token's signature and claims cannot change,
-        # so it is verified once and then only its expiry and session are checked again
+        # so it is verified once and then only its expiry, user and session are checked again
         # (PyJWT's decode is a quarter of a request's CPU time).
         self._verified: dict[str, tuple[int, str, str]] = {}  # token -> (exp, user ID, session ID)
 
@@ -94,6 +94,8 @@ class BearerJWT:
                 self._verified.clear()
             self._verified[token] = known
         _, user_id, session_id = known
+        if user_id not in self.known_users:  # checked each time: reloaded fixtures may drop a user
+            raise unauthorized("Token subject is not a known user")
         if self.session_ended(session_id):
             raise unauthorized("The session of this token has ended (logged out)")
         return Caller(user_id, session_id)
@@ -108,8 +110,6 @@ class BearerJWT:
         if claims["exp"] > time.time() + self.max_lifetime:
             raise unauthorized(f"Token expires more than {self.max_lifetime} seconds from now")
         user_id = claims["sub"]
-        if user_id not in self.known_users:
-            raise unauthorized("Token subject is not a known user")
         session_id = claims.get("sid")
         if not isinstance(session_id, str):
             # A token of no session (signed elsewhere) is a session of its own.

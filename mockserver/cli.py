@@ -17,6 +17,7 @@ from .deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from .faults import Latency
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
+from .reloading import Watcher
 from .serving import ConnectionLimits, create_server
 from .settings import SettingsError
 from .spec import SpecError
@@ -25,15 +26,13 @@ spec_option = click.option(
     "--spec",
     type=click.Path(dir_okay=False, path_type=Path),
     default=settings.DEFAULT_SPEC,
-    show_default=True,
-    help="The OpenAPI contract to serve.",
+    help="The OpenAPI contract to serve. Default: the one shipped with the mock.",
 )
 fixtures_option = click.option(
     "--fixtures",
     type=click.Path(file_okay=False, path_type=Path),
     default=settings.DEFAULT_FIXTURES,
-    show_default=True,
-    help="Folder with users.yaml and projects.yaml.",
+    help="Folder with users.yaml and projects.yaml. Default: the ones shipped with the mock.",
 )
 max_token_lifetime_option = click.option(
     "--max-token-lifetime",
@@ -44,8 +43,13 @@ max_token_lifetime_option = click.option(
     help=f"Seconds; tokens whose exp lies further ahead are refused. Env: {settings.MAX_TOKEN_LIFETIME_ENV}.",
 )
 
+# `mockserver --version`, and the same on each command.
+version_option = click.version_option(package_name="mudbase-mock", prog_name="mockserver")
 
-@click.group()
+
+# -h as well as --help, on the group and (inherited) on each command.
+@click.group(name="mockserver", context_settings={"help_option_names": ["-h", "--help"]})
+@version_option
 def main() -> None:
     """Mock server of the Mudbase chat API. The JWT secret is read from
     MOCKSERVER_JWT_SECRET (at least 32 bytes), else, on loopback only, a public
@@ -53,6 +57,7 @@ def main() -> None:
 
 
 @main.command()
+@version_option
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=settings.DEFAULT_PORT, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
@@ -73,8 +78,15 @@ def main() -> None:
     "cors_origins",
     multiple=True,
     envvar="MOCKSERVER_CORS_ORIGINS",
-    help="A browser origin allowed besides localhost ones, e.g. https://app.example.dev; repeat for more. "
-    "Default: any origin on loopback. Env: MOCKSERVER_CORS_ORIGINS (space-separated).",
+    help="A browser origin allowed besides localhost ones (any port), e.g. https://app.example.dev; repeat "
+    "for more. Allowed origins are echoed with Access-Control-Allow-Credentials: true. "
+    "Env: MOCKSERVER_CORS_ORIGINS (space-separated).",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Reload the fixtures (the state starts over) and the contract (the state is kept) when their files "
+    "change; an edit that does not load is logged, and the last good version keeps serving.",
 )
 @click.option(
     "--rate-limit",
@@ -156,8 +168,10 @@ def serve(
     prefer_skips_auth: bool,
     journal_size: int,
     seed: int | None,
+    watch: bool,
 ) -> None:
-    """Serve the mock with a production WSGI server (waitress).
+    """Serve the mock with a production WSGI server (waitress). POST /__mock/reset re-reads
+    the fixture files; --watch reloads the contract and fixtures when they change.
 
     Force an answer with a Prefer request header (code=404, example=NAME, dynamic=true);
     add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
@@ -170,12 +184,16 @@ def serve(
     options = ControlOptions(delay, journal_size, prefer_skips_auth, seed)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
-        app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards, options)
+        secret = settings.jwt_secret(default_allowed=not shared)
+        app = create_app(spec, fixtures, secret, guards, options)
     except (SpecError, FixtureError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
+    watcher = None
+    if watch:
+        watcher = Watcher(app, spec, fixtures, lambda store: create_app(spec, fixtures, secret, guards, options, store))
     try:
         limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
-        server = create_server(app, host, port, threads, limits)
+        server = create_server(watcher.app if watcher else app, host, port, threads, limits)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"
@@ -201,20 +219,26 @@ def serve(
         for user in users:
             click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")
         admin = ""
+    handler = configure_logging()
+    if watcher:
+        watcher.start()  # before the banner ends: a change made once it is printed is seen
+        click.echo(f"Watching {spec} and {fixtures} for changes")
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     click.echo(f"Console (requests, state, fault rules): {url}/__mock/")
     sys.stdout.flush()
-    handler = configure_logging()
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if watcher:
+            watcher.stop()
         server.close()
         logging.getLogger().removeHandler(handler)
 
 
 @main.command()
+@version_option
 @click.option("--upstream", required=True, help="The server to check, e.g. https://staging.example.com.")
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=4011, show_default=True)
@@ -301,6 +325,7 @@ def proxy(
 
 
 @main.command()
+@version_option
 @click.option("--user", "user_id", required=True, help="A fixture user's ID, e.g. usr_morgan_de.")
 @click.option(
     "--expires-in",

@@ -1,10 +1,11 @@
 """Where the mock listens decides what it guards.
 
 Bound to loopback, the mock serves the developer at the machine: the public default
-secret, any browser origin, open admin routes, no rate limit. Bound to any other
+secret, open admin routes, no rate limit. Bound to any other
 address (or with `--shared`, e.g. behind a reverse proxy on the same host) it is a
-shared service: it needs a secret and an admin token of its own, allows only the
-browser origins it is given, and rate-limits failed logins.
+shared service: it needs a secret and an admin token of its own, and rate-limits
+failed logins. Either way, browsers may call the API from localhost origins and the
+ones listed with --cors-origin, with credentials.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Safeguards:
     """What the mock enforces beyond the contract; the defaults suit a developer's machine."""
 
     admin_token: str | None = None  # required by the /__mock routes when set
-    cors_origins: tuple[re.Pattern, ...] | None = None  # None: any origin, answered with `*`
+    cors_origins: tuple[re.Pattern, ...] = (LOCAL_ORIGINS,)  # browser origins allowed, echoed
     trusted_hosts: tuple[str, ...] | None = None  # host names of the Host header; None: any
     rate_limit: str | None = None  # failed attempts per client address, e.g. "10/minute"
     max_token_lifetime: int = settings.MAX_TOKEN_LIFETIME_SECONDS
@@ -75,8 +76,7 @@ def safeguards(
     """The safeguards for a mock bound to `host`; SettingsError if they cannot be met.
 
     `rate_limit` None picks the default (off on loopback, SHARED_RATE_LIMIT when shared);
-    "off" turns it off. `cors_origins` add to the local origins; given on loopback, they
-    replace "any origin"."""
+    "off" turns it off. `cors_origins` add to the local origins."""
     if admin_token:
         settings.check_secret("The admin token", admin_token)
     elif shared:
@@ -91,9 +91,7 @@ def safeguards(
             limits.parse(rate_limit)
         except ValueError:
             raise SettingsError(f"Rate limit {rate_limit!r} is not like 10/minute, 100/hour or off") from None
-    origins = None
-    if shared or cors_origins:
-        origins = (LOCAL_ORIGINS, *(_origin_pattern(origin) for origin in cors_origins))
+    origins = (LOCAL_ORIGINS, *(_origin_pattern(origin) for origin in cors_origins))
     trusted_hosts = None if shared else tuple(dict.fromkeys((*LOOPBACK_HOSTS, host.strip("[]").lower())))
     return Safeguards(
         admin_token=admin_token or None,

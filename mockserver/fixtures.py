@@ -1,12 +1,13 @@
 """Fixture files: read, checked and turned into the mock's initial state.
 
-A broken file stops start-up with a `FixtureError` naming the file and the field,
-e.g. `fixtures/projects.yaml: projects[0].chats[1].participants[2].role: 'owner' is
-not one of ['admin', 'member']`.
+Broken files stop start-up (or a reload) with a `FixtureError` listing every problem
+found, each with its file, line and field, e.g. `fixtures/projects.yaml:52:
+projects[0].chats[0].participants[2].role: 'owner' is not one of ['admin', 'member']`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 USERS_FILE = "users.yaml"
 PROJECTS_FILE = "projects.yaml"
@@ -141,7 +141,12 @@ PROJECTS_SCHEMA = {
 
 
 class FixtureError(Exception):
-    """A fixture file is missing or broken; the message names the file and the field."""
+    """Fixture files are missing or broken. `errors` lists every problem found, each as
+    `FILE:LINE: field: message`; the message is all of them, one a line."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -203,90 +208,137 @@ class Fixtures:
 
 
 def load_fixtures(directory: Path) -> Fixtures:
-    users_path = directory / USERS_FILE
-    projects_path = directory / PROJECTS_FILE
-    users_doc = _read(users_path, USERS_SCHEMA)
-    projects_doc = _read(projects_path, PROJECTS_SCHEMA)
+    """The fixtures of `directory`; FixtureError listing every problem of its files."""
+    errors: list[str] = []
+    users_file = _read(directory / USERS_FILE, USERS_SCHEMA, errors)
+    projects_file = _read(directory / PROJECTS_FILE, PROJECTS_SCHEMA, errors)
+    users = _users(users_file, errors) if users_file else {}
+    # Memberships refer to users: with users.yaml unreadable, only projects.yaml's shape is checked.
+    projects = _projects(projects_file, users_file, users, errors) if projects_file and users_file else {}
+    if errors:
+        raise FixtureError(errors)
+    return Fixtures(org=users_file.document["org"], users=users, projects=projects)
 
+
+@dataclass(frozen=True)
+class _File:
+    """A fixture file as read: its document, and its YAML nodes for line numbers."""
+
+    path: Path
+    document: Any
+    node: yaml.Node | None
+
+    def problem(self, where: tuple[str | int, ...], message: str) -> str:
+        return f"{self.path}:{self.line(where)}: {_field(where)}: {message}"
+
+    def line(self, where: tuple[str | int, ...]) -> int:
+        """The line of the value at `where`, or of the deepest part of it that exists."""
+        node = self.node
+        line = node.start_mark.line + 1 if node else 1
+        for part in where:
+            if isinstance(node, yaml.MappingNode):
+                node = next((value for key, value in node.value if key.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                node = None
+            if node is None:
+                break
+            line = node.start_mark.line + 1
+        return line
+
+
+def _users(file: _File, errors: list[str]) -> dict[str, User]:
     users: dict[str, User] = {}
     emails: set[str] = set()
-    for i, raw in enumerate(users_doc["users"]):
-        where = f"{users_path}: users[{i}]"
+    for i, raw in enumerate(file.document["users"]):
         if raw["id"] in users:
-            raise FixtureError(f"{where}.id: duplicate user ID {raw['id']!r}")
+            errors.append(file.problem(("users", i, "id"), f"duplicate user ID {raw['id']!r}"))
         if raw["email"].lower() in emails:
-            raise FixtureError(f"{where}.email: duplicate email {raw['email']!r}")
+            errors.append(file.problem(("users", i, "email"), f"duplicate email {raw['email']!r}"))
         emails.add(raw["email"].lower())
-        users[raw["id"]] = User(
-            id=raw["id"],
-            email=raw["email"],
-            password=raw["password"],
-            first_name=raw["firstName"],
-            last_name=raw["lastName"],
-            role=raw["role"],
-            created_at=raw["createdAt"],
-            avatar=raw.get("avatar"),
+        users.setdefault(
+            raw["id"],
+            User(
+                id=raw["id"],
+                email=raw["email"],
+                password=raw["password"],
+                first_name=raw["firstName"],
+                last_name=raw["lastName"],
+                role=raw["role"],
+                created_at=raw["createdAt"],
+                avatar=raw.get("avatar"),
+            ),
         )
+    return users
+
+
+def _projects(file: _File, users_file: _File, users: dict[str, User], errors: list[str]) -> dict[str, Project]:
+    def problem(where: tuple[str | int, ...], message: str) -> None:
+        errors.append(file.problem(where, message))
 
     projects: dict[str, Project] = {}
-    for i, raw in enumerate(projects_doc["projects"]):
-        where = f"{projects_path}: projects[{i}]"
+    for i, raw in enumerate(file.document["projects"]):
+        where = ("projects", i)
         if raw["id"] in projects:
-            raise FixtureError(f"{where}.id: duplicate project ID {raw['id']!r}")
+            problem((*where, "id"), f"duplicate project ID {raw['id']!r}")
         for j, member in enumerate(raw["members"]):
             if member not in users:
-                raise FixtureError(f"{where}.members[{j}]: {member!r} is not a user in {users_path}")
+                problem((*where, "members", j), f"{member!r} is not a user in {users_file.path}")
         chats: dict[str, Chat] = {}
         for j, chat in enumerate(raw["chats"]):
-            chat_where = f"{where}.chats[{j}]"
+            chat_where = (*where, "chats", j)
             if chat["id"] in chats:
-                raise FixtureError(f"{chat_where}.id: duplicate chat ID {chat['id']!r}")
+                problem((*chat_where, "id"), f"duplicate chat ID {chat['id']!r}")
             participants: dict[str, str] = {}
             for k, participant in enumerate(chat["participants"]):
                 user_id = participant["userId"]
-                field = f"{chat_where}.participants[{k}].userId"
+                field_where = (*chat_where, "participants", k, "userId")
                 if user_id not in raw["members"]:
-                    raise FixtureError(f"{field}: {user_id!r} is not a member of project {raw['id']!r}")
+                    problem(field_where, f"{user_id!r} is not a member of project {raw['id']!r}")
                 if user_id in participants:
-                    raise FixtureError(f"{field}: {user_id!r} is listed twice")
+                    problem(field_where, f"{user_id!r} is listed twice")
                 participants[user_id] = participant["role"]
-            messages = _messages(chat.get("messages", []), raw["members"], chat_where)
-            chats[chat["id"]] = Chat(chat["id"], chat["name"], chat["type"], chat["createdAt"], participants, messages)
+            messages = _messages(chat.get("messages", []), raw["members"], chat_where, problem)
+            chats.setdefault(
+                chat["id"], Chat(chat["id"], chat["name"], chat["type"], chat["createdAt"], participants, messages)
+            )
         keys: dict[str, E2eeKey] = {}
         for j, key in enumerate(raw.get("e2eeKeys", [])):
-            field_name = f"{where}.e2eeKeys[{j}].userId"
+            key_where = (*where, "e2eeKeys", j, "userId")
             if key["userId"] not in raw["members"]:
-                raise FixtureError(f"{field_name}: {key['userId']!r} is not a member of project {raw['id']!r}")
+                problem(key_where, f"{key['userId']!r} is not a member of project {raw['id']!r}")
             if key["userId"] in keys:
-                raise FixtureError(f"{field_name}: {key['userId']!r} has two keys")
-            keys[key["userId"]] = E2eeKey(key["identityPublicKey"], key["keyVersion"], key["updatedAt"])
-        projects[raw["id"]] = Project(raw["id"], raw["name"], tuple(raw["members"]), chats, keys)
+                problem(key_where, f"{key['userId']!r} has two keys")
+            keys.setdefault(key["userId"], E2eeKey(key["identityPublicKey"], key["keyVersion"], key["updatedAt"]))
+        projects.setdefault(raw["id"], Project(raw["id"], raw["name"], tuple(raw["members"]), chats, keys))
+    return projects
 
-    return Fixtures(org=users_doc["org"], users=users, projects=projects)
 
-
-def _messages(raw_messages: list[dict[str, Any]], members: list[str], chat_where: str) -> tuple[Message, ...]:
+def _messages(
+    raw_messages: list[dict[str, Any]], members: list[str], chat_where: tuple, problem: Callable[[tuple, str], None]
+) -> tuple[Message, ...]:
     """A chat's messages, checked: project members only, replies to earlier messages, time order."""
     messages: list[Message] = []
     seen: set[str] = set()
     for k, raw in enumerate(raw_messages):
-        where = f"{chat_where}.messages[{k}]"
+        where = (*chat_where, "messages", k)
         if raw["id"] in seen:
-            raise FixtureError(f"{where}.id: duplicate message ID {raw['id']!r}")
-        users = [("senderId", raw["senderId"])]
-        users += [(f"readBy[{i}]", user) for i, user in enumerate(raw.get("readBy", []))]
-        users += [(f"mentions[{i}]", user) for i, user in enumerate(raw.get("mentions", []))]
+            problem((*where, "id"), f"duplicate message ID {raw['id']!r}")
+        users: list[tuple[tuple, str]] = [(("senderId",), raw["senderId"])]
+        users += [(("readBy", i), user) for i, user in enumerate(raw.get("readBy", []))]
+        users += [(("mentions", i), user) for i, user in enumerate(raw.get("mentions", []))]
         for i, reaction in enumerate(raw.get("reactions", [])):
-            users += [(f"reactions[{i}].users[{j}]", user) for j, user in enumerate(reaction["users"])]
+            users += [(("reactions", i, "users", j), user) for j, user in enumerate(reaction["users"])]
         for name, user in users:
             if user not in members:
-                raise FixtureError(f"{where}.{name}: {user!r} is not a member of the project")
+                problem((*where, *name), f"{user!r} is not a member of the project")
         if raw["senderId"] in raw.get("readBy", []):
-            raise FixtureError(f"{where}.readBy: the sender {raw['senderId']!r} cannot be a reader")
+            problem((*where, "readBy"), f"the sender {raw['senderId']!r} cannot be a reader")
         if "replyTo" in raw and raw["replyTo"] not in seen:
-            raise FixtureError(f"{where}.replyTo: {raw['replyTo']!r} is not an earlier message of the chat")
+            problem((*where, "replyTo"), f"{raw['replyTo']!r} is not an earlier message of the chat")
         if messages and _instant(raw["createdAt"]) <= _instant(messages[-1].created_at):
-            raise FixtureError(f"{where}.createdAt: messages must be listed oldest first, each after the last")
+            problem((*where, "createdAt"), "messages must be listed oldest first, each after the last")
         seen.add(raw["id"])
         messages.append(
             Message(
@@ -308,18 +360,39 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _read(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
+def _read(path: Path, schema: dict[str, Any], errors: list[str]) -> _File | None:
+    """The file at `path` if it is YAML of the schema's shape; else None, its problems added to `errors`."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise FixtureError(f"{path}: cannot read: {exc.strerror}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"{path}: not valid YAML: {exc}") from exc
+        errors.append(f"{path}: cannot read: {exc.strerror}")
+        return None
+    except UnicodeDecodeError as exc:
+        errors.append(f"{path}: not UTF-8: {exc.reason} at byte {exc.start}")
+        return None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        document = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1"
+        reason = ", ".join(part for part in (exc.context, exc.problem) if part)
+        errors.append(f"{path}:{where}: not valid YAML: {reason}")
+        return None
+    except yaml.YAMLError as exc:
+        errors.append(f"{path}: not valid YAML: {exc}")
+        return None
+    finally:
+        loader.dispose()
+    file = _File(path, document, node)
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    error = best_match(validator.iter_errors(document))
-    if error is not None:
-        raise FixtureError(f"{path}: {_field(error.absolute_path)}: {error.message}")
-    return document
+    problems = [
+        (file.line(tuple(e.absolute_path)), file.problem(tuple(e.absolute_path), e.message))
+        for e in validator.iter_errors(document)
+    ]
+    errors.extend(problem for _line, problem in sorted(problems))
+    return None if problems else file
 
 
 def _field(path) -> str:

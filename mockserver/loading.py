@@ -112,6 +112,7 @@ class Document:
     data: dict[str, Any]
     main: SourceFile
     bundled: list[Problem] = field(default_factory=list)  # one note per $ref to another file
+    files: list[Path] = field(default_factory=list)  # every file read: the main one, then those $ref'd
 
     def line(self, pointer: str) -> int | None:
         return self.main.line(pointer)
@@ -124,9 +125,11 @@ def load_document(path: Path) -> Document:
     main = read_source(path)
     if not isinstance(main.data, dict):
         raise SpecError(f"{path}: not an OpenAPI document (the top level is not an object)")
-    document = Document(path, main.data, main)
+    document = Document(path, main.data, main, files=[path.resolve()])
     if _has_external_refs(main.data):
-        _Bundler(document).bundle()
+        bundler = _Bundler(document)
+        bundler.bundle()
+        document.files = list(bundler.files)
     return document
 
 

@@ -44,8 +44,12 @@ MAX_JSON_STRING_CHARS = 64 * 1024
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
-DEFAULT_SPEC = Path("openapi.yaml")
-DEFAULT_FIXTURES = Path("fixtures")
+# The contract and fixtures ship in the package: in the repository mockserver/data links
+# to openapi.yaml and fixtures/, and a built wheel holds copies. So the defaults do not
+# depend on the current folder.
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+DEFAULT_SPEC = (PACKAGE_DATA / "openapi.yaml").resolve()
+DEFAULT_FIXTURES = (PACKAGE_DATA / "fixtures").resolve()
 
 
 class SettingsError(Exception):

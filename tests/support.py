@@ -127,10 +127,10 @@ class ServeProcess:
     `banner` holds its stdout up to the reset hint, `base_url` its address; stop() ends
     it and returns what it logged to stderr."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
         self.process = subprocess.Popen(
             [str(MOCKSERVER), "serve", "--port", "0", *args],
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -6,13 +6,14 @@ import gc
 import socket
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import jwt
 import pytest
 import requests
 from click.testing import CliRunner
-from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, read_line
+from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, ServeProcess, read_line
 
 from mockserver.cli import main
 from mockserver.settings import DEFAULT_JWT_SECRET
@@ -56,7 +57,7 @@ def test_a_negative_lifetime_gives_a_token_the_mock_refuses_as_expired(client, m
     assert "expired" in response.get_json()["details"].lower()
 
 
-def test_serve_defaults_to_127_0_0_1_port_4010_and_8_threads(monkeypatch):
+def test_serve_defaults_to_127_0_0_1_port_4010_and_8_threads(monkeypatch, tmp_path):
     # As README documents; the server is not started (4010 may be taken here).
     asked = {}
 
@@ -65,11 +66,47 @@ def test_serve_defaults_to_127_0_0_1_port_4010_and_8_threads(monkeypatch):
         raise OSError(98, "not started by the test")
 
     monkeypatch.setattr("mockserver.cli.create_server", create_server)
-    monkeypatch.chdir(ROOT)  # the default --spec and --fixtures are relative to the current folder
+    monkeypatch.chdir(tmp_path)  # the defaults do not depend on the current folder
     result = CliRunner().invoke(main, ["serve"])
 
-    assert asked == {"host": "127.0.0.1", "port": 4010, "threads": 8, "spec": Path("openapi.yaml")}
+    assert asked == {"host": "127.0.0.1", "port": 4010, "threads": 8, "spec": ROOT / "openapi.yaml"}
     assert "cannot listen on 127.0.0.1:4010" in result.stderr
+
+
+def test_serve_from_another_folder_serves_the_shipped_contract_and_fixtures(tmp_path):
+    assert (ROOT / "mockserver" / "data" / "openapi.yaml").resolve() == ROOT / "openapi.yaml"
+    with ServeProcess(cwd=tmp_path, env={"MOCKSERVER_JWT_SECRET": ""}) as server:
+        assert server.banner[0].startswith(f"Mudbase mock serving {ROOT / 'openapi.yaml'} at "), server.banner
+        login = requests.post(
+            server.base_url + "/api/auth/login",
+            json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"},
+            timeout=10,
+        )
+        assert login.status_code == 200
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["token"]], ids=["mockserver", "serve", "token"])
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_short_and_long_help_on_every_command(command, flag):
+    result = CliRunner().invoke(main, [*command, flag])
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: mockserver {' '.join(command)}".rstrip() + " [OPTIONS]")
+    assert "-h, --help" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["token"]], ids=["mockserver", "serve", "token"])
+def test_version_on_every_command(command):
+    result = CliRunner().invoke(main, [*command, "--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout == f"mockserver, version {version('mudbase-mock')}\n"
+
+
+def test_serve_help_shows_what_this_version_adds():
+    text = " ".join(CliRunner().invoke(main, ["serve", "-h"]).stdout.split())
+    for words in ("--watch", "Reload the fixtures", "Access-Control-Allow-Credentials: true", "re-reads the fixture"):
+        assert words in text
 
 
 def test_token_for_an_unknown_user_is_a_clear_error_with_exit_code_2():
@@ -99,7 +136,7 @@ def test_serve_runs_waitress_prints_users_and_logs_each_request():
     )
     try:
         banner = read_line(process)
-        assert banner.startswith("Mudbase mock serving openapi.yaml at http://127.0.0.1:"), banner
+        assert banner.startswith(f"Mudbase mock serving {ROOT / 'openapi.yaml'} at http://127.0.0.1:"), banner
         base_url = banner.rsplit(" ", 1)[1].strip()
         users = [read_line(process) for _ in range(5)]
         assert "morgan.chen@northwind.dev" in "".join(users)

@@ -190,14 +190,34 @@ def test_a_dns_rebinding_page_is_refused(laptop):
 
 
 def allowed_origin(base_url: str, origin: str) -> str | None:
+    """The origin the mock allows, echoed; always with credentials, never `*`."""
     response = requests.delete(base_url + PARTICIPANTS, json={"userId": SAM}, headers={"Origin": origin}, timeout=10)
     assert response.status_code == 401
-    return response.headers.get("Access-Control-Allow-Origin")
+    allowed = response.headers.get("Access-Control-Allow-Origin")
+    if allowed is not None:
+        assert response.headers["Access-Control-Allow-Credentials"] == "true"
+        assert "Origin" in response.headers["Vary"]
+    return allowed
 
 
-@pytest.mark.parametrize("origin", [EVIL, "null", "http://localhost:3000"])
-def test_on_loopback_any_origin_gets_a_wildcard_never_its_own_name(laptop, origin):
-    assert allowed_origin(laptop.base_url, origin) == "*"
+@pytest.mark.parametrize(
+    "origin, allowed",
+    [("http://localhost:3000", "http://localhost:3000"), ("http://127.0.0.1:5173", "http://127.0.0.1:5173")]
+    + [(origin, None) for origin in (EVIL, "null", FRONTEND)],
+)
+def test_on_loopback_localhost_origins_are_echoed_with_credentials(laptop, origin, allowed):
+    assert allowed_origin(laptop.base_url, origin) == allowed
+
+
+def test_the_allow_list_comes_from_the_environment_too():
+    other = "http://app.test:8080"
+    env = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": "", "MOCKSERVER_CORS_ORIGINS": f"{FRONTEND} {other}"}
+    with ServeProcess(env=env) as server:
+        assert [allowed_origin(server.base_url, origin) for origin in (FRONTEND, other, EVIL)] == [
+            FRONTEND,
+            other,
+            None,
+        ]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Fixture files: the shipped ones load; a broken one names its file and field."""
+"""Fixture files: the shipped ones load; broken ones list every problem with its file, line and field."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def test_a_broken_file_names_the_file_and_the_field(tmp_path, file, edit, messag
     folder = broken_copy(tmp_path, file, edit)
     with pytest.raises(FixtureError) as caught:
         load_fixtures(folder)
-    assert str(caught.value).startswith(str(folder / file) + ": ")
+    assert caught.value.errors == [str(caught.value)]
+    assert re.match(rf"{re.escape(str(folder / file))}:\d+: ", str(caught.value))
     assert message in str(caught.value)
 
 
@@ -78,8 +80,38 @@ def test_a_missing_file_and_invalid_yaml_are_reported(tmp_path):
     folder = tmp_path / "fixtures"
     shutil.copytree(FIXTURES, folder)
     (folder / "users.yaml").write_text("users: [unclosed")
-    with pytest.raises(FixtureError, match=r"users\.yaml: not valid YAML"):
+    with pytest.raises(FixtureError, match=r"users\.yaml:1:17: not valid YAML: while parsing a flow sequence"):
         load_fixtures(folder)
     (folder / "users.yaml").unlink()
     with pytest.raises(FixtureError, match=r"users\.yaml: cannot read"):
         load_fixtures(folder)
+
+
+def test_every_problem_of_both_files_is_reported_with_its_line(tmp_path):
+    folder = broken_copy(tmp_path, "projects.yaml", lambda doc: (set_role(doc), unknown_participant(doc)))
+    users = yaml.safe_load((folder / "users.yaml").read_text())
+    duplicate_user(users)
+    bad_date(users)
+    (folder / "users.yaml").write_text(yaml.safe_dump(users, sort_keys=False))
+
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(folder)
+
+    errors = caught.value.errors
+    # The shape of users.yaml is broken, so only the shape of projects.yaml is checked.
+    assert [error.split(": ", 2)[1] for error in errors] == [
+        "users[0].createdAt",
+        "projects[0].chats[0].participants[2].role",
+    ]
+    line = next(i for i, text in enumerate((folder / "users.yaml").read_text().splitlines(), 1) if "yesterday" in text)
+    assert errors[0] == f"{folder / 'users.yaml'}:{line}: users[0].createdAt: 'yesterday' is not a 'date-time'"
+    users["users"][0]["createdAt"] = "2025-03-04T09:12:00Z"
+    (folder / "users.yaml").write_text(yaml.safe_dump(users, sort_keys=False))
+
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(folder)
+
+    assert [error.split(": ", 2)[1] for error in caught.value.errors] == [
+        "projects[0].chats[0].participants[2].role",
+        "users[4].id",
+    ]

@@ -84,15 +84,22 @@ def test_every_response_has_a_distinct_request_id(client):
     assert len(set(ids)) == len(responses)
 
 
-ORIGINS = ["http://localhost:3000", "http://127.0.0.1:5173", "https://app.example.dev"]
+ORIGINS = ["http://localhost:3000", "http://127.0.0.1:5173", "https://[::1]:8443"]
+
+
+def assert_credentialed_cors(response, origin: str) -> None:
+    """The origin echoed with credentials allowed, and caches told the answer varies with it."""
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "Origin" in response.headers.getlist("Vary") or "Origin" in response.headers.get("Vary", "")
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_cors_preflight_needs_no_token_from_any_origin(client, origin):
+def test_cors_preflight_needs_no_token_from_a_local_origin(client, origin):
     response = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Origin": origin})
 
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] in {"*", origin}
+    assert_credentialed_cors(response, origin)
     assert "DELETE" in response.headers["Access-Control-Allow-Methods"]
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
@@ -128,9 +135,18 @@ def test_cors_headers_on_errors_expose_the_challenge(client, origin):
     response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Origin": origin})
 
     assert response.status_code == 401
-    assert response.headers["Access-Control-Allow-Origin"] in {"*", origin}
+    assert_credentialed_cors(response, origin)
     exposed = response.headers["Access-Control-Expose-Headers"]
     assert "WWW-Authenticate" in exposed and "X-Request-Id" in exposed
+
+
+@pytest.mark.parametrize("origin", ["https://app.example.dev", "null", "http://localhost.evil.example"])
+def test_an_origin_not_allowed_gets_no_cors_headers(client, origin):
+    preflight = client.options(PARTICIPANTS, headers={**PREFLIGHT, "Origin": origin})
+    response = client.delete(PARTICIPANTS, json={"userId": SAM}, headers={"Origin": origin})
+
+    for answer in (preflight, response):
+        assert not [name for name, _value in answer.headers.items() if name.startswith("Access-Control-")]
 
 
 def test_an_unexpected_failure_is_a_500_in_the_error_shape(app, monkeypatch):

@@ -8,6 +8,7 @@ succeeds. The rules themselves live in chats.py, messages.py and sessions.py.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from ..fixtures import Fixtures, User
@@ -21,6 +22,7 @@ class Store(ChatRules, MessageRules, SessionRules):
     def __init__(self, fixtures: Fixtures) -> None:
         self.fixtures = fixtures
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+        self._users = _Users(self)
         self._lock = threading.RLock()
         self._projects: dict[str, ProjectRecord] = {}
         self._sessions: dict[str, Session] = {}
@@ -30,8 +32,16 @@ class Store(ChatRules, MessageRules, SessionRules):
         self.reset()
 
     @property
-    def users(self) -> dict[str, User]:
-        return self.fixtures.users
+    def users(self) -> Mapping[str, User]:
+        """The fixture users by ID; a live view, so it follows load()."""
+        return self._users
+
+    def load(self, fixtures: Fixtures) -> None:
+        """Start over from other fixtures (files edited since start-up)."""
+        with self._lock:
+            self.fixtures = fixtures
+            self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+            self.reset()
 
     def reset(self) -> None:
         """Back to the fixtures, as at start-up: sessions and logins are forgotten too."""
@@ -101,3 +111,19 @@ class Store(ChatRules, MessageRules, SessionRules):
                 "MESSAGE_NOT_FOUND", "Message not found", f"No message {message_id} in chat {chat.id}", "missing"
             )
         return message
+
+
+class _Users(Mapping[str, User]):
+    """The users of a store's current fixtures: what the authenticator holds on to."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, user_id: str) -> User:
+        return self._store.fixtures.users[user_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.fixtures.users)
+
+    def __len__(self) -> int:
+        return len(self._store.fixtures.users)

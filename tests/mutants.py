@@ -26,6 +26,7 @@ from mockserver import app as app_module  # noqa: E402
 from mockserver import spec as spec_module  # noqa: E402
 from mockserver.auth import BearerJWT, Caller  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
+from mockserver.negotiator import Negotiator  # noqa: E402
 from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
 
@@ -290,7 +291,14 @@ def render_with(make: Callable[[ApiError, Response], Response]):
     def render(exc: ApiError) -> Response:
         return make(exc, original(exc))
 
-    return [mock.patch.object(app_module, "render", render)]
+    # Routing errors are rendered in app.py, the operations' failures by the negotiator
+    # (broken after it, which would otherwise send a declared header or body in their place).
+    negotiated = Negotiator.error
+
+    def error(self, operation_id, exc: ApiError) -> Response:
+        return make(exc, negotiated(self, operation_id, exc))
+
+    return [mock.patch.object(app_module, "render", render), mock.patch.object(Negotiator, "error", error)]
 
 
 def error_body_violates_schema():
@@ -328,14 +336,16 @@ def wrap_validation(make):
 
 
 def validation_errors_are_422():
-    def validate(original, contract, request):
-        try:
-            return original(contract, request)
-        except ApiError as exc:
-            exc.status = 422
-            raise
+    # After the negotiator, which would send a 422 raised earlier as the declared 400.
+    original = Negotiator.error
 
-    return wrap_validation(validate)
+    def error(self, operation_id, exc):
+        response = original(self, operation_id, exc)
+        if exc.code == "VALIDATION_ERROR":
+            response.status_code = 422
+        return response
+
+    return [mock.patch.object(Negotiator, "error", error)]
 
 
 def accepts_a_missing_body():

@@ -197,7 +197,9 @@ class Negotiator:
         """The declared success; after a DELETE of `path`, a 404 for it and below it (a
         client that deleted something must not read it back), where the operation declares one."""
         statuses = self.statuses.get(operation_id, [])
-        if any(_within(path, gone) for gone in self.deleted) and _error_key(404, statuses):
+        with self.lock:
+            gone = any(_within(path, deleted) for deleted in self.deleted)
+        if gone and _error_key(404, statuses):
             raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
         key = _success_key(statuses)
         response = self.answers[operation_id, key].response() if key else Response(status=204)
@@ -222,11 +224,12 @@ class Negotiator:
         if key is None:
             return render(exc)
         answer = self.answers[operation_id, key]
+        status = int(key) if key.isdigit() else exc.status  # `4XX` and `default` keep the failure's own
         response = render(exc)
-        response.status_code = answer.status
         if answer.content_type is not None and not self._envelope_fits(operation_id, key, response.get_json()):
             response = answer.response()
             response.headers.update(exc.headers)
+        response.status_code = status
         for name, value in answer.headers.items():
             response.headers.setdefault(name, value)
         return response

@@ -271,3 +271,18 @@ def test_the_real_description_is_served_and_the_chat_operations_keep_their_behav
     assert client.get("/api/orgs/org_1", headers={}).status_code == 401
     assert client.get("/api/orgs/org_1", headers=bearer).status_code == 200
     assert json.loads(client.get("/api/orgs/org_1", headers=bearer).data)  # a JSON body
+
+
+def test_a_failure_under_a_default_response_keeps_its_own_status(tmp_path):
+    document = tmp_path / "doc.yaml"
+    document.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /items/{n}:\n    get:\n"
+        "      parameters: [{name: n, in: path, required: true, schema: {type: integer}}]\n"
+        "      responses:\n        '200': {description: ok}\n        default:\n          description: error\n"
+        "          content:\n            application/json:\n              schema:\n"
+        "                type: object\n                required: [reason]\n"
+        "                properties: {reason: {type: string}}\n"
+    )
+    response = create_app(document, FIXTURES, jwt_secret=SECRET).test_client().get("/items/x")
+    assert response.status_code == 400
+    assert set(response.get_json()) == {"reason"}  # the declared shape, as the envelope does not fit

@@ -12,6 +12,7 @@ status and body the operation declares for such a failure (negotiator.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -103,6 +104,11 @@ def create_app(
         store.reset()
         negotiator.forget_deletions()
         return jsonify(message="State reset to fixtures")
+
+    @app.get(f"{ADMIN_PREFIX}/served-openapi.json")
+    def served_document() -> Response:
+        # The document as served: repaired, plus the failures the mock adds (effective.py).
+        return Response(json.dumps(contract.document, ensure_ascii=False), mimetype="application/json")
 
     @app.get(f"{ADMIN_PREFIX}/state")
     def show_state() -> Response:

@@ -199,7 +199,7 @@ class Negotiator:
         statuses = self.statuses.get(operation_id, [])
         with self.lock:
             gone = any(_within(path, deleted) for deleted in self.deleted)
-        if gone and _error_key(404, statuses):
+        if gone and error_key(404, statuses):
             raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
         key = _success_key(statuses)
         response = self.answers[operation_id, key].response() if key else Response(status=204)
@@ -220,7 +220,7 @@ class Negotiator:
         statuses = self.statuses.get(operation_id or "")
         if not statuses:
             return render(exc)
-        key = _error_key(exc.status, statuses)
+        key = error_key(exc.status, statuses)
         if key is None:
             return render(exc)
         answer = self.answers[operation_id, key]
@@ -264,7 +264,7 @@ def _success_key(statuses: list[str]) -> str | None:
     return None
 
 
-def _error_key(status: int, statuses: list[str]) -> str | None:
+def error_key(status: int, statuses: list[str]) -> str | None:
     family = f"{status // 100}XX"
     candidates = [str(status), *SUBSTITUTES.get(status, []), family, family.lower(), "default"]
     if 400 <= status < 500 and status not in KEPT:

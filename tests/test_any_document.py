@@ -286,3 +286,49 @@ def test_a_failure_under_a_default_response_keeps_its_own_status(tmp_path):
     response = create_app(document, FIXTURES, jwt_secret=SECRET).test_client().get("/items/x")
     assert response.status_code == 400
     assert set(response.get_json()) == {"reason"}  # the declared shape, as the envelope does not fit
+
+
+@pytest.mark.parametrize("path", ["/search", "/search/tags"])  # compiled validators; openapi-core's
+def test_an_empty_query_value_is_a_value_unless_allow_empty_value_says_not_given(path):
+    client = app_for("empty_query_values.yaml").test_client()
+    assert client.get(f"{path}?q=").status_code == 200  # "" is a string of at most 50 characters
+    assert client.get(f"{path}?q=a&sort=").status_code == 200  # allowEmptyValue: as if not given
+    refused = {"?q=a&page=": "page", "?q=a&sort=oldest": "sort", "?sort=": "q", "?page=2": "q"}
+    for query, field in refused.items():
+        response = client.get(path + query)
+        assert response.status_code == 400, query
+        assert field in response.get_json()["details"], query
+
+
+def test_failures_the_document_declares_no_status_for_are_added_to_the_served_document():
+    app = app_for("undeclared_failures.yaml")
+    added = [warning.split("specs/")[1] for warning in warnings_of(app) if "declares no status" in warning]
+    assert added == [
+        "undeclared_failures.yaml:24: #/paths/~1notes/get/responses: declares no status for 400 (request data"
+        " that breaks the document), 401 (missing or invalid credentials): the mock sends it, and adds it to"
+        " the document it serves (/__mock/served-openapi.json)"
+    ]
+    client = app.test_client()
+    served = client.get("/__mock/served-openapi.json").get_json()
+    responses = served["paths"]["/notes"]["get"]["responses"]
+    assert sorted(responses) == ["200", "400", "401"]
+    assert responses["401"]["x-mockserver-added"] is True
+    schema_ref = responses["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema_ref == "#/components/schemas/MockServerError2"  # the document's own name is kept
+    assert served["components"]["schemas"]["MockServerError"] == {"type": "string", "maxLength": 200}
+    assert sorted(served["paths"]["/notes/{noteId}"]["get"]["responses"]) == ["200", "4XX"]  # covered
+    assert sorted(served["paths"]["/health"]["get"]["responses"]) == ["204"]  # no data, no security
+
+    contract = app.extensions["mockserver.contract"]
+    bearer = {"Authorization": f"Bearer {token()}"}
+    for path, headers, status in [("/notes", {}, 401), ("/notes?limit=99", bearer, 400), ("/notes", bearer, 200)]:
+        response = client.get(path, headers=headers)
+        assert response.status_code == status, path
+        assert contract.response_errors("GET", path.split("?")[0], response) == [], path
+    assert "WWW-Authenticate" in client.get("/notes").headers
+
+
+def test_a_format_the_mock_does_not_know_admits_any_value():
+    client = app_for("undeclared_failures.yaml").test_client()
+    assert client.get("/notes/65a1b2c3d4e5f6789012345a").status_code == 200
+    assert client.get("/notes/not-an-object-id").status_code == 200

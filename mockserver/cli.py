@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
 from .serving import ConnectionLimits, create_server
 from .settings import SettingsError
-from .spec import SpecError
+from .spec import Contract, SpecError
 
 spec_option = click.option(
     "--spec",
@@ -131,7 +132,9 @@ def serve(
     body_timeout: float,
     request_timeout: float,
 ) -> None:
-    """Serve the mock with a production WSGI server (waitress)."""
+    """Serve the mock with a production WSGI server (waitress). The document as served
+    (repaired, plus the failures the mock sends that it declares no status for) is at
+    GET /__mock/served-openapi.json; see also `mockserver effective-spec`."""
     shared = shared or not is_loopback(host)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
@@ -206,3 +209,17 @@ def token(user_id: str, expires_in: int, fixtures: Path, max_token_lifetime: int
         known = ", ".join(users)
         raise click.BadParameter(f"{user_id!r} is not a fixture user (known: {known})", param_hint="--user")
     click.echo(issue_token(secret, user.id, user.email, expires_in))
+
+
+@main.command("effective-spec")
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def effective_spec(spec: Path) -> None:
+    """Print, as JSON, the document the mock serves for SPEC (what GET /__mock/served-openapi.json
+    answers): repaired, plus the failures it declares no status for; a warning each on stderr."""
+    try:
+        contract = Contract(spec)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in contract.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(json.dumps(contract.document, ensure_ascii=False, indent=2))

@@ -3,18 +3,23 @@ declares no status for.
 
 A mock enforces what the document asks (its security, its schemas), and must send some
 status when it refuses a request; where the operation declares none that fits (no 401,
-403, `4XX` or `default` for a missing token; no 400, 422, `4XX`, `default` or other
+`4XX` or `default` for a missing token; no 400, 422, `4XX`, `default` or other
 refusal for invalid data), the mock sends its own, in the `Error` envelope. So that every
 response still conforms to a document, those responses are added to the document the
 mock serves (`GET /__mock/served-openapi.json`, `mockserver effective-spec FILE`), each
 reported at start-up as a warning with its pointer:
 
-- 401, for an operation whose every security alternative needs credentials;
+- 204, for an operation that declares only failures (a valid request gets no failure);
+- 401, for an operation whose every security alternative needs credentials (a 403 it
+  declares is for a caller without permission, not one without credentials);
 - 400, for an operation with parameters or a request body, which a request may break;
 - the failures a behaviour sends as `openapi.yaml` declares them (404 for a chat one is
   not in, ...), for an operation the behaviour serves.
 
-Rate limiting (429) is not added: it applies only where the document declares a 429.
+Where the document has a shared response for the failure (`components/responses/
+Unauthorized`, `BadRequest`, `NotFound`, as the Mudbase description has), that is the one
+added; else one with the mock's `Error` envelope as its schema. Rate limiting (429) is
+not added: it applies only where the document declares a 429.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 from . import settings
 from .loading import Document, Problem, escape, load_document
-from .negotiator import error_key
+from .negotiator import error_key, success_key
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -43,7 +48,10 @@ WHY = {
     400: "request data that breaks the document",
     401: "missing or invalid credentials",
 }
+NO_SUCCESS = "the answer to a valid request, as the document declares only failures"
 ADDED = "x-mockserver-added"  # marks each added response in the served document
+# Where a document declares a shared response by one of these names, it is the one added.
+SHARED = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
 
 
 def add_error_responses(document: Document, operations) -> list[Problem]:
@@ -51,17 +59,26 @@ def add_error_responses(document: Document, operations) -> list[Problem]:
     a warning per operation that gets any, naming the statuses and why."""
     problems = []
     schema_ref = None
+    shared = (document.data.get("components") or {}).get("responses") or {}
     for operation in operations:
         op = document.data["paths"][operation.path][operation.method.lower()]
         responses = op.get("responses")
         if not isinstance(responses, dict):
             continue
         added = []
+        if success_key([str(key) for key in responses]) is None:
+            responses["204"] = {"description": f"Added by the mock server: {NO_SUCCESS}", ADDED: True}
+            added.append(f"204 ({NO_SUCCESS})")
         for status, why in _failures(operation, op, document.data["paths"][operation.path]):
-            if error_key(status, [str(key) for key in responses]) is None:
+            if _declared(status, [str(key) for key in responses]):
+                continue
+            if SHARED.get(status) in shared:  # the document's own response for this failure
+                responses[str(status)] = {"$ref": f"#/components/responses/{SHARED[status]}"}
+                why += f", as its {SHARED[status]} response"
+            else:
                 schema_ref = schema_ref or _error_schema(document.data)
                 responses[str(status)] = _response(status, why, schema_ref)
-                added.append(f"{status} ({why})")
+            added.append(f"{status} ({why})")
         if added:
             pointer = f"/paths/{escape(operation.path)}/{operation.method.lower()}/responses"
             message = (
@@ -70,6 +87,14 @@ def add_error_responses(document: Document, operations) -> list[Problem]:
             )
             problems.append(document.problem(pointer, message))
     return problems
+
+
+def _declared(status: int, keys: list[str]) -> bool:
+    """The operation declares a status the mock sends `status` as. A missing or invalid
+    credential is a 401 (RFC 9110), never the 403 (no permission) an operation may declare."""
+    if status == 401:
+        return bool({"401", "4XX", "4xx", "default"} & set(keys))
+    return error_key(status, keys) is not None
 
 
 def _failures(operation, op: dict, item: dict) -> list[tuple[int, str]]:

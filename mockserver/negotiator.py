@@ -201,7 +201,7 @@ class Negotiator:
             gone = any(_within(path, deleted) for deleted in self.deleted)
         if gone and error_key(404, statuses):
             raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
-        key = _success_key(statuses)
+        key = success_key(statuses)
         response = self.answers[operation_id, key].response() if key else Response(status=204)
         if response.status_code < 300 and method in ("DELETE", "POST", "PUT"):
             with self.lock:
@@ -252,7 +252,7 @@ def _status_of(key: str) -> int:
     return 200  # default
 
 
-def _success_key(statuses: list[str]) -> str | None:
+def success_key(statuses: list[str]) -> str | None:
     """The lowest declared 2xx, else 2XX, default or a 3xx; None when the document declares
     only failures (a valid request then gets a 204: a failure would be a lie)."""
     codes = sorted(key for key in statuses if key.isdigit() and key.startswith("2"))

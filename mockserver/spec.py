@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from openapi_core.schema.schemas import get_properties
 from openapi_core.testing import MockRequest
 from openapi_core.unmarshalling.request.unmarshallers import V30RequestUnmarshaller, V31RequestUnmarshaller
 from openapi_schema_validator import oas30_format_checker, oas31_format_checker
@@ -236,10 +237,23 @@ class _ContractRequest(FlaskOpenAPIRequest):
         return mimetype
 
 
-class _EmptyQueryValues:
-    """Query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
-    stands for a parameter not given; else "" is a value like any other, which the schema
-    accepts or not. openapi-core refuses every empty value unless the keyword is true."""
+class _WhatTheWireSays:
+    """openapi-core's request reading, where it refuses what the document allows:
+
+    - query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
+      stands for a parameter not given; else "" is a value like any other, which the
+      schema accepts or not (openapi-core refuses every empty value unless it is true);
+    - in a form or multipart body, an array property with no field is an empty array:
+      the encoding sends nothing for one, so the two are the same bytes."""
+
+    def _deserialise_media_type(self, media_type, mimetype, parameters, value):
+        body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
+        form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
+        if form and isinstance(body, dict) and "schema" in media_type:
+            for name, schema in get_properties(media_type / "schema").items():
+                if name not in body and (schema / "type").read_str("") == "array":
+                    body[name] = []
+        return body
 
     def _get_simple_param_or_header(self, param_or_header, location, name=None):
         if (param_or_header / "in").read_str("header") != "query":
@@ -256,11 +270,11 @@ class _EmptyQueryValues:
             return (schema / "default").read_value(), schema
 
 
-class _V30RequestUnmarshaller(_EmptyQueryValues, V30RequestUnmarshaller):
+class _V30RequestUnmarshaller(_WhatTheWireSays, V30RequestUnmarshaller):
     pass
 
 
-class _V31RequestUnmarshaller(_EmptyQueryValues, V31RequestUnmarshaller):
+class _V31RequestUnmarshaller(_WhatTheWireSays, V31RequestUnmarshaller):
     pass
 
 

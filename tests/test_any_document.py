@@ -304,9 +304,13 @@ def test_failures_the_document_declares_no_status_for_are_added_to_the_served_do
     app = app_for("undeclared_failures.yaml")
     added = [warning.split("specs/")[1] for warning in warnings_of(app) if "declares no status" in warning]
     assert added == [
-        "undeclared_failures.yaml:24: #/paths/~1notes/get/responses: declares no status for 400 (request data"
+        "undeclared_failures.yaml:25: #/paths/~1notes/get/responses: declares no status for 400 (request data"
         " that breaks the document), 401 (missing or invalid credentials): the mock sends it, and adds it to"
-        " the document it serves (/__mock/served-openapi.json)"
+        " the document it serves (/__mock/served-openapi.json)",
+        "undeclared_failures.yaml:65: #/paths/~1notes~1{noteId}~1archive/post/responses: declares no status for"
+        " 204 (the answer to a valid request, as the document declares only failures), 400 (request data that"
+        " breaks the document), 401 (missing or invalid credentials): the mock sends it, and adds it to the"
+        " document it serves (/__mock/served-openapi.json)",
     ]
     client = app.test_client()
     served = client.get("/__mock/served-openapi.json").get_json()
@@ -326,9 +330,28 @@ def test_failures_the_document_declares_no_status_for_are_added_to_the_served_do
         assert response.status_code == status, path
         assert contract.response_errors("GET", path.split("?")[0], response) == [], path
     assert "WWW-Authenticate" in client.get("/notes").headers
+    for headers, status in [({}, 401), (bearer, 204)]:  # 401 although 403 is declared; 204 for success
+        response = client.post("/notes/n1/archive", headers=headers)
+        assert response.status_code == status
+        assert contract.response_errors("POST", "/notes/n1/archive", response) == []
 
 
 def test_a_format_the_mock_does_not_know_admits_any_value():
     client = app_for("undeclared_failures.yaml").test_client()
     assert client.get("/notes/65a1b2c3d4e5f6789012345a").status_code == 200
     assert client.get("/notes/not-an-object-id").status_code == 200
+
+
+def test_a_multipart_array_with_no_part_is_an_empty_array():
+    client = app_for("multipart_arrays.yaml").test_client()
+
+    def post(parts: str):
+        body = f"{parts}--B--\r\n".encode()
+        return client.post("/attachments", data=body, content_type="multipart/form-data; boundary=B")
+
+    part = 'Content-Disposition: form-data; name="files"; filename="a"\r\n\r\nbytes\r\n'
+    assert post("").status_code == 201  # files: [], as the schema allows
+    assert post(f"--B\r\n{part}").status_code == 201
+    refused = post(f"--B\r\n{part}" * 3)
+    assert refused.status_code == 400
+    assert "files" in refused.get_json()["details"]

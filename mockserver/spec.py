@@ -127,6 +127,7 @@ class Contract:
         self.server_url = _default_server_url(self.document)
         self.base_path = urlsplit(self.server_url).path.rstrip("/")
         self.operations = tuple(self._index())
+        self._warn_dropped_headers()
         # What the mock sends undeclared, declared: the document served and validated against.
         self.problems += add_error_responses(document, self.operations)
         try:
@@ -146,6 +147,28 @@ class Contract:
 
     def _warn(self, pointer: str, message: str) -> None:
         self.problems.append(self.source.problem(pointer, message))
+
+    def _warn_dropped_headers(self) -> None:
+        """waitress (`mockserver serve`) drops every request header whose name has an
+        underscore, so that `X_Api_Key` cannot pass for `X-Api-Key` (both are X_API_KEY to
+        WSGI): a header parameter or API key so named never reaches the mock."""
+        note = "has an underscore: `mockserver serve` (waitress) drops such request headers, so it never arrives"
+        for name, scheme in self.security_schemes.items():
+            if isinstance(scheme, dict) and scheme.get("in") == "header" and "_" in str(scheme.get("name")):
+                self._warn(f"/components/securitySchemes/{escape(name)}/name", f"header {scheme['name']} {note}")
+        places = [("/components/parameters", (self.document.get("components") or {}).get("parameters") or {})]
+        for path, item in self.document["paths"].items():
+            if isinstance(item, dict):
+                places.append((f"/paths/{escape(path)}/parameters", dict(enumerate(item.get("parameters") or []))))
+                for method in HTTP_METHODS:
+                    op = item.get(method)
+                    parameters = op.get("parameters") if isinstance(op, dict) else None
+                    places.append((f"/paths/{escape(path)}/{method}/parameters", dict(enumerate(parameters or []))))
+        for pointer, parameters in places:  # a $ref leads to /components/parameters, seen there
+            for key, parameter in parameters.items():
+                header = isinstance(parameter, dict) and parameter.get("in") == "header"
+                if header and "_" in str(parameter.get("name")):
+                    self._warn(f"{pointer}/{escape(str(key))}/name", f"header {parameter['name']} {note}")
 
     def _index(self):
         global_security = self.document.get("security") or []

@@ -355,3 +355,13 @@ def test_a_multipart_array_with_no_part_is_an_empty_array():
     refused = post(f"--B\r\n{part}" * 3)
     assert refused.status_code == 400
     assert "files" in refused.get_json()["details"]
+
+
+def test_headers_with_an_underscore_are_reported_as_never_arriving_under_serve():
+    warnings = [warning.split("specs/")[1] for warning in warnings_of(app_for("underscore_headers.yaml"))]
+    note = "has an underscore: `mockserver serve` (waitress) drops such request headers, so it never arrives"
+    assert warnings == [
+        f"underscore_headers.yaml:38: #/components/securitySchemes/tenantKey/name: header X_Tenant_Key {note}",
+        f"underscore_headers.yaml:30: #/components/parameters/TraceId/name: header trace_id {note}",
+        f"underscore_headers.yaml:15: #/paths/~1reports/get/parameters/0/name: header X_Request_Source {note}",
+    ]

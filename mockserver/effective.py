@@ -108,7 +108,8 @@ def _failures(operation, op: dict, item: dict) -> list[tuple[int, str]]:
 
     if behaviour_for(operation.operation_id, operation.method, operation.path) is not None:
         declared = _behaviour_failures().get(operation.operation_id, {})
-        failures += [(status, why) for status, why in declared.items() if status not in WHY]
+        generic = {status for status, _ in failures}
+        failures += [(status, why) for status, why in declared.items() if status not in generic]
     return failures
 
 

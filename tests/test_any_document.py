@@ -365,3 +365,13 @@ def test_headers_with_an_underscore_are_reported_as_never_arriving_under_serve()
         f"underscore_headers.yaml:30: #/components/parameters/TraceId/name: header trace_id {note}",
         f"underscore_headers.yaml:15: #/paths/~1reports/get/parameters/0/name: header X_Request_Source {note}",
     ]
+
+
+def test_a_property_left_without_a_schema_by_an_empty_one_of_takes_any_value():
+    # Its validator compiled `{}` (no type, no items) without end: every request was a 500.
+    client = app_for("empty_oneof.yaml").test_client()
+    assert client.post("/simulations").status_code == 400  # the body is required
+    for context in ({"scopes": ["read"]}, [{"role": "admin"}], "any", None):
+        response = client.post("/simulations", json={"action": "read", "context": context})
+        assert response.status_code == 200, context
+    assert client.post("/simulations", json={"action": "delete"}).status_code == 400

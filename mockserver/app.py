@@ -14,6 +14,7 @@ status and body the operation declares for such a failure (negotiator.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -133,6 +134,11 @@ def create_app(
             details = "\n".join(exc.errors) + "\nThe state and the fixtures in use are as they were."
             raise ApiError(400, "INVALID_FIXTURES", "Fixtures not reloaded", details) from None
         return jsonify(message="State reset to fixtures")
+
+    @app.get(f"{ADMIN_PREFIX}/served-openapi.json")
+    def served_document() -> Response:
+        # The document as served: repaired, plus the failures the mock adds (effective.py).
+        return Response(json.dumps(contract.document, ensure_ascii=False), mimetype="application/json")
 
     @app.get(f"{ADMIN_PREFIX}/state")
     def show_state() -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -20,7 +21,7 @@ from .logs import configure_logging
 from .reloading import Watcher
 from .serving import ConnectionLimits, create_server
 from .settings import SettingsError
-from .spec import SpecError
+from .spec import Contract, SpecError
 
 spec_option = click.option(
     "--spec",
@@ -171,7 +172,9 @@ def serve(
     watch: bool,
 ) -> None:
     """Serve the mock with a production WSGI server (waitress). POST /__mock/reset re-reads
-    the fixture files; --watch reloads the contract and fixtures when they change.
+    the fixture files; --watch reloads the contract and fixtures when they change. The
+    document as served (repaired, plus the failures the mock sends that it declares no
+    status for) is at GET /__mock/served-openapi.json; see also `mockserver effective-spec`.
 
     Force an answer with a Prefer request header (code=404, example=NAME, dynamic=true);
     add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
@@ -353,6 +356,21 @@ def token(user_id: str, expires_in: int, fixtures: Path, max_token_lifetime: int
         known = ", ".join(users)
         raise click.BadParameter(f"{user_id!r} is not a fixture user (known: {known})", param_hint="--user")
     click.echo(issue_token(secret, user.id, user.email, expires_in))
+
+
+@main.command("effective-spec")
+@version_option
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def effective_spec(spec: Path) -> None:
+    """Print, as JSON, the document the mock serves for SPEC (what GET /__mock/served-openapi.json
+    answers): repaired, plus the failures it declares no status for; a warning each on stderr."""
+    try:
+        contract = Contract(spec)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in contract.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(json.dumps(contract.document, ensure_ascii=False, indent=2))
 
 
 def _interrupt(_signum, _frame) -> None:

@@ -192,7 +192,8 @@ def _unmarshaller(formats_unmarshaller, document, schema, seen) -> Callable[[Any
     schema_type = schema.get("type")
     # Without a type, openapi-core unmarshals by the kind of value, like this.
     to_object = _object_unmarshaller(schema, document, seen, sub) if schema_type in ("object", None) else None
-    items = sub(schema.get("items", {})) if schema_type in ("array", None) else None
+    # Only declared items: `{}` for a missing one would recurse without end (an untyped `{}`).
+    items = sub(schema["items"]) if "items" in schema and schema_type in ("array", None) else None
     to_format = None
     if "format" in schema and schema_type in ("string", None):
         to_format = formats_unmarshaller.get_unmarshaller(schema["format"])

@@ -218,9 +218,11 @@ class Negotiator:
         """The declared success; after a DELETE of `path`, a 404 for it and below it (a
         client that deleted something must not read it back), where the operation declares one."""
         statuses = self.statuses.get(operation_id, [])
-        if any(_within(path, gone) for gone in self.deleted) and _error_key(404, statuses):
+        with self.lock:
+            gone = any(_within(path, deleted) for deleted in self.deleted)
+        if gone and error_key(404, statuses):
             raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
-        key = _success_key(statuses)
+        key = success_key(statuses)
         response = self.answers[operation_id, key].response() if key else Response(status=204)
         if response.status_code < 300 and method in ("DELETE", "POST", "PUT"):
             with self.lock:
@@ -237,7 +239,7 @@ class Negotiator:
         return next((key for key in (str(status), f"{status // 100}XX", "default") if key in statuses), None)
 
     def success_key(self, operation_id: str) -> str | None:
-        return _success_key(self.statuses.get(operation_id, []))
+        return success_key(self.statuses.get(operation_id, []))
 
     def example_names(self, operation_id: str, key: str) -> list[str]:
         media = self.media.get((operation_id, key), ("", {}, ""))[1]
@@ -286,17 +288,18 @@ class Negotiator:
         statuses = self.statuses.get(operation_id or "")
         if not statuses:
             return render(exc)
-        key = _error_key(exc.status, statuses)
+        key = error_key(exc.status, statuses)
         if key is None:
             return render(exc)
         answer = self.answers[operation_id, key]
+        status = int(key) if key.isdigit() else exc.status  # `4XX` and `default` keep the failure's own
         document = envelope(exc, request.path, g.request_id)
         if answer.content_type is not None and not self._envelope_fits(operation_id, key, document):
             response = answer.response()
             response.headers.update(exc.headers)
         else:
             response = render(exc, document)
-            response.status_code = answer.status
+        response.status_code = status
         for name, value in answer.headers.items():
             response.headers.setdefault(name, value)
         return response
@@ -323,7 +326,7 @@ def _status_of(key: str) -> int:
     return 200  # default
 
 
-def _success_key(statuses: list[str]) -> str | None:
+def success_key(statuses: list[str]) -> str | None:
     """The lowest declared 2xx, else 2XX, default or a 3xx; None when the document declares
     only failures (a valid request then gets a 204: a failure would be a lie)."""
     codes = sorted(key for key in statuses if key.isdigit() and key.startswith("2"))
@@ -335,7 +338,7 @@ def _success_key(statuses: list[str]) -> str | None:
     return None
 
 
-def _error_key(status: int, statuses: list[str]) -> str | None:
+def error_key(status: int, statuses: list[str]) -> str | None:
     family = f"{status // 100}XX"
     candidates = [str(status), *SUBSTITUTES.get(status, []), family, family.lower(), "default"]
     if 400 <= status < 500 and status not in KEPT:

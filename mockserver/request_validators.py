@@ -69,13 +69,13 @@ class ParameterValidator:
 
     def value(self, source: Mapping[str, Any]) -> tuple[bool, Any, str | None]:
         """(present, unmarshalled value, error message)."""
-        if self.name in source:
+        # OpenAPI 3.0.4/3.1.1: `allowEmptyValue: true` lets `?q=` stand for a parameter not
+        # given; without it, "" is a value like any other, which the schema accepts or not.
+        unused = self.allow_empty and self.location == "query" and source.get(self.name) == ""
+        if self.name in source and not unused:
             try:
                 value = self.cast(source[self.name])
             except (ValueError, TypeError):
-                return True, None, str(ParameterValidationError(self.name, self.location))
-            if self.location == "query" and value == "" and not self.allow_empty:
-                # openapi-core's EmptyQueryParameterValue, reported as its cast errors are.
                 return True, None, str(ParameterValidationError(self.name, self.location))
         elif self.has_default:
             value = self.default

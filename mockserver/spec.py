@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,9 +20,13 @@ from urllib.parse import urlsplit
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from openapi_core.schema.schemas import get_properties
 from openapi_core.testing import MockRequest
+from openapi_core.unmarshalling.request.unmarshallers import V30RequestUnmarshaller, V31RequestUnmarshaller
+from openapi_schema_validator import oas30_format_checker, oas31_format_checker
 from werkzeug.routing import BaseConverter
 
+from .effective import add_error_responses
 from .json_body import strict_json_loads
 from .loading import Problem, SpecError, escape, load_document
 from .repairs import openapi_version, repair
@@ -113,18 +118,6 @@ class Contract:
         self.document = document.data
         self.source = document
         self.version = openapi_version(document)
-        try:
-            self.openapi = OpenAPI.from_dict(
-                self.document,
-                config=Config(
-                    spec_validator_cls=None,  # repairs.py checked it, tolerantly
-                    extra_media_type_deserializers={"application/json": strict_json_loads},
-                    extra_format_validators={"byte": _is_base64},
-                    security_provider_factory=_AuthenticatedAlready(),
-                ),
-            )
-        except Exception as exc:  # openapi-core raises several validator-specific types
-            raise SpecError(f"{path}: cannot be served: {exc}") from exc
         self.security_schemes: dict[str, dict] = (self.document.get("components") or {}).get("securitySchemes") or {}
         self.api_key_headers = [
             str(scheme["name"])
@@ -134,10 +127,48 @@ class Contract:
         self.server_url = _default_server_url(self.document)
         self.base_path = urlsplit(self.server_url).path.rstrip("/")
         self.operations = tuple(self._index())
+        self._warn_dropped_headers()
+        # What the mock sends undeclared, declared: the document served and validated against.
+        self.problems += add_error_responses(document, self.operations)
+        try:
+            self.openapi = OpenAPI.from_dict(
+                self.document,
+                config=Config(
+                    spec_validator_cls=None,  # repairs.py checked it, tolerantly
+                    extra_media_type_deserializers={"application/json": strict_json_loads},
+                    extra_format_validators={**_unknown_formats(self.document, self.version), "byte": _is_base64},
+                    security_provider_factory=_AuthenticatedAlready(),
+                    request_unmarshaller_cls=REQUEST_UNMARSHALLERS[self.version],
+                ),
+            )
+        except Exception as exc:  # openapi-core raises several validator-specific types
+            raise SpecError(f"{path}: cannot be served: {exc}") from exc
         self.request_validators = RequestValidators(self)
 
     def _warn(self, pointer: str, message: str) -> None:
         self.problems.append(self.source.problem(pointer, message))
+
+    def _warn_dropped_headers(self) -> None:
+        """waitress (`mockserver serve`) drops every request header whose name has an
+        underscore, so that `X_Api_Key` cannot pass for `X-Api-Key` (both are X_API_KEY to
+        WSGI): a header parameter or API key so named never reaches the mock."""
+        note = "has an underscore: `mockserver serve` (waitress) drops such request headers, so it never arrives"
+        for name, scheme in self.security_schemes.items():
+            if isinstance(scheme, dict) and scheme.get("in") == "header" and "_" in str(scheme.get("name")):
+                self._warn(f"/components/securitySchemes/{escape(name)}/name", f"header {scheme['name']} {note}")
+        places = [("/components/parameters", (self.document.get("components") or {}).get("parameters") or {})]
+        for path, item in self.document["paths"].items():
+            if isinstance(item, dict):
+                places.append((f"/paths/{escape(path)}/parameters", dict(enumerate(item.get("parameters") or []))))
+                for method in HTTP_METHODS:
+                    op = item.get(method)
+                    parameters = op.get("parameters") if isinstance(op, dict) else None
+                    places.append((f"/paths/{escape(path)}/{method}/parameters", dict(enumerate(parameters or []))))
+        for pointer, parameters in places:  # a $ref leads to /components/parameters, seen there
+            for key, parameter in parameters.items():
+                header = isinstance(parameter, dict) and parameter.get("in") == "header"
+                if header and "_" in str(parameter.get("name")):
+                    self._warn(f"{pointer}/{escape(str(key))}/name", f"header {parameter['name']} {note}")
 
     def _index(self):
         global_security = self.document.get("security") or []
@@ -229,12 +260,78 @@ class _ContractRequest(FlaskOpenAPIRequest):
         return mimetype
 
 
+class _WhatTheWireSays:
+    """openapi-core's request reading, where it refuses what the document allows:
+
+    - query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
+      stands for a parameter not given; else "" is a value like any other, which the
+      schema accepts or not (openapi-core refuses every empty value unless it is true);
+    - in a form or multipart body, an array property with no field is an empty array:
+      the encoding sends nothing for one, so the two are the same bytes."""
+
+    def _deserialise_media_type(self, media_type, mimetype, parameters, value):
+        body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
+        form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
+        if form and isinstance(body, dict) and "schema" in media_type:
+            for name, schema in get_properties(media_type / "schema").items():
+                if name not in body and (schema / "type").read_str("") == "array":
+                    body[name] = []
+        return body
+
+    def _get_simple_param_or_header(self, param_or_header, location, name=None):
+        if (param_or_header / "in").read_str("header") != "query":
+            return super()._get_simple_param_or_header(param_or_header, location, name)
+        name = name or (param_or_header / "name").read_str()
+        schema = param_or_header / "schema"
+        try:
+            if location.get(name) == "" and (param_or_header / "allowEmptyValue").read_bool(default=False):
+                raise KeyError(name)
+            return self._deserialise_style(param_or_header, location, name=name), schema
+        except KeyError:  # not given: openapi-core's own handling of an absent parameter
+            if "default" not in schema:
+                raise
+            return (schema / "default").read_value(), schema
+
+
+class _V30RequestUnmarshaller(_WhatTheWireSays, V30RequestUnmarshaller):
+    pass
+
+
+class _V31RequestUnmarshaller(_WhatTheWireSays, V31RequestUnmarshaller):
+    pass
+
+
+REQUEST_UNMARSHALLERS = {"3.0": _V30RequestUnmarshaller, "3.1": _V31RequestUnmarshaller}
+
+
 class _AuthenticatedAlready:
     """openapi-core's security check, which only looks for a header, left to auth.py:
     it runs before validation and verifies the token itself."""
 
     def create(self, scheme):
         return lambda parameters: None
+
+
+def _unknown_formats(document: dict, version: str) -> dict[str, Callable[[object], bool]]:
+    """A check that admits any value, for each `format` of the document that openapi-core
+    does not know (`objectid`, ...): a format is open-valued in OpenAPI, and JSON Schema
+    ignores one it does not know, where openapi-core refuses every value (its issue 515)."""
+    known = (oas30_format_checker if version == "3.0" else oas31_format_checker).checkers
+    formats: set[str] = set()
+    nodes: list = [document]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                formats.add(node["format"])
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return {name: _any_value for name in formats - set(known)}
+
+
+def _any_value(value: object) -> bool:
+    return True
 
 
 def _is_base64(value: object) -> bool:

@@ -271,3 +271,107 @@ def test_the_real_description_is_served_and_the_chat_operations_keep_their_behav
     assert client.get("/api/orgs/org_1", headers={}).status_code == 401
     assert client.get("/api/orgs/org_1", headers=bearer).status_code == 200
     assert json.loads(client.get("/api/orgs/org_1", headers=bearer).data)  # a JSON body
+
+
+def test_a_failure_under_a_default_response_keeps_its_own_status(tmp_path):
+    document = tmp_path / "doc.yaml"
+    document.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /items/{n}:\n    get:\n"
+        "      parameters: [{name: n, in: path, required: true, schema: {type: integer}}]\n"
+        "      responses:\n        '200': {description: ok}\n        default:\n          description: error\n"
+        "          content:\n            application/json:\n              schema:\n"
+        "                type: object\n                required: [reason]\n"
+        "                properties: {reason: {type: string}}\n"
+    )
+    response = create_app(document, FIXTURES, jwt_secret=SECRET).test_client().get("/items/x")
+    assert response.status_code == 400
+    assert set(response.get_json()) == {"reason"}  # the declared shape, as the envelope does not fit
+
+
+@pytest.mark.parametrize("path", ["/search", "/search/tags"])  # compiled validators; openapi-core's
+def test_an_empty_query_value_is_a_value_unless_allow_empty_value_says_not_given(path):
+    client = app_for("empty_query_values.yaml").test_client()
+    assert client.get(f"{path}?q=").status_code == 200  # "" is a string of at most 50 characters
+    assert client.get(f"{path}?q=a&sort=").status_code == 200  # allowEmptyValue: as if not given
+    refused = {"?q=a&page=": "page", "?q=a&sort=oldest": "sort", "?sort=": "q", "?page=2": "q"}
+    for query, field in refused.items():
+        response = client.get(path + query)
+        assert response.status_code == 400, query
+        assert field in response.get_json()["details"], query
+
+
+def test_failures_the_document_declares_no_status_for_are_added_to_the_served_document():
+    app = app_for("undeclared_failures.yaml")
+    added = [warning.split("specs/")[1] for warning in warnings_of(app) if "declares no status" in warning]
+    assert added == [
+        "undeclared_failures.yaml:25: #/paths/~1notes/get/responses: declares no status for 400 (request data"
+        " that breaks the document), 401 (missing or invalid credentials): the mock sends it, and adds it to"
+        " the document it serves (/__mock/served-openapi.json)",
+        "undeclared_failures.yaml:65: #/paths/~1notes~1{noteId}~1archive/post/responses: declares no status for"
+        " 204 (the answer to a valid request, as the document declares only failures), 400 (request data that"
+        " breaks the document), 401 (missing or invalid credentials): the mock sends it, and adds it to the"
+        " document it serves (/__mock/served-openapi.json)",
+    ]
+    client = app.test_client()
+    served = client.get("/__mock/served-openapi.json").get_json()
+    responses = served["paths"]["/notes"]["get"]["responses"]
+    assert sorted(responses) == ["200", "400", "401"]
+    assert responses["401"]["x-mockserver-added"] is True
+    schema_ref = responses["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema_ref == "#/components/schemas/MockServerError2"  # the document's own name is kept
+    assert served["components"]["schemas"]["MockServerError"] == {"type": "string", "maxLength": 200}
+    assert sorted(served["paths"]["/notes/{noteId}"]["get"]["responses"]) == ["200", "4XX"]  # covered
+    assert sorted(served["paths"]["/health"]["get"]["responses"]) == ["204"]  # no data, no security
+
+    contract = app.extensions["mockserver.contract"]
+    bearer = {"Authorization": f"Bearer {token()}"}
+    for path, headers, status in [("/notes", {}, 401), ("/notes?limit=99", bearer, 400), ("/notes", bearer, 200)]:
+        response = client.get(path, headers=headers)
+        assert response.status_code == status, path
+        assert contract.response_errors("GET", path.split("?")[0], response) == [], path
+    assert "WWW-Authenticate" in client.get("/notes").headers
+    for headers, status in [({}, 401), (bearer, 204)]:  # 401 although 403 is declared; 204 for success
+        response = client.post("/notes/n1/archive", headers=headers)
+        assert response.status_code == status
+        assert contract.response_errors("POST", "/notes/n1/archive", response) == []
+
+
+def test_a_format_the_mock_does_not_know_admits_any_value():
+    client = app_for("undeclared_failures.yaml").test_client()
+    assert client.get("/notes/65a1b2c3d4e5f6789012345a").status_code == 200
+    assert client.get("/notes/not-an-object-id").status_code == 200
+
+
+def test_a_multipart_array_with_no_part_is_an_empty_array():
+    client = app_for("multipart_arrays.yaml").test_client()
+
+    def post(parts: str):
+        body = f"{parts}--B--\r\n".encode()
+        return client.post("/attachments", data=body, content_type="multipart/form-data; boundary=B")
+
+    part = 'Content-Disposition: form-data; name="files"; filename="a"\r\n\r\nbytes\r\n'
+    assert post("").status_code == 201  # files: [], as the schema allows
+    assert post(f"--B\r\n{part}").status_code == 201
+    refused = post(f"--B\r\n{part}" * 3)
+    assert refused.status_code == 400
+    assert "files" in refused.get_json()["details"]
+
+
+def test_headers_with_an_underscore_are_reported_as_never_arriving_under_serve():
+    warnings = [warning.split("specs/")[1] for warning in warnings_of(app_for("underscore_headers.yaml"))]
+    note = "has an underscore: `mockserver serve` (waitress) drops such request headers, so it never arrives"
+    assert warnings == [
+        f"underscore_headers.yaml:38: #/components/securitySchemes/tenantKey/name: header X_Tenant_Key {note}",
+        f"underscore_headers.yaml:30: #/components/parameters/TraceId/name: header trace_id {note}",
+        f"underscore_headers.yaml:15: #/paths/~1reports/get/parameters/0/name: header X_Request_Source {note}",
+    ]
+
+
+def test_a_property_left_without_a_schema_by_an_empty_one_of_takes_any_value():
+    # Its validator compiled `{}` (no type, no items) without end: every request was a 500.
+    client = app_for("empty_oneof.yaml").test_client()
+    assert client.post("/simulations").status_code == 400  # the body is required
+    for context in ({"scopes": ["read"]}, [{"role": "admin"}], "any", None):
+        response = client.post("/simulations", json={"action": "read", "context": context})
+        assert response.status_code == 200, context
+    assert client.post("/simulations", json={"action": "delete"}).status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import socket
 import subprocess
 import sys
@@ -178,3 +179,16 @@ def test_token_refuses_a_short_secret_and_a_lifetime_the_mock_would_refuse():
     )
     assert too_long.exit_code == 2
     assert "longer than 86400 s" in too_long.stderr
+
+
+def test_effective_spec_prints_the_document_the_mock_serves():
+    from mockserver.app import create_app
+
+    spec = ROOT / "tests" / "specs" / "undeclared_failures.yaml"
+    result = CliRunner().invoke(main, ["effective-spec", str(spec)])
+
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "#/paths/~1notes/get/responses" in result.stderr
+    served = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client().get("/__mock/served-openapi.json")
+    assert json.loads(result.stdout) == served.get_json()
+    assert json.loads(result.stdout)["paths"]["/notes"]["get"]["responses"]["401"]["x-mockserver-added"] is True

@@ -1,0 +1,156 @@
+"""The effective document: the served document plus the failures the mock sends that it
+declares no status for.
+
+A mock enforces what the document asks (its security, its schemas), and must send some
+status when it refuses a request; where the operation declares none that fits (no 401,
+`4XX` or `default` for a missing token; no 400, 422, `4XX`, `default` or other
+refusal for invalid data), the mock sends its own, in the `Error` envelope. So that every
+response still conforms to a document, those responses are added to the document the
+mock serves (`GET /__mock/served-openapi.json`, `mockserver effective-spec FILE`), each
+reported at start-up as a warning with its pointer:
+
+- 204, for an operation that declares only failures (a valid request gets no failure);
+- 401, for an operation whose every security alternative needs credentials (a 403 it
+  declares is for a caller without permission, not one without credentials);
+- 400, for an operation with parameters or a request body, which a request may break;
+- the failures a behaviour sends as `openapi.yaml` declares them (404 for a chat one is
+  not in, ...), for an operation the behaviour serves.
+
+Where the document has a shared response for the failure (`components/responses/
+Unauthorized`, `BadRequest`, `NotFound`, as the Mudbase description has), that is the one
+added; else one with the mock's `Error` envelope as its schema. Rate limiting (429) is
+not added: it applies only where the document declares a 429.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from . import settings
+from .loading import Document, Problem, escape, load_document
+from .negotiator import error_key, success_key
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The mock server's Error envelope",
+    "required": ["error", "code", "details", "timestamp", "path", "requestId"],
+    "properties": {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}]},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "path": {"type": "string"},
+        "requestId": {"type": "string"},
+    },
+}
+WHY = {
+    400: "request data that breaks the document",
+    401: "missing or invalid credentials",
+}
+NO_SUCCESS = "the answer to a valid request, as the document declares only failures"
+ADDED = "x-mockserver-added"  # marks each added response in the served document
+# Where a document declares a shared response by one of these names, it is the one added.
+SHARED = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
+
+
+def add_error_responses(document: Document, operations) -> list[Problem]:
+    """Add to `document.data`, in place, the failures each of `operations` may send undeclared;
+    a warning per operation that gets any, naming the statuses and why."""
+    problems = []
+    schema_ref = None
+    shared = (document.data.get("components") or {}).get("responses") or {}
+    for operation in operations:
+        op = document.data["paths"][operation.path][operation.method.lower()]
+        responses = op.get("responses")
+        if not isinstance(responses, dict):
+            continue
+        added = []
+        if success_key([str(key) for key in responses]) is None:
+            responses["204"] = {"description": f"Added by the mock server: {NO_SUCCESS}", ADDED: True}
+            added.append(f"204 ({NO_SUCCESS})")
+        for status, why in _failures(operation, op, document.data["paths"][operation.path]):
+            if _declared(status, [str(key) for key in responses]):
+                continue
+            if SHARED.get(status) in shared:  # the document's own response for this failure
+                responses[str(status)] = {"$ref": f"#/components/responses/{SHARED[status]}"}
+                why += f", as its {SHARED[status]} response"
+            else:
+                schema_ref = schema_ref or _error_schema(document.data)
+                responses[str(status)] = _response(status, why, schema_ref)
+            added.append(f"{status} ({why})")
+        if added:
+            pointer = f"/paths/{escape(operation.path)}/{operation.method.lower()}/responses"
+            message = (
+                f"declares no status for {', '.join(added)}: the mock sends it, and adds it to the"
+                " document it serves (/__mock/served-openapi.json)"
+            )
+            problems.append(document.problem(pointer, message))
+    return problems
+
+
+def _declared(status: int, keys: list[str]) -> bool:
+    """The operation declares a status the mock sends `status` as. A missing or invalid
+    credential is a 401 (RFC 9110), never the 403 (no permission) an operation may declare."""
+    if status == 401:
+        return bool({"401", "4XX", "4xx", "default"} & set(keys))
+    return error_key(status, keys) is not None
+
+
+def _failures(operation, op: dict, item: dict) -> list[tuple[int, str]]:
+    """(status, why) of every failure the mock may send for `operation` (`op` in path `item`)."""
+    failures = []
+    if op.get("parameters") or item.get("parameters") or op.get("requestBody"):
+        failures.append((400, WHY[400]))
+    if operation.security and all(operation.security):  # an empty alternative admits anyone
+        failures.append((401, WHY[401]))
+    from .behaviours import behaviour_for  # here: the behaviours import auth.py, which imports spec.py
+
+    if behaviour_for(operation.operation_id, operation.method, operation.path) is not None:
+        declared = _behaviour_failures().get(operation.operation_id, {})
+        generic = {status for status, _ in failures}
+        failures += [(status, why) for status, why in declared.items() if status not in generic]
+    return failures
+
+
+@cache
+def _behaviour_failures() -> dict[str, dict[int, str]]:
+    """operationId -> {status: description} of the failures openapi.yaml declares for
+    each behaviour (what the behaviours are written to send)."""
+    data = load_document(settings.DEFAULT_SPEC).data
+    components = (data.get("components") or {}).get("responses") or {}
+    out: dict[str, dict[int, str]] = {}
+    for item in data["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict) or "operationId" not in op:
+                continue
+            for key, response in (op.get("responses") or {}).items():
+                status = int(key) if str(key).isdigit() else 0
+                if 400 <= status < 500 and status != 429:
+                    if "$ref" in response:
+                        response = components.get(response["$ref"].rsplit("/", 1)[-1], {})
+                    why = " ".join(str(response.get("description", "a failure of the behaviour")).split()).rstrip(".")
+                    out.setdefault(op["operationId"], {})[status] = why[:1].lower() + why[1:]
+    return out
+
+
+def _error_schema(data: dict[str, Any]) -> str:
+    """Add the Error envelope's schema under a name the document does not use; its $ref."""
+    schemas = data.setdefault("components", {}).setdefault("schemas", {})
+    name, number = "MockServerError", 1
+    while name in schemas:
+        number += 1
+        name = f"MockServerError{number}"
+    schemas[name] = ERROR_SCHEMA
+    return f"#/components/schemas/{name}"
+
+
+def _response(status: int, why: str, schema_ref: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": f"Added by the mock server: {why}",
+        ADDED: True,
+        "content": {"application/json": {"schema": {"$ref": schema_ref}}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"description": "The challenge", "schema": {"type": "string"}}}
+    return response

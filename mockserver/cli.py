@@ -14,9 +14,10 @@ from .auth import issue_token
 from .deployment import is_loopback, safeguards
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
-from .serving import ConnectionLimits, create_server
+from .serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
 from .settings import SettingsError
 from .spec import SpecError
+from .store import DEFAULT_PREFIX, MEMORY, StoreError
 
 spec_option = click.option(
     "--spec",
@@ -53,6 +54,29 @@ def main() -> None:
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=settings.DEFAULT_PORT, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes serving the one port; more than one needs a shared --store.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="MOCKSERVER_STORE",
+    default=MEMORY,
+    show_default=True,
+    help="Where the state lives: `memory` (this process), or redis://HOST:PORT/DB, shared by every "
+    "process and replica using it. Env: MOCKSERVER_STORE.",
+)
+@click.option(
+    "--store-prefix",
+    envvar="MOCKSERVER_STORE_PREFIX",
+    default=DEFAULT_PREFIX,
+    show_default=True,
+    help="Key prefix of the state in Redis; mocks with one prefix share a state. Env: MOCKSERVER_STORE_PREFIX.",
+)
 @spec_option
 @fixtures_option
 @click.option(
@@ -118,6 +142,9 @@ def serve(
     host: str,
     port: int,
     threads: int,
+    workers: int,
+    store_url: str,
+    store_prefix: str,
     spec: Path,
     fixtures: Path,
     shared: bool,
@@ -132,18 +159,29 @@ def serve(
     request_timeout: float,
 ) -> None:
     """Serve the mock with a production WSGI server (waitress)."""
+    if workers > 1 and store_url == MEMORY:
+        raise click.UsageError(
+            f"--workers {workers} needs a shared store: in memory, each process would have its own chats "
+            "and sessions and contradict the others. Add --store redis://HOST:PORT/DB, or serve one process"
+        )
     shared = shared or not is_loopback(host)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
-        app = create_app(spec, fixtures, settings.jwt_secret(default_allowed=not shared), guards)
-    except (SpecError, FixtureError, SettingsError) as exc:
+        secret = settings.jwt_secret(default_allowed=not shared)
+        app = create_app(spec, fixtures, secret, guards, store_url, store_prefix)
+    except (SpecError, FixtureError, SettingsError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
-        server = create_server(app, host, port, threads, limits)
+        if workers > 1:
+            sock = listening_socket(host, port)
+            effective_port = sock.getsockname()[1]
+        else:
+            server = create_server(app, host, port, threads, limits)
+            effective_port = server.effective_port
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    url = f"http://{host}:{server.effective_port}"
+    url = f"http://{host}:{effective_port}"
     startup = app.extensions["mockserver.startup"]
     for problem in startup["problems"]:
         click.echo(f"warning: {problem}", err=True)
@@ -153,7 +191,10 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
-    users = app.extensions["mockserver.store"].users.values()
+    store = app.extensions["mockserver.store"]
+    state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
+    click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
+    users = store.users.values()
     if shared:
         # Stdout ends up in the deployment's logs: no passwords there.
         click.echo(f"Log in (POST /api/auth/login) with a user of {fixtures}/users.yaml, or get a token with")
@@ -169,6 +210,8 @@ def serve(
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     sys.stdout.flush()
     handler = configure_logging()
+    if workers > 1:
+        sys.exit(serve_in_processes(app, sock, workers, threads, limits))
     try:
         server.run()
     except KeyboardInterrupt:

@@ -18,6 +18,9 @@ from .sessions import SessionRules
 
 
 class Store(ChatRules, MessageRules, SessionRules):
+    kind = "memory"
+    problems: list[str] = []  # nothing about the memory store is worth a warning
+
     def __init__(self, fixtures: Fixtures) -> None:
         self.fixtures = fixtures
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
@@ -40,6 +43,10 @@ class Store(ChatRules, MessageRules, SessionRules):
             self._sessions = {}
             self._refresh_tokens = {}
             self._last_login = {}
+
+    def health(self) -> dict[str, str]:
+        """What /__mock/health reports of the store: memory is always there."""
+        return {"store": self.kind, "status": "ok"}
 
     def find_user_by_email(self, email: str) -> User | None:
         return self._users_by_email.get(email.lower())

@@ -1,5 +1,5 @@
 """A real Redis for the tests: Debian's redis-server on a free 127.0.0.1 port, with its
-files in a temporary folder, no persistence, stopped at the end."""
+files in a temporary folder, stopped at the end."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def free_port() -> int:
 class RedisServer:
     """A redis-server process; `stop()` kills it, `start()` starts it again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, persistent: bool = False) -> None:
+        self.persistent = persistent
         self.program = require_redis_server()
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -46,10 +47,12 @@ class RedisServer:
         self.start()
 
     def start(self, timeout: float = 10) -> None:
-        # No snapshot, no append-only file: a restarted Redis starts empty, the worst case.
+        # Persistent: every write is in the append-only file before Redis answers, so a
+        # killed Redis restarts with all it acknowledged. Else nothing is kept.
+        durability = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.process = subprocess.Popen(
             [self.program, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.directory.name]
-            + ["--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+            + ["--save", "", "--protected-mode", "yes", *durability],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -71,6 +71,10 @@ class StoreUnavailable(Exception):
     """The shared store did not answer in time; the request changed nothing."""
 
 
+class _StateLost(Exception):
+    """A fixture project's document is gone: Redis restarted empty or was flushed."""
+
+
 def redacted(url: str) -> str:
     """A Redis URL without its password, for messages and /__mock/health."""
     parts = urlsplit(url)
@@ -130,7 +134,7 @@ class _Documents(MutableMapping):
         self._key_of = key_of
         self._decode = decode
         self._encode = encode
-        self._ids = ids  # every ID there is, for kinds that can be listed (projects)
+        self._ids = ids  # every ID there is, for kinds that can be listed (projects): never absent
         self._stored: dict[str, Any] = {}  # ID -> the document as read (None: absent), or _UNREAD
         self._values: dict[str, Any] = {}  # ID -> the document as the rule has it now
 
@@ -140,6 +144,8 @@ class _Documents(MutableMapping):
         key = self._key_of(id_)
         self._pipe.watch(key)
         raw = self._pipe.get(key)
+        if raw is None and self._ids is not None and id_ in self._ids:
+            raise _StateLost(key)
         self._stored[id_] = raw
         if raw is not None:
             self._values[id_] = self._decode(raw)
@@ -307,6 +313,9 @@ class RedisStore(Store):
                     except RuleViolation as exc:
                         result, refusal = None, exc
                     transaction.commit()
+                except _StateLost as lost:
+                    self._load_fixtures_once(lost_key=str(lost))  # and the rule runs again, on the fixtures
+                    continue
                 except redis.WatchError:
                     if time.monotonic() > deadline:
                         raise StoreUnavailable(
@@ -348,14 +357,14 @@ class RedisStore(Store):
             return status | {"status": "unavailable", "details": str(exc)}
         return status | {"status": "ok"}
 
-    def _load_fixtures_once(self) -> list[str]:
-        """Loads the fixtures unless a replica did already (its state is kept); what is
-        worth a warning."""
+    def _load_fixtures_once(self, lost_key: str | None = None) -> list[str]:
+        """Loads the fixtures unless a replica did already (its state is kept), or when
+        `lost_key`, a fixture project's document, is gone; what is worth a warning."""
         with self._redis.pipeline() as pipe:
             try:
-                pipe.watch(self._key("fixtures"))
+                pipe.watch(self._key("fixtures"), *([lost_key] if lost_key else []))
                 loaded = pipe.get(self._key("fixtures"))
-                if loaded is None:
+                if loaded is None or (lost_key and not pipe.exists(lost_key)):
                     self._write_fixtures(pipe)
                     return []
             except redis.WatchError:

@@ -387,7 +387,8 @@ def main() -> None:
     from mockserver.auth import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
-    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], 7 * 24 * 3600)
+    # As long-lived as the mock accepts (a longer one is a 401 for every request).
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], settings.MAX_TOKEN_LIFETIME_SECONDS - 60)
     chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
     measure(chosen)
     print()

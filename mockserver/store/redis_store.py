@@ -250,6 +250,7 @@ class RedisStore(Store):
         # The rules' `with self._lock:` blocks run inside a transaction instead.
         self._lock = nullcontext()
         self._current = threading.local()
+        self._retrying = threading.Lock()
         self._project_ids = tuple(fixtures.projects)
         try:
             self._redis = redis.Redis.from_url(
@@ -319,27 +320,33 @@ class RedisStore(Store):
         if getattr(self._current, "transaction", None) is not None:
             return rule(self, *args, **kwargs)  # a rule calling another: one transaction
         deadline = time.monotonic() + CONTENTION_BUDGET_SECONDS
+        lost_a_race = False
         with self._reaching_redis(), self._redis.pipeline() as pipe:
             while True:
-                self._current.transaction = transaction = self._begin(pipe)
-                try:
+                # After a lost race, this process's rules retry one at a time, so that they
+                # stop undoing each other's work (which costs more than waiting); other
+                # processes and replicas are still kept apart by WATCH alone.
+                with self._retrying if lost_a_race else nullcontext():
+                    self._current.transaction = transaction = self._begin(pipe)
                     try:
-                        result, refusal = rule(self, *args, **kwargs), None
-                    except RuleViolation as exc:
-                        result, refusal = None, exc
-                    transaction.commit()
-                except _StateLost as lost:
-                    self._load_fixtures_once(lost_key=str(lost))  # and the rule runs again, on the fixtures
-                    continue
-                except redis.WatchError:
-                    if time.monotonic() > deadline:
-                        raise StoreUnavailable(
-                            f"Another replica kept changing the same state for {CONTENTION_BUDGET_SECONDS:.0f} s"
-                        ) from None
-                    continue
-                finally:
-                    self._current.transaction = None
-                    pipe.reset()
+                        try:
+                            result, refusal = rule(self, *args, **kwargs), None
+                        except RuleViolation as exc:
+                            result, refusal = None, exc
+                        transaction.commit()
+                    except _StateLost as lost:
+                        self._load_fixtures_once(lost_key=str(lost))  # and the rule runs again, on the fixtures
+                        continue
+                    except redis.WatchError:
+                        if time.monotonic() > deadline:
+                            raise StoreUnavailable(
+                                f"Another replica kept changing the same state for {CONTENTION_BUDGET_SECONDS:.0f} s"
+                            ) from None
+                        lost_a_race = True
+                        continue
+                    finally:
+                        self._current.transaction = None
+                        pipe.reset()
                 if refusal is not None:
                     raise refusal
                 return result

@@ -1,6 +1,9 @@
 """The mock side by side with Stoplight Prism and a bare Flask + PyJWT app: `make bench`.
 
-All three serve on 127.0.0.1 at once. For each scenario, every round loads each of them
+The mock runs three ways: its state in memory (one process, `mock`), and in Redis, with
+one process (`redis`) and with `--workers N` processes on one port (`redis-xN`); the
+Redis ones when Debian's redis-server is installed (the bench starts its own).
+All serve on 127.0.0.1 at once. For each scenario, every round loads each of them
 in turn with wrk (a compiled load generator: no Python client competing for the cores),
 rotating the order from round to round, so that a busy machine slows all three alike.
 It prints one table (req/s, p50, p99 per target, the mock/Prism and mock/bare ratios,
@@ -15,6 +18,7 @@ node is present; wrk comes from Debian's packages (installed when running as roo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -26,7 +30,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRISM_VERSION = "5.14.2"
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
-TARGETS = ("mock", "prism", "bare")
+MOCKS = ("mock", "redis", "redis-x")  # memory; Redis, one process; Redis, --workers N (named redis-xN)
 PROJECT, CHAT = "proj_CE5hbCg5EPjP", "VL0TZudKjN6SiWtV"
 MORGAN, SAM = "usr_morgan_de", "usr_l6ZF362tQSr4nE"
 LOGIN = {"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}
@@ -173,17 +177,49 @@ def stop(target: Target) -> None:
         target.process.wait(timeout=10)
 
 
-def start_targets(args, env) -> dict[str, Target]:
+@contextlib.contextmanager
+def redis_server() -> Iterator[str | None]:
+    """A throw-away redis-server (no persistence) for the Redis-backed mocks; its URL,
+    or None when it is not installed."""
+    program = shutil.which("redis-server")
+    if program is None:
+        print("redis-server not found (apt-get install redis-server): the Redis-backed mock is left out")
+        yield None
+        return
+    port = free_port()
+    with tempfile.TemporaryDirectory() as directory:
+        command = [program, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory]
+        process = subprocess.Popen(
+            [*command, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("redis-server did not start")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def start_targets(args, env, redis_url: str | None) -> dict[str, Target]:
     python = sys.executable
     threads = str(args.threads)
     targets = {}
-    port = free_port()
-    targets["mock"] = start(
-        "mock",
-        [str(Path(python).with_name("mockserver")), "serve", "--port", str(port), "--threads", threads],
-        port,
-        env,
-    )
+    serve = [str(Path(python).with_name("mockserver")), "serve", "--threads", threads]
+    variants = [("mock", [])]
+    if redis_url:
+        store = ["--store", redis_url]
+        variants.append(("redis", [*store, "--store-prefix", "bench-redis"]))
+        many = f"redis-x{args.workers}"
+        variants.append((many, [*store, "--store-prefix", "bench-workers", "--workers", str(args.workers)]))
+    for name, options in variants:
+        port = free_port()
+        targets[name] = start(name, [*serve, "--port", str(port), *options], port, env)
     port = free_port()
     targets["bare"] = start("bare", [python, "benchmarks/bare_app.py", str(port), threads], port, env)
     if prism_installed():
@@ -302,10 +338,14 @@ def ratio(stats: dict[str, dict], other: str) -> str:
     return f"{stats['mock']['rps'] / stats[other]['rps']:.2f}" if other in stats else "-"
 
 
+def is_mock(target: str) -> bool:
+    return target.startswith(MOCKS)
+
+
 def print_table(results: dict[tuple[str, str], list[dict]], names: list[str], present: list[str]) -> None:
     header = f"{'scenario':<36}"
     for target in present:
-        header += f" | {target + ' req/s':>11} {'p50 ms':>7} {'p99 ms':>7}"
+        header += f" | {target + ' req/s':>14} {'p50 ms':>7} {'p99 ms':>7}"
     header += f" | {'mock/prism':>10} {'mock/bare':>9} | {'5xx':>4} {'sock err':>8} {'unexpected':>10}"
     print(header)
     print("-" * len(header))
@@ -314,14 +354,14 @@ def print_table(results: dict[tuple[str, str], list[dict]], names: list[str], pr
         stats = {target: summary(results[name, target]) for target in present}
         for target in present:
             s = stats[target]
-            row += f" | {s['rps']:>11.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}"
+            row += f" | {s['rps']:>14.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}"
         row += f" | {ratio(stats, 'prism'):>10} {ratio(stats, 'bare'):>9}"
         row += f" | {sum(s['fivexx'] for s in stats.values()):>4} {sum(s['socket'] for s in stats.values()):>8}"
-        row += f" {stats['mock']['unexpected'] + stats['bare']['unexpected']:>10}"
+        row += f" {sum(stats[t]['unexpected'] for t in present if t != 'prism'):>10}"
         print(row)
     print(
-        "5xx and socket errors: all targets together; unexpected: statuses the mock or the bare app should not give."
-        " p50/p99: median over rounds."
+        "5xx and socket errors: all targets together; unexpected: statuses the mocks or the bare app should not give."
+        " p50/p99: median over rounds; mock/prism and mock/bare: the in-memory mock."
     )
 
 
@@ -336,19 +376,21 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="WSGI server threads, mock and bare app")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="processes of the redis-xN mock (default: cores)"
+    )
     parser.add_argument("--soak-requests", type=int, default=1_000_000, help="the mock's memory run; 0: none")
     parser.add_argument("--only", help="run only scenarios whose name contains this")
     parser.add_argument("--proxy-only", action="store_true", help="only the validating proxy's added latency")
     args = parser.parse_args()
-    import hostile_bodies
     from in_process import measure
 
     from mockserver import settings
     from mockserver.auth import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
-    # As long-lived as the mock accepts (--max-token-lifetime): a longer one is a 401.
-    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], settings.MAX_TOKEN_LIFETIME_SECONDS)
+    # As long-lived as the mock accepts (a longer one is a 401 for every request).
+    token = issue_token(settings.jwt_secret(), MORGAN, LOGIN["email"], settings.MAX_TOKEN_LIFETIME_SECONDS - 60)
     chosen = [s for s in scenarios(ROOT / args.spec, token) if not args.only or args.only in s.name]
     if args.proxy_only:
         if wrk_available():
@@ -359,8 +401,15 @@ def main() -> None:
     if not wrk_available():
         return
 
-    targets = start_targets(args, env)
-    present = [name for name in TARGETS if name in targets]
+    with redis_server() as redis_url:
+        run_targets(args, env, chosen, token, redis_url)
+
+
+def run_targets(args, env, chosen: list[Scenario], token: str, redis_url: str | None) -> None:
+    import hostile_bodies
+
+    targets = start_targets(args, env, redis_url)
+    present = list(targets)
     idle = {name: target.rss_mib() for name, target in targets.items()}
     results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
     try:
@@ -380,8 +429,8 @@ def main() -> None:
                 for round_number in range(args.rounds):
                     shift = (round_number + index) % len(present)
                     for target in present[shift:] + present[:shift]:
-                        if scenario.reset and target == "mock":
-                            post(targets["mock"].url + "/__mock/reset")
+                        if scenario.reset and is_mock(target):
+                            post(targets[target].url + "/__mock/reset")
                         result = run_wrk(
                             targets[target].url, per_target[target], args.seconds, args.connections, args.wrk_threads
                         )

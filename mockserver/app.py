@@ -35,7 +35,7 @@ from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
 from .spec import Contract, ExceptConverter, Operation
-from .store import Store
+from .store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
 from .validation import validate_request
 
 access_log = logging.getLogger("mockserver.access")
@@ -49,10 +49,13 @@ def create_app(
     safeguards: Safeguards = LOCAL,
     options: ControlOptions = DEFAULT_OPTIONS,
     store: Store | None = None,
+    store_url: str = MEMORY,
+    store_prefix: str = DEFAULT_PREFIX,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short. With a `store`, the app serves its state
-    instead of a new one from the fixtures (a contract reloaded by `serve --watch`)."""
+    SettingsError when the secret is too short, StoreError when the store cannot be opened.
+    With a `store`, the app serves its state instead of opening one (a contract reloaded by
+    `serve --watch`)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path))
     negotiator = Negotiator(contract.source, contract.version)
@@ -60,7 +63,7 @@ def create_app(
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
     fixtures_dir = Path(fixtures_dir)
     if store is None:
-        store = Store(load_fixtures(fixtures_dir))
+        store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix)
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     authenticator = Authenticator(
@@ -152,6 +155,13 @@ def create_app(
         ]
         return jsonify(chats=chats)
 
+    @app.get(f"{ADMIN_PREFIX}/health")
+    def health() -> Response:
+        report = store.health()
+        response = jsonify(report)
+        response.status_code = 200 if report["status"] == "ok" else 503
+        return response
+
     @app.before_request
     def start_request() -> None:
         g.request_id = new_request_id()
@@ -191,6 +201,12 @@ def create_app(
         g.api_error = exc
         return negotiator.error(request.endpoint, exc)
 
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable) -> Response:
+        # Nothing was changed; the store reconnects by itself on a later request.
+        error_log.warning("%s %s: %s", request.method, request.path, exc)
+        return api_error(ApiError(503, "STORE_UNAVAILABLE", "Service unavailable", str(exc), {"Retry-After": "1"}))
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         return render(from_http_exception(exc))
@@ -224,6 +240,6 @@ def create_app(
     )
     app.extensions["mockserver.startup"] = {
         "seconds": time.perf_counter() - started,
-        "problems": contract.problems + negotiator.problems,
+        "problems": contract.problems + negotiator.problems + store.problems,
     }
     return app

@@ -19,9 +19,10 @@ from .faults import Latency
 from .fixtures import FixtureError, load_fixtures
 from .logs import configure_logging
 from .reloading import Watcher
-from .serving import ConnectionLimits, create_server
+from .serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
 from .settings import SettingsError
 from .spec import Contract, SpecError
+from .store import DEFAULT_PREFIX, MEMORY, StoreError
 
 spec_option = click.option(
     "--spec",
@@ -62,6 +63,29 @@ def main() -> None:
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=settings.DEFAULT_PORT, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes serving the one port; more than one needs a shared --store.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="MOCKSERVER_STORE",
+    default=MEMORY,
+    show_default=True,
+    help="Where the state lives: `memory` (this process), or redis://HOST:PORT/DB, shared by every "
+    "process and replica using it. Env: MOCKSERVER_STORE.",
+)
+@click.option(
+    "--store-prefix",
+    envvar="MOCKSERVER_STORE_PREFIX",
+    default=DEFAULT_PREFIX,
+    show_default=True,
+    help="Key prefix of the state in Redis; mocks with one prefix share a state. Env: MOCKSERVER_STORE_PREFIX.",
+)
 @spec_option
 @fixtures_option
 @click.option(
@@ -153,6 +177,9 @@ def serve(
     host: str,
     port: int,
     threads: int,
+    workers: int,
+    store_url: str,
+    store_prefix: str,
     spec: Path,
     fixtures: Path,
     shared: bool,
@@ -179,6 +206,13 @@ def serve(
     Force an answer with a Prefer request header (code=404, example=NAME, dynamic=true);
     add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
     clients sent at GET /__mock/requests; open the console at /__mock/."""
+    if workers > 1 and store_url == MEMORY:
+        raise click.UsageError(
+            f"--workers {workers} needs a shared store: in memory, each process would have its own chats "
+            "and sessions and contradict the others. Add --store redis://HOST:PORT/DB, or serve one process"
+        )
+    if workers > 1 and watch:
+        raise click.UsageError("--watch reloads one process: serve with --workers 1 to watch the files")
     shared = shared or not is_loopback(host)
     try:
         delay = Latency.parse(latency) if latency else None
@@ -188,18 +222,23 @@ def serve(
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
         secret = settings.jwt_secret(default_allowed=not shared)
-        app = create_app(spec, fixtures, secret, guards, options)
-    except (SpecError, FixtureError, SettingsError) as exc:
+        app = create_app(spec, fixtures, secret, guards, options, store_url=store_url, store_prefix=store_prefix)
+    except (SpecError, FixtureError, SettingsError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     watcher = None
     if watch:
         watcher = Watcher(app, spec, fixtures, lambda store: create_app(spec, fixtures, secret, guards, options, store))
     try:
         limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
-        server = create_server(watcher.app if watcher else app, host, port, threads, limits)
+        if workers > 1:
+            sock = listening_socket(host, port)
+            effective_port = sock.getsockname()[1]
+        else:
+            server = create_server(watcher.app if watcher else app, host, port, threads, limits)
+            effective_port = server.effective_port
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    url = f"http://{host}:{server.effective_port}"
+    url = f"http://{host}:{effective_port}"
     startup = app.extensions["mockserver.startup"]
     for problem in startup["problems"]:
         click.echo(f"warning: {problem}", err=True)
@@ -209,7 +248,10 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
-    users = app.extensions["mockserver.store"].users.values()
+    store = app.extensions["mockserver.store"]
+    state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
+    click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
+    users = store.users.values()
     if shared:
         # Stdout ends up in the deployment's logs: no passwords there.
         click.echo(f"Log in (POST /api/auth/login) with a user of {fixtures}/users.yaml, or get a token with")
@@ -229,6 +271,8 @@ def serve(
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     click.echo(f"Console (requests, state, fault rules): {url}/__mock/")
     sys.stdout.flush()
+    if workers > 1:
+        sys.exit(serve_in_processes(app, sock, workers, threads, limits))
     try:
         server.run()
     except KeyboardInterrupt:

@@ -10,8 +10,11 @@ in the API's Error shape.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
 import socket
 import struct
 import threading
@@ -165,12 +168,13 @@ def create_server(
     threads: int = 8,
     limits: ConnectionLimits = DEFAULT_LIMITS,
     max_body_bytes: int = settings.MAX_BODY_BYTES,
+    sock: socket.socket | None = None,
 ):
-    """A bound waitress server; port 0 picks a free port (see `.effective_port`).
+    """A bound waitress server; port 0 picks a free port (see `.effective_port`). With
+    `sock`, it accepts on that listening socket instead of binding host and port.
     `max_body_bytes`: the validating proxy forwards larger bodies than the mock takes."""
     adj = Adjustments(
-        host=host,
-        port=port,
+        **({"sockets": [sock]} if sock else {"host": host, "port": port}),
         threads=threads,
         ident=SERVER_IDENT,
         connection_limit=limits.max_connections,
@@ -187,7 +191,11 @@ def create_server(
     map_: dict = {}
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(adj.threads)
-    servers = [_Server(app, map_, dispatcher=dispatcher, adj=adj, sockinfo=info) for info in adj.listen]
+    if sock:
+        info = (sock.family, sock.type, sock.proto, sock.getsockname())
+        servers = [_Server(app, map_, True, sock, dispatcher=dispatcher, adj=adj, sockinfo=info, bind_socket=False)]
+    else:
+        servers = [_Server(app, map_, dispatcher=dispatcher, adj=adj, sockinfo=info) for info in adj.listen]
     for server in servers:
         server.limits = limits
     if len(servers) == 1:
@@ -217,3 +225,82 @@ def serve_in_background(
         server.task_dispatcher.shutdown()
         server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=10)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host and port (0: a free one), for serve_in_processes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
+def serve_in_processes(app, sock: socket.socket, workers: int, threads: int, limits: ConnectionLimits) -> int:
+    """Serve `app` from `workers` forked processes that accept on one listening socket
+    (the kernel hands each connection to one of them); returns the exit code.
+
+    The processes share nothing but the socket, so the app's state must live outside
+    them (a shared store). SIGTERM or SIGINT stops them all; when one dies, the others
+    are stopped too, so that a supervisor restarts the whole mock."""
+    parent = os.getpid()
+    children: set[int] = set()
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker: it serves, and never returns to the caller
+            code = 1
+            try:
+                code = _run_worker(app, sock, threads, limits, parent)
+            finally:
+                os._exit(code)
+        children.add(pid)
+    sock.close()
+    stopping = False
+
+    def stop(*_signal) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):  # ended already, by the same signal
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    exit_code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        children.discard(pid)
+        if not stopping:
+            logging.getLogger("mockserver").error(
+                "worker process %d ended (wait status %d); stopping the others", pid, status
+            )
+            exit_code = 1
+            stop()
+    return exit_code
+
+
+def _run_worker(app, sock: socket.socket, threads: int, limits: ConnectionLimits, parent: int) -> int:
+    def leave(*_signal) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
+
+    def watch_parent() -> None:
+        # A parent killed outright cannot stop its workers; they notice and leave.
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    server = create_server(app, "", 0, threads, limits, sock=sock)
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    except Exception:
+        logging.getLogger("mockserver").exception("worker process %d failed", os.getpid())
+        return 1
+    finally:
+        server.close()
+    return 0

@@ -3,6 +3,7 @@ the contract, tokens, and a live server for tests that need real HTTP."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,11 +14,40 @@ from support import FIXTURES, SECRET, SPEC, ContractClient
 
 from mockserver import create_app
 from mockserver.serving import serve_in_background
+from mockserver.store import MEMORY
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "both_stores: run the module's tests with the memory and the Redis store")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    # Modules marked both_stores hold the two stores to the same rules.
+    if "store_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store_url", ["memory", "redis"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator:
+    from redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def app() -> Flask:
-    app = create_app(SPEC, FIXTURES, jwt_secret=SECRET)
+def store_url(request) -> str:
+    """The app's store: memory, unless a both_stores module asks for Redis too."""
+    if getattr(request, "param", "memory") == "memory":
+        return MEMORY
+    return request.getfixturevalue("redis_server").url
+
+
+@pytest.fixture
+def app(store_url: str) -> Flask:
+    # Each test's own key prefix: its state starts from the fixtures.
+    app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store_url=store_url, store_prefix=f"test-{uuid.uuid4().hex}")
     app.test_client_class = ContractClient
     return app
 

@@ -137,7 +137,14 @@ class ServeProcess:
             text=True,
         )
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
+        self._stdout_reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True
+        )
+        self._stdout_reader.start()
+        # Read as it comes: a full pipe would block the server's next log line, and with it the server.
+        self._stderr: list[str] = []
+        self._stderr_reader = threading.Thread(target=lambda: self._stderr.extend(self.process.stderr), daemon=True)
+        self._stderr_reader.start()
         self.banner: list[str] = []
         try:
             while not self.banner or not self.banner[-1].startswith("Reset the state"):
@@ -148,8 +155,11 @@ class ServeProcess:
 
     def stop(self) -> str:
         self.process.terminate()
-        _, stderr = self.process.communicate(timeout=10)
-        return stderr
+        self.process.wait(timeout=10)
+        for reader, stream in ((self._stdout_reader, self.process.stdout), (self._stderr_reader, self.process.stderr)):
+            reader.join(timeout=10)
+            stream.close()
+        return "".join(self._stderr)
 
     def __enter__(self) -> ServeProcess:
         return self

@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 from support import ALEX, BILLING, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PRIYA, SAM, bearer, participants_path
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 
 def add(client, user: str, caller: str = MORGAN, path: str = PARTICIPANTS, **body):
     return client.post(path, json={"userId": user, **body}, headers=bearer(caller))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from support import ALEX, BILLING, CHAT, MORGAN, PARTICIPANTS, PRIYA, PROJECT, SAM, bearer
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 CHAT_PATH = f"/api/chat/projects/{PROJECT}/chats/{CHAT}"
 
 

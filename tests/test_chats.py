@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 from support import ALEX, BILLING, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PRIYA, PROJECT, SAM, bearer
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 INVOICES = "Bx7PnL2sKq9VwD4R"  # Priya's direct chat with Morgan, in project proj_Zr8WmQ4xTb2K
 MOVE_IT = "msg_N4fR7tLw2XaB9cQk"  # Sam's, the newest message of chat VL0TZudKjN6SiWtV
 ESCALATION = "msg_Ks3Wq8ZpL1vT6nHd"  # Alex's, the only message of chat Hq3ZpW7tRbN2xKcL

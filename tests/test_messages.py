@@ -8,6 +8,8 @@ from datetime import datetime
 import pytest
 from support import ALEX, BILLING, CHAT, MORGAN, OTHER_CHAT, PARTICIPANTS, PRIYA, PROJECT, SAM, bearer
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 # The fixture messages of chat VL0TZudKjN6SiWtV, oldest first.
 KICKOFF = "msg_7Hc2LqW9xT4bNp3R"  # Morgan's; read by Alex and Sam; 👍 by Alex and Sam
 CHECKLIST = "msg_Vd8KsP1mZr6YqE2T"  # Alex's; read by Morgan; 🎉 by Morgan

@@ -21,6 +21,8 @@ from support import (
     participants_path,
 )
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 
 def participants(client, chat: str = CHAT) -> dict[str, str]:
     state = client.get("/__mock/state").get_json()
@@ -179,6 +181,8 @@ def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_ser
 def test_without_the_lock_the_parallel_test_fails(app, live_server, monkeypatch):
     # The control of the test above: it can see a missing lock.
     store = app.extensions["mockserver.store"]
+    if store.kind != "memory":
+        pytest.skip("the Redis store has no lock; its control is in test_redis_store.py")
     monkeypatch.setattr(store, "_lock", contextlib.nullcontext())
     hold_between_check_and_change(store)
 

@@ -9,6 +9,8 @@ import jwt
 import pytest
 from support import ALEX, CHAT, MORGAN, PROJECT, SAM, SECRET, bearer, make_token
 
+pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
+
 LOGIN = "/api/auth/login"
 REFRESH = "/api/auth/refresh"
 LOGOUT = "/api/auth/logout"

@@ -1,7 +1,38 @@
-"""The mock's state and its rules."""
+"""The mock's state and its rules: in this process's memory (`Store`), or in Redis,
+shared by every process and replica (`RedisStore`)."""
 
+from __future__ import annotations
+
+from ..fixtures import Fixtures
 from .chats import ChatSummary
 from .memory import Store
 from .records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation
+from .redis_store import DEFAULT_PREFIX, RedisStore, StoreError, StoreUnavailable
 
-__all__ = ["ChatRecord", "ChatSummary", "E2eeKey", "MessageRecord", "Participant", "RuleViolation", "Store"]
+MEMORY = "memory"
+
+
+def open_store(fixtures: Fixtures, url: str = MEMORY, prefix: str = DEFAULT_PREFIX) -> Store:
+    """The store `url` names: `memory`, or a Redis URL (redis://HOST:PORT/DB, rediss://, unix://)."""
+    if url == MEMORY:
+        return Store(fixtures)
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise StoreError(f"--store {url!r}: use `memory` or a Redis URL such as redis://127.0.0.1:6379/0")
+    return RedisStore(fixtures, url, prefix)
+
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "MEMORY",
+    "ChatRecord",
+    "ChatSummary",
+    "E2eeKey",
+    "MessageRecord",
+    "Participant",
+    "RedisStore",
+    "RuleViolation",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+]

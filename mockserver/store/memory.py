@@ -19,10 +19,12 @@ from .sessions import SessionRules
 
 
 class Store(ChatRules, MessageRules, SessionRules):
+    kind = "memory"
+    problems: list[str] = []  # nothing about the memory store is worth a warning
+
     def __init__(self, fixtures: Fixtures) -> None:
         self.fixtures = fixtures
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
-        self._users = _Users(self)
         self._lock = threading.RLock()
         self._projects: dict[str, ProjectRecord] = {}
         self._sessions: dict[str, Session] = {}
@@ -34,7 +36,7 @@ class Store(ChatRules, MessageRules, SessionRules):
     @property
     def users(self) -> Mapping[str, User]:
         """The fixture users by ID; a live view, so it follows load()."""
-        return self._users
+        return _Users(self)
 
     def load(self, fixtures: Fixtures) -> None:
         """Start over from other fixtures (files edited since start-up)."""
@@ -50,6 +52,10 @@ class Store(ChatRules, MessageRules, SessionRules):
             self._sessions = {}
             self._refresh_tokens = {}
             self._last_login = {}
+
+    def health(self) -> dict[str, str]:
+        """What /__mock/health reports of the store: memory is always there."""
+        return {"store": self.kind, "status": "ok"}
 
     def find_user_by_email(self, email: str) -> User | None:
         return self._users_by_email.get(email.lower())

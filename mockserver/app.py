@@ -128,7 +128,7 @@ def create_app(
 
     app.extensions["mockserver.reload_fixtures"] = reload_fixtures
 
-    @app.post(f"{ADMIN_PREFIX}/reset")
+    @app.post(f"{ADMIN_PREFIX}/reset", endpoint="__mock.reset_state")
     def reset_state() -> Response:
         try:
             reload_fixtures()
@@ -138,12 +138,12 @@ def create_app(
             raise ApiError(400, "INVALID_FIXTURES", "Fixtures not reloaded", details) from None
         return jsonify(message="State reset to fixtures")
 
-    @app.get(f"{ADMIN_PREFIX}/served-openapi.json")
+    @app.get(f"{ADMIN_PREFIX}/served-openapi.json", endpoint="__mock.served_document")
     def served_document() -> Response:
         # The document as served: repaired, plus the failures the mock adds (effective.py).
         return Response(json.dumps(contract.document, ensure_ascii=False), mimetype="application/json")
 
-    @app.get(f"{ADMIN_PREFIX}/state")
+    @app.get(f"{ADMIN_PREFIX}/state", endpoint="__mock.show_state")
     def show_state() -> Response:
         chats = [
             {
@@ -155,7 +155,7 @@ def create_app(
         ]
         return jsonify(chats=chats)
 
-    @app.get(f"{ADMIN_PREFIX}/health")
+    @app.get(f"{ADMIN_PREFIX}/health", endpoint="__mock.health")
     def health() -> Response:
         report = store.health()
         response = jsonify(report)

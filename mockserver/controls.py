@@ -140,30 +140,30 @@ class Controls:
     def _routes(self, app: Flask) -> None:
         console = PACKAGE.joinpath("console")
 
-        @app.get(ADMIN_PREFIX)
-        @app.get(f"{ADMIN_PREFIX}/")
+        @app.get(ADMIN_PREFIX, endpoint="__mock.console_page")
+        @app.get(f"{ADMIN_PREFIX}/", endpoint="__mock.console_page")
         def console_page() -> Response:
             return self._console_response(console.joinpath("index.html").read_bytes(), "text/html")
 
-        @app.get(f"{ADMIN_PREFIX}/console/<name>")
+        @app.get(f"{ADMIN_PREFIX}/console/<name>", endpoint="__mock.console_file")
         def console_file(name: str) -> Response:
             if name not in CONSOLE_FILES:
                 raise ApiError(404, "NOT_FOUND", "Not found", f"The console has no file {name}")
             return self._console_response(console.joinpath(name).read_bytes(), CONSOLE_FILES[name])
 
-        @app.get(f"{ADMIN_PREFIX}/openapi.json")
+        @app.get(f"{ADMIN_PREFIX}/openapi.json", endpoint="__mock.admin_openapi")
         def admin_openapi() -> Response:
             return jsonify(self.document)
 
-        @app.get(f"{ADMIN_PREFIX}/operations")
+        @app.get(f"{ADMIN_PREFIX}/operations", endpoint="__mock.served_operations")
         def served_operations() -> Response:
             return jsonify(operations=self.operations)
 
-        @app.get(f"{ADMIN_PREFIX}/faults")
+        @app.get(f"{ADMIN_PREFIX}/faults", endpoint="__mock.list_faults")
         def list_faults() -> Response:
             return jsonify(faults=self.faults.listing())
 
-        @app.post(f"{ADMIN_PREFIX}/faults")
+        @app.post(f"{ADMIN_PREFIX}/faults", endpoint="__mock.add_fault")
         def add_fault() -> Response:
             body = request.get_json(silent=True)
             if body is None:
@@ -172,22 +172,22 @@ class Controls:
             response.status_code = 201
             return response
 
-        @app.delete(f"{ADMIN_PREFIX}/faults")
+        @app.delete(f"{ADMIN_PREFIX}/faults", endpoint="__mock.clear_faults")
         def clear_faults() -> Response:
             self.faults.clear()
             return jsonify(message="Fault rules cleared")
 
-        @app.delete(f"{ADMIN_PREFIX}/faults/<rule_id>")
+        @app.delete(f"{ADMIN_PREFIX}/faults/<rule_id>", endpoint="__mock.remove_fault")
         def remove_fault(rule_id: str) -> Response:
             if not self.faults.remove(rule_id):
                 raise ApiError(404, "NOT_FOUND", "Not found", f"No fault rule {rule_id}")
             return jsonify(message=f"Fault rule {rule_id} removed")
 
-        @app.get(f"{ADMIN_PREFIX}/requests")
+        @app.get(f"{ADMIN_PREFIX}/requests", endpoint="__mock.list_requests")
         def list_requests() -> Response:
             return jsonify(requests=self.journal.listing(request.args), capacity=self.journal.size)
 
-        @app.delete(f"{ADMIN_PREFIX}/requests")
+        @app.delete(f"{ADMIN_PREFIX}/requests", endpoint="__mock.clear_requests")
         def clear_requests() -> Response:
             self.journal.clear()
             return jsonify(message="Journal cleared")

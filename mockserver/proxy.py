@@ -435,17 +435,17 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
 
     # --- the proxy's own routes ---------------------------------------------------------
 
-    @app.get(VIOLATIONS_PATH)
+    @app.get(VIOLATIONS_PATH, endpoint="__mock.list_violations")
     def list_violations() -> Response:
         chosen = violation_filters()
         found = violations.select(**chosen)
         return jsonify(violations=[violation.__dict__ for violation in found], total=len(found))
 
-    @app.get(f"{VIOLATIONS_PATH}/junit")
+    @app.get(f"{VIOLATIONS_PATH}/junit", endpoint="__mock.junit_report")
     def junit_report() -> Response:
         return Response(violations.junit(), mimetype="application/xml")
 
-    @app.post(f"{VIOLATIONS_PATH}/report")
+    @app.post(f"{VIOLATIONS_PATH}/report", endpoint="__mock.write_report")
     def write_report() -> Response:
         report = violations.report()
         written = {}
@@ -460,7 +460,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             written=written,
         )
 
-    @app.post(f"{VIOLATIONS_PATH}/reset")
+    @app.post(f"{VIOLATIONS_PATH}/reset", endpoint="__mock.reset_violations")
     def reset_violations() -> Response:
         violations.clear()
         return jsonify(message="Violations cleared")

@@ -374,11 +374,15 @@ def mock_behind_proxy(live_server, tmp_path) -> Iterator[str]:
 
 
 def test_the_mock_through_the_proxy_is_unchanged(live_server, mock_behind_proxy):
-    direct = requests.get(f"{live_server}{DETAILS}", headers=bearer(), timeout=10)
-    proxied = requests.get(f"{mock_behind_proxy}{DETAILS}", headers=bearer(), timeout=10)
+    # Asked as a page of a frontend dev server: the mock echoes an allowed origin, with
+    # credentials, and the proxy passes those headers on unchanged.
+    headers = {**bearer(), "Origin": "http://localhost:3000"}
+    direct = requests.get(f"{live_server}{DETAILS}", headers=headers, timeout=10)
+    proxied = requests.get(f"{mock_behind_proxy}{DETAILS}", headers=headers, timeout=10)
     assert proxied.content == direct.content
     assert proxied.headers["X-Contract-Violations"] == "0"
-    same = {"Content-Type", "Content-Length", "Access-Control-Allow-Origin"}
+    assert direct.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    same = {"Content-Type", "Content-Length", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Vary"}
     assert {k: proxied.headers[k] for k in same} == {k: direct.headers[k] for k in same}
     assert violations(mock_behind_proxy) == []
 

@@ -21,8 +21,21 @@ import pytest
 import requests
 from mutants import MUTANTS
 from suite_runs import WITH_SECRET
-from support import CHAT, MOCKSERVER, PARTICIPANTS, PROJECT, ROOT, SAM, SECRET, SPEC, bearer, read_line
+from support import (
+    CHAT,
+    MOCKSERVER,
+    PARTICIPANTS,
+    PROJECT,
+    ROOT,
+    SAM,
+    SECRET,
+    SPEC,
+    bearer,
+    check_admin_response,
+    read_line,
+)
 
+from mockserver.controls import admin_document
 from mockserver.proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
 from mockserver.response_validation import Document
 from mockserver.serving import serve_in_background
@@ -46,8 +59,16 @@ def proxy_to(upstream: str, tmp_path: Path, **options) -> Iterator[tuple[str, ob
         app.extensions["mockserver.upstream"].close()
 
 
+def own_route(method: str, url: str, **kwargs) -> requests.Response:
+    """A request to one of the proxy's /__mock/violations routes; its answer conforms to
+    their description in mockserver/admin_openapi.yaml."""
+    answer = requests.request(method, url, timeout=10, **kwargs)
+    check_admin_response(answer)
+    return answer
+
+
 def violations(proxy_url: str, **filters) -> list[dict]:
-    answer = requests.get(f"{proxy_url}/__mock/violations", params=filters, timeout=10)
+    answer = own_route("GET", f"{proxy_url}/__mock/violations", params=filters)
     assert answer.status_code == 200, answer.text
     found = answer.json()["violations"]
     document = Document(json.loads(json.dumps(_document())))
@@ -336,11 +357,11 @@ def test_filters_reports_and_reset(through, tmp_path):
     assert {v["kind"] for v in violations(proxy, operationId="removeParticipant")} == {"request", "response"}
     assert [v["path"] for v in violations(proxy, method="get", path="/not/*")] == ["/not/documented"]
     assert [v["operationId"] for v in violations(proxy, status=404)] == [None, "getCurrentSession"]
-    bad = requests.get(f"{proxy}/__mock/violations", params={"status": "abc", "operationid": "x"}, timeout=10)
+    bad = own_route("GET", f"{proxy}/__mock/violations", params={"status": "abc", "operationid": "x"})
     assert bad.status_code == 400 and set(bad.json()["details"]) == {"status", "operationid"}
-    refused = requests.post(f"{proxy}/__mock/violations/report", timeout=10)  # admin writes need JSON
+    refused = own_route("POST", f"{proxy}/__mock/violations/report")  # admin writes need JSON
     assert refused.status_code == 415
-    report = requests.post(f"{proxy}/__mock/violations/report", json={}, timeout=10).json()
+    report = own_route("POST", f"{proxy}/__mock/violations/report", json={}).json()
     assert report["exchanges"] == 3 and report["violationCount"] == 5
     saved = json.loads(Path(report["written"]["json"]).read_text())
     assert len(saved["violations"]) == 5
@@ -348,10 +369,10 @@ def test_filters_reports_and_reset(through, tmp_path):
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert set(cases) == {"removeParticipant", "getCurrentSession", "undocumented GET /not/documented"}
     assert all(case.find("failure") is not None for case in cases.values())
-    assert requests.post(f"{proxy}/__mock/violations/reset", json={}, timeout=10).status_code == 200
+    assert own_route("POST", f"{proxy}/__mock/violations/reset", json={}).status_code == 200
     assert violations(proxy) == []
     requests.get(f"{proxy}/api/auth/session", headers=bearer(), timeout=10)
-    junit = ET.fromstring(requests.get(f"{proxy}/__mock/violations/junit", timeout=10).content)
+    junit = ET.fromstring(own_route("GET", f"{proxy}/__mock/violations/junit").content)
     assert [case.get("name") for case in junit.iter("testcase")] == ["getCurrentSession"]
 
 
@@ -359,9 +380,32 @@ def test_the_violations_answer_only_to_loopback_host_names(through):
     upstream, proxy = through
     upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
     rebound = {"Host": "attacker.example:4011"}
-    refused = requests.get(f"{proxy}/__mock/violations", headers=rebound, timeout=10)
+    refused = own_route("GET", f"{proxy}/__mock/violations", headers=rebound)
     assert (refused.status_code, refused.json()["code"]) == (400, "UNTRUSTED_HOST")
     assert requests.get(f"{proxy}/x", headers=rebound, timeout=10).status_code == 200  # forwarded as any request
+
+
+def test_the_proxys_own_routes_are_described_in_the_admin_document(scripted, tmp_path):
+    """The /__mock/violations routes are in mockserver/admin_openapi.yaml, tagged proxy (the
+    mock serves the others); without the admin token each is a 401 that conforms too."""
+    documented = {
+        (method.upper(), path)
+        for path, item in admin_document()["paths"].items()
+        for method, operation in item.items()
+        if "proxy" in operation.get("tags", [])
+    }
+    _, upstream = scripted
+    with proxy_to(upstream, tmp_path, admin_token="t" * 32) as (proxy, app):
+        routed = {
+            (method, rule.rule)
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith("/__mock")
+            for method in rule.methods - {"HEAD", "OPTIONS"}
+        }
+        assert routed == documented
+        for method, path in sorted(routed):
+            answer = own_route(method, proxy + path, json={})
+            assert (answer.status_code, answer.json()["code"]) == (401, "UNAUTHORIZED"), path
 
 
 # --- in front of the mock ---------------------------------------------------------------

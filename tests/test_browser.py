@@ -281,6 +281,21 @@ def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault
     assert requests.get(f"{mock}/__mock/faults", timeout=10).json() == {"faults": []}
 
 
+def test_a_page_on_an_allowed_origin_can_neither_read_nor_change_the_admin_routes(open_page, mock, fault_rules):
+    """CORS leaves /__mock out: the journal is not the page's to read, and a state change
+    needs JSON, so the browser asks first, and the preflight gets no CORS answer."""
+    page = open_page("localhost")
+    rule = fault_rules(mock, {"operationId": "getChatDetails", "delayMs": 5})
+    clear = {"method": "DELETE", "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    read = run(page, "request", f"{mock}/__mock/requests")
+    cleared = run(page, "request", f"{mock}/__mock/faults", clear)
+
+    assert read == cleared == {"blocked": "TypeError: Failed to fetch"}
+    faults = requests.get(f"{mock}/__mock/faults", timeout=10).json()["faults"]
+    assert [fault["id"] for fault in faults] == [rule["id"]]
+
+
 def test_without_chromium_the_tests_skip_with_the_install_command_and_fail_in_ci(monkeypatch, tmp_path):
     missing = tmp_path / "chromium"
     monkeypatch.delenv("CI", raising=False)

@@ -110,8 +110,9 @@ def main() -> None:
 @click.option(
     "--watch",
     is_flag=True,
-    help="Reload the fixtures (the state starts over) and the contract (the state is kept) when their files "
-    "change; an edit that does not load is logged, and the last good version keeps serving.",
+    help="Reload the fixtures (the state starts over) and the contract (the state is kept; the journal and "
+    "fault rules start empty) when their files change; an edit that does not load is logged, and the last good "
+    "version keeps serving.",
 )
 @click.option(
     "--rate-limit",
@@ -205,7 +206,8 @@ def serve(
 
     Force an answer with a Prefer request header (code=404, example=NAME, dynamic=true);
     add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
-    clients sent at GET /__mock/requests; open the console at /__mock/."""
+    clients sent at GET /__mock/requests; open the console at /__mock/. A forced status
+    must be one the contract declares: to force a 500, serve a --spec that declares it."""
     if workers > 1 and store_url == MEMORY:
         raise click.UsageError(
             f"--workers {workers} needs a shared store: in memory, each process would have its own chats "

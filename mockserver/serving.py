@@ -223,7 +223,7 @@ def serve_in_background(
         # Finish in-flight requests, then close every socket from the loop's own
         # thread (closing them from here races its select()); the loop ends with them.
         server.task_dispatcher.shutdown()
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        server.trigger.pull_trigger(lambda: _close_all(server._map))
         thread.join(timeout=10)
 
 
@@ -304,3 +304,18 @@ def _run_worker(app, sock: socket.socket, threads: int, limits: ConnectionLimits
     finally:
         server.close()
     return 0
+
+
+def _close_all(map_: dict) -> None:
+    """Close every socket, and the buffers of connections stopped mid-request or
+    mid-answer: waitress spools large bodies to temporary files, which its close_all
+    (sockets only) would leave to the garbage collector."""
+    for dispatcher in list(map_.values()):
+        if isinstance(dispatcher, HTTPChannel):
+            with dispatcher.requests_lock:
+                unfinished = [*dispatcher.requests, dispatcher.request]
+            for request in unfinished:
+                if request is not None:
+                    request.close()  # its body buffer
+            dispatcher.handle_close()  # its answer's buffers, then the socket
+    wasyncore.close_all(map_)

@@ -45,10 +45,15 @@ def participants_path(project: str = PROJECT, chat: str = CHAT) -> str:
 
 
 # The admin API's own document, as the mock serves it at /__mock/openapi.json.
-# openapi-core reads text/plain and text/html as text; the console's CSS and JS are text too.
+# openapi-core reads text/plain and text/html as text; the console's CSS and JS are text
+# too, and so is the proxy's JUnit report (its schema: a string).
 ADMIN_OPENAPI = OpenAPI.from_dict(
     admin_document(),
-    config=Config(extra_media_type_deserializers={"text/css": plain_loads, "text/javascript": plain_loads}),
+    config=Config(
+        extra_media_type_deserializers={
+            media_type: plain_loads for media_type in ("text/css", "text/javascript", "application/xml")
+        }
+    ),
 )
 
 

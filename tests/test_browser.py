@@ -5,26 +5,35 @@ frontend does, with credentials.
 The mock runs as `mockserver serve` on 127.0.0.1; a second small HTTP server serves the
 page on another port, reached as http://localhost:PORT (an origin allowed by default)
 or as http://NAME.test:PORT (Chromium maps *.test to 127.0.0.1), with app.test on the
-mock's --cors-origin list and other.test not. A new case is a test that opens a page
-with `open_page` and awaits one of the page's `mockClient` calls through `run`.
+mock's --cors-origin list and other.test not. A second mock serves a copy of the
+contract that declares a 500, for the forced-500 cases. A new case is a test that opens
+a page with `open_page` and awaits one of the page's `mockClient` calls through `run`;
+fault rules are added over HTTP, from the test, with `fault_rules`.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support import CHAT, PROJECT, ServeProcess
+import requests
+import yaml
+from support import CHAT, MORGAN, PROJECT, SPEC, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y --no-install-recommends chromium"
 PAGE_FOLDER = Path(__file__).with_name("browser")
 MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
+CHATS = f"/api/chat/projects/{PROJECT}/chats"
+MESSAGES = f"{CHATS}/{CHAT}/messages"
+SERVE_ENV = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
 # No sandbox (containers, root), no GPU, no QUIC, and no calls home: the browser only
 # talks to the two servers of the test.
 CHROMIUM_ARGS = [
@@ -72,9 +81,48 @@ def page_port() -> Iterator[int]:
 @pytest.fixture(scope="module")
 def mock(page_port: int) -> Iterator[str]:
     """`mockserver serve` allowing http://app.test:PAGE_PORT besides localhost origins; its base URL."""
-    env = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
-    with ServeProcess("--cors-origin", f"http://app.test:{page_port}", env=env) as server:
+    with ServeProcess("--cors-origin", f"http://app.test:{page_port}", env=SERVE_ENV) as server:
         yield server.base_url
+
+
+@pytest.fixture(scope="module")
+def mock_declaring_500(tmp_path_factory) -> Iterator[str]:
+    """`mockserver serve --spec` of a copy of openapi.yaml whose getUserChats declares a 500,
+    as a team's contract that declares server errors does; its base URL."""
+    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    document["paths"]["/api/chat/projects/{projectId}/chats"]["get"]["responses"]["500"] = {
+        "description": "The server failed.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    spec = tmp_path_factory.mktemp("spec") / "openapi.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    with ServeProcess("--spec", str(spec), env=SERVE_ENV) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def fault_rules():
+    """add(base, rule) -> the rule added with POST /__mock/faults; the rules of every mock
+    used are cleared afterwards (the mocks are shared by the module's tests)."""
+    used = set()
+
+    def add(base: str, rule: dict) -> dict:
+        used.add(base)
+        response = requests.post(f"{base}/__mock/faults", json=rule, timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    yield add
+    for base in used:
+        assert requests.delete(f"{base}/__mock/faults", json={}, timeout=10).status_code == 200
+
+
+def token(base: str) -> str:
+    """Morgan's token, logged in from the test (the page's login has a test of its own)."""
+    email, password = MORGAN_LOGIN
+    response = requests.post(f"{base}/api/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +147,15 @@ def browser(tmp_path_factory):
 
 @pytest.fixture
 def open_page(browser, page_port):
-    """open_page(host) -> the test page loaded from http://HOST:PAGE_PORT/page.html."""
+    """open_page(host) -> the test page loaded from http://HOST:PAGE_PORT/page.html;
+    open_page(url=URL) -> the page at URL."""
     pages = []
 
-    def open_(host: str = "localhost"):
+    def open_(host: str = "localhost", url: str | None = None):
+        """The test page from HOST, or the page at `url` (the mock's console)."""
         page = browser.new_page()
         pages.append(page)
-        page.goto(f"http://{host}:{page_port}/page.html")
+        page.goto(url or f"http://{host}:{page_port}/page.html")
         return page
 
     yield open_
@@ -147,6 +197,103 @@ def test_only_origins_on_the_allow_list_may_call_the_mock(open_page, mock):
 
     assert listed["status"] == 200, listed
     assert unlisted == {"blocked": "TypeError: Failed to fetch"}
+
+
+def test_a_page_sees_a_forced_status_the_contract_declares_and_a_400_for_a_500_it_does_not(open_page, mock):
+    page = open_page("localhost")
+    morgan = token(mock)
+
+    not_found = run(page, "call", mock, CHATS, morgan, {"headers": {"Prefer": "code=404"}})
+    server_error = run(page, "call", mock, CHATS, morgan, {"headers": {"Prefer": "code=500"}})
+
+    assert not_found["status"] == 404, not_found
+    assert (not_found["body"]["code"], not_found["body"]["details"]) == ("NOT_FOUND", "Forced by Prefer: code=404")
+    assert not_found["headers"]["x-request-id"] == not_found["body"]["requestId"]
+    # openapi.yaml declares no 5xx, as the real description: forcing one is the caller's mistake.
+    assert server_error["status"] == 400, server_error
+    assert server_error["body"]["code"] == "INVALID_PREFER_HEADER"
+    assert "getUserChats does not declare status 500" in server_error["body"]["details"]["Prefer"]
+
+
+def test_a_page_sees_a_forced_500_from_a_contract_that_declares_one(open_page, mock_declaring_500, fault_rules):
+    page = open_page("localhost")
+    morgan = token(mock_declaring_500)
+
+    preferred = run(page, "call", mock_declaring_500, CHATS, morgan, {"headers": {"Prefer": "code=500"}})
+    rule = fault_rules(mock_declaring_500, {"operationId": "getUserChats", "status": 500, "times": 1})
+    by_rule = run(page, "call", mock_declaring_500, CHATS, morgan)
+    after_rule = run(page, "call", mock_declaring_500, CHATS, morgan)
+
+    assert preferred["status"] == 500, preferred
+    assert (preferred["body"]["code"], preferred["body"]["details"]) == (
+        "INTERNAL_SERVER_ERROR",
+        "Forced by Prefer: code=500",
+    )
+    assert by_rule["status"] == 500, by_rule
+    assert by_rule["body"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert rule["id"] in by_rule["body"]["details"]
+    assert by_rule["headers"]["x-request-id"] == by_rule["body"]["requestId"]
+    assert after_rule["status"] == 200, after_rule  # times: 1, then the rule is gone
+
+
+def test_a_page_measures_a_delayed_response(open_page, mock, fault_rules):
+    page = open_page("localhost")
+    morgan = token(mock)
+    delay_ms = 800
+
+    fault_rules(mock, {"operationId": "getUserChats", "delayMs": delay_ms, "times": 1})
+    delayed = run(page, "timed", "call", mock, CHATS, morgan)
+    undelayed = run(page, "timed", "call", mock, CHATS, morgan)
+
+    assert delayed["status"] == 200, delayed
+    assert delayed["ms"] >= delay_ms
+    assert undelayed["status"] == 200, undelayed
+    assert undelayed["ms"] < delay_ms  # the rule applied once
+
+
+def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault_rules(open_page, mock, fault_rules):
+    from playwright.sync_api import expect
+
+    content = f"sent from the browser {uuid.uuid4().hex}"
+    body = json.dumps({"content": content, "type": "text"})
+    options = {"method": "POST", "headers": {"Content-Type": "application/json"}, "body": body}
+    sent = run(open_page("localhost"), "call", mock, MESSAGES, token(mock), options)
+    assert sent["status"] == 201, sent
+    rule = fault_rules(mock, {"operationId": "getChatDetails", "delayMs": 5})
+
+    console = open_page(url=f"{mock}/__mock/")
+
+    # The journal row of that request (the console polls every second), then its bodies.
+    entry = console.locator("#journal tbody tr").filter(has_text=MESSAGES).first
+    expect(entry).to_contain_text("sendMessage", timeout=10_000)
+    cells = entry.locator("td")
+    assert [cells.nth(i).inner_text() for i in (2, 3, 4, 5, 6)] == ["POST", MESSAGES, "sendMessage", MORGAN, "201"]
+    entry.click()
+    expect(console.locator("#entry-detail")).to_contain_text(content)
+    expect(console.locator("#chats")).to_contain_text(content)  # the state, with the new message
+    expect(console.locator("#operations tbody tr")).to_have_count(18)
+    expect(console.locator("#operations tbody")).to_contain_text("removeParticipant")
+
+    faults = console.locator("#faults")
+    expect(faults).to_contain_text(f"{rule['id']}: getChatDetails: delay 5 ms")
+    console.locator("#clear-faults").click()
+    expect(faults).to_have_text("No active fault rules")
+    assert requests.get(f"{mock}/__mock/faults", timeout=10).json() == {"faults": []}
+
+
+def test_a_page_on_an_allowed_origin_can_neither_read_nor_change_the_admin_routes(open_page, mock, fault_rules):
+    """CORS leaves /__mock out: the journal is not the page's to read, and a state change
+    needs JSON, so the browser asks first, and the preflight gets no CORS answer."""
+    page = open_page("localhost")
+    rule = fault_rules(mock, {"operationId": "getChatDetails", "delayMs": 5})
+    clear = {"method": "DELETE", "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    read = run(page, "request", f"{mock}/__mock/requests")
+    cleared = run(page, "request", f"{mock}/__mock/faults", clear)
+
+    assert read == cleared == {"blocked": "TypeError: Failed to fetch"}
+    faults = requests.get(f"{mock}/__mock/faults", timeout=10).json()["faults"]
+    assert [fault["id"] for fault in faults] == [rule["id"]]
 
 
 def test_without_chromium_the_tests_skip_with_the_install_command_and_fail_in_ci(monkeypatch, tmp_path):

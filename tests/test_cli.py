@@ -106,7 +106,14 @@ def test_version_on_every_command(command):
 
 def test_serve_help_shows_what_this_version_adds():
     text = " ".join(CliRunner().invoke(main, ["serve", "-h"]).stdout.split())
-    for words in ("--watch", "Reload the fixtures", "Access-Control-Allow-Credentials: true", "re-reads the fixture"):
+    for words in (
+        "--watch",
+        "Reload the fixtures",
+        "the journal and fault rules start empty",
+        "Access-Control-Allow-Credentials: true",
+        "re-reads the fixture",
+        "to force a 500, serve a --spec that declares it",
+    ):
         assert words in text
 
 

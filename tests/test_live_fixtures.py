@@ -219,6 +219,45 @@ def test_watch_keeps_the_state_across_a_contract_reload(watched, folder):
     assert f"mockserver.reload contract reloaded from {folder / 'openapi.yaml'}: 18 operations" in stderr
 
 
+def test_watch_keeps_fault_rules_and_journal_over_a_fixture_reload_and_starts_them_empty_on_a_contract_reload(
+    folder,
+):
+    """The serve options (--latency, --journal-size) hold for the reloaded app too; the rules
+    and the journal belong to the app a contract reload replaces (rules name its operations)."""
+    args = ("--watch", "--spec", str(folder / "openapi.yaml"), "--fixtures", str(folder / "fixtures"))
+    options = ("--latency", "200", "--journal-size", "3")
+    with ServeProcess(*args, *options, env={"MOCKSERVER_JWT_SECRET": SECRET}) as server:
+        base, morgan = server.base_url, bearer(MORGAN)
+        chats = f"{base}/api/chat/projects/proj_CE5hbCg5EPjP/chats"
+        rule = {"operationId": "getUserChats", "status": 404}
+        assert requests.post(f"{base}/__mock/faults", json=rule, timeout=10).status_code == 201
+        assert requests.get(chats, headers=morgan, timeout=10).status_code == 404
+
+        edit_yaml(folder / "fixtures" / "projects.yaml", rename_chat("Renamed while served"))
+        poll(lambda: chat_name(state(server)) == "Renamed while served", "the renamed chat is served")
+        assert [r["operationId"] for r in requests.get(f"{base}/__mock/faults", timeout=10).json()["faults"]] == [
+            "getUserChats"
+        ]
+        assert requests.get(f"{base}/__mock/requests", timeout=10).json()["requests"][0]["status"] == 404
+
+        spec = SPEC.read_text().replace("  /api/auth/session:", "  /api/auth/current-session:", 1)
+        (folder / "openapi.partial").write_text(spec)
+        (folder / "openapi.partial").replace(folder / "openapi.yaml")
+        current = f"{base}/api/auth/current-session"
+        poll(lambda: requests.get(current, headers=morgan, timeout=10).status_code == 200, "the new contract")
+
+        assert requests.get(f"{base}/__mock/faults", timeout=10).json() == {"faults": []}
+        journal = requests.get(f"{base}/__mock/requests", timeout=10).json()
+        # Only what the new app answered: the poll's one request to it.
+        assert [(entry["path"], entry["status"]) for entry in journal["requests"]] == [
+            ("/api/auth/current-session", 200)
+        ]
+        assert journal["capacity"] == 3
+        started = time.monotonic()
+        assert requests.get(chats, headers=morgan, timeout=10).status_code == 200
+        assert time.monotonic() - started >= 0.2  # --latency 200 still applies
+
+
 def test_watch_follows_the_files_the_contract_refers_to(tmp_path):
     (tmp_path / "api").mkdir()
     (tmp_path / "shared").mkdir()

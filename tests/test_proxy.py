@@ -21,8 +21,21 @@ import pytest
 import requests
 from mutants import MUTANTS
 from suite_runs import WITH_SECRET
-from support import CHAT, MOCKSERVER, PARTICIPANTS, PROJECT, ROOT, SAM, SECRET, SPEC, bearer, read_line
+from support import (
+    CHAT,
+    MOCKSERVER,
+    PARTICIPANTS,
+    PROJECT,
+    ROOT,
+    SAM,
+    SECRET,
+    SPEC,
+    bearer,
+    check_admin_response,
+    read_line,
+)
 
+from mockserver.controls import admin_document
 from mockserver.proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
 from mockserver.response_validation import Document
 from mockserver.serving import serve_in_background
@@ -46,8 +59,16 @@ def proxy_to(upstream: str, tmp_path: Path, **options) -> Iterator[tuple[str, ob
         app.extensions["mockserver.upstream"].close()
 
 
+def own_route(method: str, url: str, **kwargs) -> requests.Response:
+    """A request to one of the proxy's /__mock/violations routes; its answer conforms to
+    their description in mockserver/admin_openapi.yaml."""
+    answer = requests.request(method, url, timeout=10, **kwargs)
+    check_admin_response(answer)
+    return answer
+
+
 def violations(proxy_url: str, **filters) -> list[dict]:
-    answer = requests.get(f"{proxy_url}/__mock/violations", params=filters, timeout=10)
+    answer = own_route("GET", f"{proxy_url}/__mock/violations", params=filters)
     assert answer.status_code == 200, answer.text
     found = answer.json()["violations"]
     document = Document(json.loads(json.dumps(_document())))
@@ -107,12 +128,9 @@ def through(scripted, tmp_path) -> Iterator[tuple[Scripted, str]]:
         yield app, url
 
 
-# Bodies past 1 MiB are spooled by waitress to temporary files; one whose connection is
-# still open when a test's server stops is closed by the garbage collector, collected here.
-spools = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@spools
+# Bodies past 1 MiB are spooled by waitress to temporary files. serve_in_background closes
+# those of connections still open when it stops; one left to the garbage collector would
+# warn (an error here) at the gc.collect() ending these tests.
 def test_headers_and_binary_bodies_pass_unchanged_both_ways(through):
     upstream, proxy = through
     body = os.urandom(300_000)
@@ -156,7 +174,6 @@ def test_the_upstream_sees_its_own_host(scripted, tmp_path):
     assert upstream.received[-1]["headers"]["HTTP_HOST"] == upstream_url.removeprefix("http://")
 
 
-@spools
 def test_a_large_response_is_streamed_on(through):
     upstream, proxy = through
     body = os.urandom(9 * 1024 * 1024)  # past the proxy's buffer
@@ -167,7 +184,6 @@ def test_a_large_response_is_streamed_on(through):
     gc.collect()
 
 
-@spools
 def test_an_upstream_that_stalls_mid_body_is_cut_off_and_recorded(scripted, tmp_path):
     upstream, upstream_url = scripted
     first = os.urandom(5 * 1024 * 1024)  # past the buffer: the headers are gone when it stalls
@@ -336,11 +352,11 @@ def test_filters_reports_and_reset(through, tmp_path):
     assert {v["kind"] for v in violations(proxy, operationId="removeParticipant")} == {"request", "response"}
     assert [v["path"] for v in violations(proxy, method="get", path="/not/*")] == ["/not/documented"]
     assert [v["operationId"] for v in violations(proxy, status=404)] == [None, "getCurrentSession"]
-    bad = requests.get(f"{proxy}/__mock/violations", params={"status": "abc", "operationid": "x"}, timeout=10)
+    bad = own_route("GET", f"{proxy}/__mock/violations", params={"status": "abc", "operationid": "x"})
     assert bad.status_code == 400 and set(bad.json()["details"]) == {"status", "operationid"}
-    refused = requests.post(f"{proxy}/__mock/violations/report", timeout=10)  # admin writes need JSON
+    refused = own_route("POST", f"{proxy}/__mock/violations/report")  # admin writes need JSON
     assert refused.status_code == 415
-    report = requests.post(f"{proxy}/__mock/violations/report", json={}, timeout=10).json()
+    report = own_route("POST", f"{proxy}/__mock/violations/report", json={}).json()
     assert report["exchanges"] == 3 and report["violationCount"] == 5
     saved = json.loads(Path(report["written"]["json"]).read_text())
     assert len(saved["violations"]) == 5
@@ -348,10 +364,10 @@ def test_filters_reports_and_reset(through, tmp_path):
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert set(cases) == {"removeParticipant", "getCurrentSession", "undocumented GET /not/documented"}
     assert all(case.find("failure") is not None for case in cases.values())
-    assert requests.post(f"{proxy}/__mock/violations/reset", json={}, timeout=10).status_code == 200
+    assert own_route("POST", f"{proxy}/__mock/violations/reset", json={}).status_code == 200
     assert violations(proxy) == []
     requests.get(f"{proxy}/api/auth/session", headers=bearer(), timeout=10)
-    junit = ET.fromstring(requests.get(f"{proxy}/__mock/violations/junit", timeout=10).content)
+    junit = ET.fromstring(own_route("GET", f"{proxy}/__mock/violations/junit").content)
     assert [case.get("name") for case in junit.iter("testcase")] == ["getCurrentSession"]
 
 
@@ -359,9 +375,32 @@ def test_the_violations_answer_only_to_loopback_host_names(through):
     upstream, proxy = through
     upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
     rebound = {"Host": "attacker.example:4011"}
-    refused = requests.get(f"{proxy}/__mock/violations", headers=rebound, timeout=10)
+    refused = own_route("GET", f"{proxy}/__mock/violations", headers=rebound)
     assert (refused.status_code, refused.json()["code"]) == (400, "UNTRUSTED_HOST")
     assert requests.get(f"{proxy}/x", headers=rebound, timeout=10).status_code == 200  # forwarded as any request
+
+
+def test_the_proxys_own_routes_are_described_in_the_admin_document(scripted, tmp_path):
+    """The /__mock/violations routes are in mockserver/admin_openapi.yaml, tagged proxy (the
+    mock serves the others); without the admin token each is a 401 that conforms too."""
+    documented = {
+        (method.upper(), path)
+        for path, item in admin_document()["paths"].items()
+        for method, operation in item.items()
+        if "proxy" in operation.get("tags", [])
+    }
+    _, upstream = scripted
+    with proxy_to(upstream, tmp_path, admin_token="t" * 32) as (proxy, app):
+        routed = {
+            (method, rule.rule)
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith("/__mock")
+            for method in rule.methods - {"HEAD", "OPTIONS"}
+        }
+        assert routed == documented
+        for method, path in sorted(routed):
+            answer = own_route(method, proxy + path, json={})
+            assert (answer.status_code, answer.json()["code"]) == (401, "UNAUTHORIZED"), path
 
 
 # --- in front of the mock ---------------------------------------------------------------
@@ -374,11 +413,15 @@ def mock_behind_proxy(live_server, tmp_path) -> Iterator[str]:
 
 
 def test_the_mock_through_the_proxy_is_unchanged(live_server, mock_behind_proxy):
-    direct = requests.get(f"{live_server}{DETAILS}", headers=bearer(), timeout=10)
-    proxied = requests.get(f"{mock_behind_proxy}{DETAILS}", headers=bearer(), timeout=10)
+    # Asked as a page of a frontend dev server: the mock echoes an allowed origin, with
+    # credentials, and the proxy passes those headers on unchanged.
+    headers = {**bearer(), "Origin": "http://localhost:3000"}
+    direct = requests.get(f"{live_server}{DETAILS}", headers=headers, timeout=10)
+    proxied = requests.get(f"{mock_behind_proxy}{DETAILS}", headers=headers, timeout=10)
     assert proxied.content == direct.content
     assert proxied.headers["X-Contract-Violations"] == "0"
-    same = {"Content-Type", "Content-Length", "Access-Control-Allow-Origin"}
+    assert direct.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    same = {"Content-Type", "Content-Length", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Vary"}
     assert {k: proxied.headers[k] for k in same} == {k: direct.headers[k] for k in same}
     assert violations(mock_behind_proxy) == []
 

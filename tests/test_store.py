@@ -49,7 +49,7 @@ def test_instants_are_strictly_increasing_in_utc_milliseconds(app):
     assert instants == sorted(set(instants)), "two instants tie or go back"
 
 
-def test_instants_run_ahead_of_a_stopped_clock_by_one_millisecond_each(app, monkeypatch):
+def test_instants_step_1_ms_past_a_time_that_stands_still(app, monkeypatch):
     # They keep the clock's millisecond, and move past it only as far as distinct instants need.
     clock = [datetime(2026, 1, 1, 12, 0, 0, 123_045, tzinfo=UTC)]
 

@@ -8,7 +8,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock proxy test contract bench startup lint clean
+.PHONY: install mock proxy test contract mutation bench startup lint clean
 
 install: $(STAMP)
 
@@ -45,6 +45,13 @@ contract: $(STAMP)
 	$(BIN)/python -m pytest contract_tests -rfEs $(if $(BASE_URL),--base-url=$(BASE_URL)) \
 		--junitxml=$(REPORTS)/contract-junit.xml
 
+# Mutation testing of the mock's core with mutmut (long: not part of `make test`). Prints
+# the score, and fails on a surviving mutant neither killed nor listed as equivalent in
+# tests/mutation-equivalents.txt. `.venv/bin/mutmut browse` shows the mutants.
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python tests/mutation_report.py
+
 # The mock side by side with Prism and a bare Flask app under wrk (figures, not assertions);
 # e.g. make bench BENCH_ARGS="--rounds 1 --seconds 3 --soak-requests 0" for a quick look.
 BENCH_ARGS ?=
@@ -60,5 +67,5 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check mockserver contract_tests tests benchmarks
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports mutants
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -3,11 +3,15 @@ of a spent one or a logout ends the session, and getCurrentSession shows its use
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from types import SimpleNamespace
 
 import jwt
 import pytest
 from support import ALEX, CHAT, MORGAN, PROJECT, SAM, SECRET, bearer, make_token
+
+from mockserver.store import sessions
 
 pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
 
@@ -137,6 +141,17 @@ def test_reuse_ends_only_its_own_session(client):
     assert session_status(client, stolen["token"]) == 401
     assert session_status(client, other["token"]) == 200
     assert refresh(client, other["refreshToken"]).status_code == 200
+
+
+def test_a_refresh_token_works_for_7_days(client, monkeypatch):
+    started = time.time()
+    early, late = login(client), login(client)
+    seven_days = 7 * 24 * 3600  # as README documents
+
+    monkeypatch.setattr(sessions, "time", SimpleNamespace(time=lambda: started + seven_days - 60))
+    assert refresh(client, early["refreshToken"]).status_code == 200
+    monkeypatch.setattr(sessions, "time", SimpleNamespace(time=lambda: started + seven_days + 60))
+    assert_invalid_refresh_token(refresh(client, late["refreshToken"]), "The refresh token has expired")
 
 
 @pytest.mark.parametrize("token", ["rt_unknown", "", "x" * 300])

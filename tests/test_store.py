@@ -1,0 +1,65 @@
+"""What the store promises the code that calls it: the records it hands out are copies
+that later changes leave alone, and its instants follow the clock without ties."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from support import ALEX, CHAT, MORGAN, PROJECT, SAM
+
+from mockserver.store import memory
+
+
+def store_of(app):
+    return app.extensions["mockserver.store"]
+
+
+def test_a_chat_handed_out_keeps_its_participants_and_messages(app):
+    store = store_of(app)
+    chat = store.chat(PROJECT, CHAT, MORGAN)
+    participants, messages = dict(chat.participants), list(chat.messages)
+
+    store.remove_participant(PROJECT, CHAT, MORGAN, SAM)
+    store.send_message(PROJECT, CHAT, MORGAN, message_type="text", content="x", e2ee=None, reply_to=None, mentions=[])
+
+    assert (chat.participants, list(chat.messages)) == (participants, messages)
+    assert SAM not in store.chat(PROJECT, CHAT, MORGAN).participants
+
+
+def test_a_message_handed_out_keeps_its_reactions_and_readers(app):
+    store = store_of(app)
+    page, _ = store.messages(PROJECT, CHAT, SAM, before=None, after=None, offset=0, limit=50)
+    message = next(message for message in page if message.sender_id != SAM and SAM not in message.read_by)
+    reactions, read_by = {emoji: list(users) for emoji, users in message.reactions.items()}, list(message.read_by)
+
+    assert store.mark_read(PROJECT, CHAT, SAM, [message.id]) == 1
+    store.add_reaction(PROJECT, CHAT, message.id, ALEX, "🎉")
+
+    assert (message.reactions, message.read_by) == (reactions, read_by)
+    latest, _ = store.messages(PROJECT, CHAT, SAM, before=None, after=None, offset=0, limit=50)
+    assert SAM in next(m for m in latest if m.id == message.id).read_by
+
+
+def test_instants_are_strictly_increasing_in_utc_milliseconds(app):
+    # Messages sort by creation time, so two instants never tie, even within a millisecond.
+    store = store_of(app)
+    instants = [store.now() for _ in range(2000)]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", instant) for instant in instants)
+    assert instants == sorted(set(instants)), "two instants tie or go back"
+
+
+def test_instants_step_1_ms_past_a_time_that_stands_still(app, monkeypatch):
+    # They keep the clock's millisecond, and move past it only as far as distinct instants need.
+    clock = [datetime(2026, 1, 1, 12, 0, 0, 123_045, tzinfo=UTC)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return clock[0]
+
+    monkeypatch.setattr(memory, "datetime", Clock)
+    store = store_of(app)
+    assert [store.now() for _ in range(3)] == [f"2026-01-01T12:00:00.{ms}Z" for ms in (123, 124, 125)]
+    clock[0] = clock[0].replace(microsecond=500_100)
+    assert store.now() == "2026-01-01T12:00:00.500Z", "the clock moved on: so do the instants"

@@ -19,11 +19,17 @@ from mockserver.store import MEMORY
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "both_stores: run the module's tests with the memory and the Redis store")
+    config.addinivalue_line("markers", "memory_store_only: a test of a both_stores module that is about memory alone")
 
 
 def pytest_generate_tests(metafunc) -> None:
     # Modules marked both_stores hold the two stores to the same rules.
-    if "store_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+    definition = metafunc.definition
+    if (
+        "store_url" in metafunc.fixturenames
+        and definition.get_closest_marker("both_stores")
+        and not definition.get_closest_marker("memory_store_only")
+    ):
         metafunc.parametrize("store_url", ["memory", "redis"], indirect=True)
 
 

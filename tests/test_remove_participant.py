@@ -178,11 +178,11 @@ def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_ser
     assert [p["userId"] for p in chat["participants"]] == [MORGAN, ALEX]
 
 
+@pytest.mark.memory_store_only  # the Redis store has no lock: its control is in test_redis_store.py
 def test_without_the_lock_the_parallel_test_fails(app, live_server, monkeypatch):
     # The control of the test above: it can see a missing lock.
     store = app.extensions["mockserver.store"]
-    if store.kind != "memory":
-        pytest.skip("the Redis store has no lock; its control is in test_redis_store.py")
+    assert store.kind == "memory"
     monkeypatch.setattr(store, "_lock", contextlib.nullcontext())
     hold_between_check_and_change(store)
 

@@ -74,9 +74,9 @@ class ChatRules:
             return chat.snapshot()
 
     def chat(self, project_id: str, chat_id: str, caller_id: str) -> ChatRecord:
-        """The chat as its participant `caller_id` sees it."""
+        """The chat as its participant `caller_id` sees it, without its messages."""
         with self._lock:
-            return self._visible_chat(project_id, chat_id, caller_id).snapshot()
+            return self._visible_chat(project_id, chat_id, caller_id).snapshot(with_messages=False)
 
     def chats(self) -> list[tuple[str, ChatRecord]]:
         """Every chat with its participants and messages, as (project ID, chat)."""
@@ -114,7 +114,7 @@ class ChatRules:
                     "ALREADY_A_PARTICIPANT", "Already a participant", f"User {user_id} is already in chat {chat_id}"
                 )
             chat.participants[user_id] = Participant(role, now)
-            return chat.snapshot()
+            return chat.snapshot(with_messages=False)
 
     def put_e2ee_key(self, project_id: str, caller_id: str, public_key: str, version: int | None) -> E2eeKey:
         with self._lock:

@@ -7,7 +7,7 @@ snapshots (`snapshot()`), never the records themselves.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..fixtures import Fixtures
@@ -51,8 +51,12 @@ class ChatRecord:
     participants: dict[str, Participant] = field(default_factory=dict)  # user ID -> participant, join order
     messages: dict[str, MessageRecord] = field(default_factory=dict)  # message ID -> message, oldest first
 
-    def snapshot(self) -> ChatRecord:
-        return copy.deepcopy(self)
+    def snapshot(self, with_messages: bool = True) -> ChatRecord:
+        """A copy that later changes leave alone; without its messages (`messages` empty)
+        for a caller that does not read them: copying a chat costs as much as its messages."""
+        if with_messages:
+            return copy.deepcopy(self)
+        return replace(self, participants=copy.deepcopy(self.participants), messages={})
 
 
 @dataclass

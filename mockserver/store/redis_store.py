@@ -101,7 +101,7 @@ class _OwnChat(ChatRecord):
     """A chat decoded for one run of a rule: the request's own copy, so that the copy
     the rules hand out (snapshot) can be the record itself."""
 
-    def snapshot(self) -> ChatRecord:
+    def snapshot(self, with_messages: bool = True) -> ChatRecord:
         return self
 
 

@@ -70,7 +70,7 @@ def fast_check(format_checker, document, schema, reading: bool = False) -> Calla
     try:
         draft4 = _draft4(schema, document, formats, format_checker, frozenset(), reading)
         check = fastjsonschema.compile(draft4, formats=formats, use_default=False)
-    except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException):
+    except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException, KeyError):  # KeyError: a broken $ref
         return _never
 
     def is_valid(value: Any) -> bool:

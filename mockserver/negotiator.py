@@ -82,10 +82,13 @@ class SchemaChecker:
             (OAS30ReadValidator, oas30_format_checker) if version == "3.0" else (OAS31Validator, oas31_format_checker)
         )
 
+    def validator(self, schema: Any):
+        """The jsonschema validator of `schema`, a part of the document, as a response reads it."""
+        return self.cls(schema, format_checker=self.formats, _resolver=self.resolver)
+
     def error(self, schema: Any, value: Any) -> str | None:
         """Why `value` breaks `schema` (the most relevant error, with where), or None."""
-        validator = self.cls(schema, format_checker=self.formats, _resolver=self.resolver)
-        error = best_match(validator.iter_errors(value))
+        error = best_match(self.validator(schema).iter_errors(value))
         if error is None:
             return None
         where = "/" + "/".join(escape(part) for part in error.absolute_path)

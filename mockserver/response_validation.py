@@ -26,16 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import fastjsonschema
-from openapi_schema_validator import OAS30ReadValidator, OAS31Validator, oas30_format_checker, oas31_format_checker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4, DRAFT202012
-
-from .compiled_schemas import NotCompilable, _draft4
+from .compiled_schemas import fast_check
 from .loading import escape
+from .negotiator import SchemaChecker
 from .spec import Contract, Operation
 
-DOCUMENT_URI = "urn:mockserver:proxy-document"
 NO_BODY_STATUSES = (204, 304)
 # A 401 must carry its challenge (RFC 9110 section 11.6.1): where a 401 declares one, it is
 # checked as if required.
@@ -106,27 +101,14 @@ class Document:
 class BodySchema:
     """One response body schema: the compiled check first, jsonschema's errors when it fails."""
 
-    def __init__(self, document: Document, pointer: str, version: str, resolver) -> None:
+    def __init__(self, document: Document, pointer: str, checker: SchemaChecker) -> None:
         self.pointer = pointer
         self.document = document
         schema = document.lookup(pointer)
-        cls, formats = (
-            (OAS30ReadValidator, oas30_format_checker) if version == "3.0" else (OAS31Validator, oas31_format_checker)
-        )
-        self.validator = cls(schema, format_checker=formats, _resolver=resolver)
+        self.validator = checker.validator(schema)
         self.fast: Callable[[Any], bool] | None = None
-        if version == "3.0":
-            compiled_formats: dict[str, Callable[[str], bool]] = {}
-            try:
-                check = fastjsonschema.compile(
-                    _draft4(schema, document.data, compiled_formats, formats, frozenset()),
-                    formats=compiled_formats,
-                    use_default=False,
-                )
-            except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException, KeyError):
-                check = None
-            if check is not None:
-                self.fast = _passes(check)
+        if checker.version == "3.0":
+            self.fast = fast_check(checker.formats, document.data, schema, reading=True)
 
     def findings(self, body: Any) -> list[Finding]:
         if self.fast is not None and self.fast(body):
@@ -145,17 +127,6 @@ class BodySchema:
         return found
 
 
-def _passes(check) -> Callable[[Any], bool]:
-    def passes(value: Any) -> bool:
-        try:
-            check(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return passes
-
-
 class ResponseValidator:
     """The response checks of a contract's operations; body schemas compiled on first use."""
 
@@ -163,9 +134,7 @@ class ResponseValidator:
         self.contract = contract
         self.version = contract.version
         self.document = Document(contract.document)
-        specification = DRAFT4 if self.version == "3.0" else DRAFT202012
-        resource = Resource.from_contents(contract.document, default_specification=specification)
-        self.resolver = Registry().with_resource(DOCUMENT_URI, resource).resolver(base_uri=DOCUMENT_URI)
+        self.checker = SchemaChecker(contract.document, self.version)
         self._schemas: dict[str, BodySchema] = {}
         self._lock = threading.Lock()
 
@@ -173,7 +142,7 @@ class ResponseValidator:
         schema = self._schemas.get(pointer)
         if schema is None:
             with self._lock:
-                schema = self._schemas.get(pointer) or BodySchema(self.document, pointer, self.version, self.resolver)
+                schema = self._schemas.get(pointer) or BodySchema(self.document, pointer, self.checker)
                 self._schemas[pointer] = schema
         return schema
 

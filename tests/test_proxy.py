@@ -600,3 +600,46 @@ def test_the_command_refuses_what_it_cannot_run_with(arguments, error):
         timeout=30,
     )
     assert result.returncode != 0 and error in result.stderr
+
+
+WRITE_ONLY_SPEC = """
+openapi: 3.0.3
+info: {title: accounts, version: "1"}
+paths:
+  /accounts/{id}:
+    get:
+      operationId: getAccount
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The account, never its password.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  name: {type: string}
+                  password: {type: string, writeOnly: true}
+"""
+
+
+@pytest.mark.parametrize(
+    "body, broken",
+    [(b'{"name": "Ada"}', False), (b'{"name": "Ada", "password": "hunter2"}', True)],
+)
+def test_a_write_only_property_in_a_response_is_a_violation(tmp_path, body, broken):
+    # The compiled check cannot express writeOnly, so it must leave such a schema to the
+    # reference, which refuses a write-only property in a response.
+    from mockserver.response_validation import ResponseValidator
+    from mockserver.spec import Contract
+
+    spec = tmp_path / "accounts.yaml"
+    spec.write_text(WRITE_ONLY_SPEC)
+    contract = Contract(spec)
+    found = ResponseValidator(contract).findings(
+        contract.operations[0], "GET", 200, {"Content-Type": "application/json"}, body
+    )
+    assert bool(found) is broken
+    if broken:
+        assert found[0].pointer.endswith("/properties/password/writeOnly"), found

@@ -34,7 +34,7 @@ from .errors import ApiError, from_http_exception, internal_error, new_request_i
 from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
-from .spec import Contract, ExceptConverter, Operation
+from .spec import Contract, ExceptConverter, Operation, route_operations
 from .store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
 from .validation import validate_request
 
@@ -82,43 +82,37 @@ def create_app(
     controls = Controls(app, contract, negotiator, options)
     app.extensions["mockserver.controls"] = controls
 
-    def operation_view(operation: Operation):
-        behaviour = behaviour_for(operation.operation_id, operation.method, operation.path)
+    behaviours = {
+        operation.operation_id: behaviour_for(operation.operation_id, operation.method, operation.path)
+        for operation in contract.operations
+    }
 
-        def view(**_path_params: str) -> Response:
-            request.view_args = operation.path_values(request.view_args or {})
-            faulty = controls.intercept(operation.operation_id)
-            if faulty is not None:
-                return faulty
-            preference = controls.preference()
-            caller = None
-            if preference is None or not options.prefer_skips_auth:
-                caller = g.caller = authenticator.authenticate(operation, request)
-            validated = validate_request(contract, request)
-            if preference is not None:
-                return controls.forced(operation.operation_id, preference)
-            if behaviour is None:
-                return negotiator.success(operation.operation_id, request.method, request.path)
-            call = Call(
-                store,
-                secret,
-                settings.TOKEN_LIFETIME_SECONDS,
-                caller,
-                validated.parameters.path,
-                validated.body,
-                validated.parameters.query,
-            )
-            return behaviour(call)
-
-        return view
-
-    for operation in contract.operations:
-        app.add_url_rule(
-            operation.flask_rule,
-            endpoint=operation.operation_id,
-            view_func=operation_view(operation),
-            methods=[operation.method],
+    def answer(operation: Operation) -> Response:
+        faulty = controls.intercept(operation.operation_id)
+        if faulty is not None:
+            return faulty
+        preference = controls.preference()
+        caller = None
+        if preference is None or not options.prefer_skips_auth:
+            caller = g.caller = authenticator.authenticate(operation, request)
+        validated = validate_request(contract, request)
+        if preference is not None:
+            return controls.forced(operation.operation_id, preference)
+        behaviour = behaviours[operation.operation_id]
+        if behaviour is None:
+            return negotiator.success(operation.operation_id, request.method, request.path)
+        call = Call(
+            store,
+            secret,
+            settings.TOKEN_LIFETIME_SECONDS,
+            caller,
+            validated.parameters.path,
+            validated.body,
+            validated.parameters.query,
         )
+        return behaviour(call)
+
+    route_operations(app, contract, answer)
 
     def reload_fixtures() -> None:
         """The state starts over from the fixture files as they are now; FixtureError,

@@ -42,7 +42,7 @@ from .deployment import LOOPBACK_HOSTS, host_name
 from .errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
 from .loading import escape
 from .response_validation import Document, Finding, ResponseValidator, seen_text
-from .spec import HTTP_METHODS, Contract, ExceptConverter, Operation
+from .spec import HTTP_METHODS, Contract, ExceptConverter, Operation, route_operations
 from .validation import validate_request
 from .violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
 
@@ -407,21 +407,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             )
         return Finding("/paths", "a documented path", request.path, f"{request.path} is not a path of the contract")
 
-    def operation_view(operation: Operation):
-        def view(**_path_params: str) -> Response:
-            request.view_args = operation.path_values(request.view_args or {})
-            return forward(operation)
-
-        return view
-
-    for operation in contract.operations:
-        app.add_url_rule(
-            operation.flask_rule,
-            endpoint=operation.operation_id,
-            view_func=operation_view(operation),
-            methods=[operation.method],
-            provide_automatic_options=False,
-        )
+    route_operations(app, contract, forward, provide_automatic_options=False)
 
     every_method = [method.upper() for method in HTTP_METHODS]
 

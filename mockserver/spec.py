@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flask import request
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
@@ -394,3 +395,25 @@ def _default_server_url(document: dict) -> str:
     if "://" not in url:
         url = "http://127.0.0.1" + ("/" + url.lstrip("/") if url else "/")
     return url
+
+
+def route_operations(app, contract: Contract, handle: Callable, **options) -> None:
+    """A Flask route for each operation of `contract`, its endpoint the operationId:
+    `handle(operation)` answers it, with request.view_args as the operation's path values.
+    `options`: add_url_rule's own (e.g. provide_automatic_options)."""
+    for operation in contract.operations:
+        app.add_url_rule(
+            operation.flask_rule,
+            endpoint=operation.operation_id,
+            view_func=_view(operation, handle),
+            methods=[operation.method],
+            **options,
+        )
+
+
+def _view(operation: Operation, handle: Callable):
+    def view(**_path_params: str):
+        request.view_args = operation.path_values(request.view_args or {})
+        return handle(operation)
+
+    return view

@@ -114,24 +114,12 @@ def run_suite_against(mutant: str, configuration: Configuration, reports: Path) 
         junit = reports / f"{mutant}-{configuration.name.replace(' ', '-')}.xml"
         scenarios_only = not runs_generated_cases(configuration, mutant)
         before = lasting_state(base_url, SECRET) if scenarios_only else {}
-        suite = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "contract_tests",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"--base-url={base_url}",
-                f"--junitxml={junit}",
-                *configuration.args,
-                *(["--ignore=contract_tests/test_generated.py"] if scenarios_only else []),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
+        suite = run_contract_suite(
+            base_url,
+            env,
+            f"--junitxml={junit}",
+            *configuration.args,
+            *(["--ignore=contract_tests/test_generated.py"] if scenarios_only else []),
             timeout=600,
         )
         changes = changed(before, lasting_state(base_url, SECRET)) if scenarios_only else {}
@@ -140,6 +128,28 @@ def run_suite_against(mutant: str, configuration: Configuration, reports: Path) 
         server.wait(timeout=10)
         server.stdout.close()
     return SuiteRun(mutant, suite.returncode, failed_tests(junit), suite.stdout + suite.stderr, changes)
+
+
+def run_contract_suite(base_url: str, env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """`pytest contract_tests` against `base_url`, in a process of its own, its output captured."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "contract_tests",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--base-url={base_url}",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def failed_tests(junit: Path) -> tuple[str, ...]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from support import ROOT, SECRET, changed, lasting_state
+from suite_runs import run_contract_suite
+from support import SECRET, changed, lasting_state
 
 ANSWERS = {
     "204": (204, b""),
@@ -70,22 +69,10 @@ def test_the_scenarios_put_back_what_they_change_whatever_the_answers(live_serve
     before = lasting_state(live_server, SECRET)
     env = {name: value for name, value in os.environ.items() if not name.startswith("CONTRACT_")}
     with corrupting_proxy(live_server, ANSWERS[answer]) as proxy:
-        suite = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "contract_tests",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--ignore=contract_tests/test_generated.py",
-                f"--base-url={proxy}",
-            ],
-            cwd=ROOT,
-            env={**env, "CONTRACT_JWT_SECRET": SECRET},
-            capture_output=True,
-            text=True,
+        suite = run_contract_suite(
+            proxy,
+            {**env, "CONTRACT_JWT_SECRET": SECRET},
+            "--ignore=contract_tests/test_generated.py",
             timeout=300,
         )
     # The broken answers fail the scenarios that change state, and only those.

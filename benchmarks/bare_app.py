@@ -12,7 +12,7 @@ import jwt
 from flask import Flask, jsonify, request
 
 from mockserver import settings
-from mockserver.serving import create_server
+from mockserver.server.serving import create_server
 
 CHAT = "/api/chat/projects/<project_id>/chats/<chat_id>"
 

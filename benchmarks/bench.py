@@ -386,7 +386,7 @@ def main() -> None:
     from in_process import measure
 
     from mockserver import settings
-    from mockserver.auth import issue_token
+    from mockserver.pipeline.security.tokens import issue_token
 
     env = {**os.environ, settings.JWT_SECRET_ENV: settings.jwt_secret()}
     # As long-lived as the mock accepts (a longer one is a 401 for every request).

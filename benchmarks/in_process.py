@@ -14,9 +14,9 @@ from unittest import mock
 from bare_app import create_app as create_bare_app
 from werkzeug.test import EnvironBuilder
 
-from mockserver import app as app_module
 from mockserver import create_app, settings
-from mockserver.validation import reference_validate_request
+from mockserver.pipeline.validate.request import reference_validate_request
+from mockserver.server import app as app_module
 
 ROOT = Path(__file__).resolve().parents[1]
 

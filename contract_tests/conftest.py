@@ -99,7 +99,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
 
     from mockserver import create_app
-    from mockserver.serving import serve_in_background
+    from mockserver.server.serving import serve_in_background
 
     # Our own mock: we choose its secret, so every test can run.
     secret = secrets.token_urlsafe(48)

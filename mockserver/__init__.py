@@ -1,5 +1,5 @@
 """A stateful mock server of the Mudbase chat API, driven by openapi.yaml."""
 
-from .app import create_app
+from mockserver.server.app import create_app
 
 __all__ = ["create_app"]

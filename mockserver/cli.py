@@ -10,19 +10,19 @@ from pathlib import Path
 
 import click
 
-from . import settings
-from .app import create_app
-from .auth import issue_token
-from .controls import ControlOptions
-from .deployment import LOOPBACK_HOSTS, is_loopback, safeguards
-from .faults import Latency
-from .fixtures import FixtureError, load_fixtures
-from .logs import configure_logging
-from .reloading import Watcher
-from .serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
-from .settings import SettingsError
-from .spec import Contract, SpecError
-from .store import DEFAULT_PREFIX, MEMORY, StoreError
+from mockserver import settings
+from mockserver.contract.index import Contract, SpecError
+from mockserver.controls.faults import Latency
+from mockserver.controls.steering import ControlOptions
+from mockserver.pipeline.security.tokens import issue_token
+from mockserver.server.app import create_app
+from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
+from mockserver.server.logs import configure_logging
+from mockserver.server.reloading import Watcher
+from mockserver.server.serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
+from mockserver.settings import SettingsError
+from mockserver.store import DEFAULT_PREFIX, MEMORY, StoreError
+from mockserver.store.fixtures import FixtureError, load_fixtures
 
 spec_option = click.option(
     "--spec",
@@ -333,7 +333,7 @@ def proxy(
     Requests and responses pass unchanged (plus X-Contract-Violations: N); what breaks
     the contract is listed at GET /__mock/violations and written to --report-dir (JSON
     and JUnit XML) on exit and on POST /__mock/violations/report."""
-    from .proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+    from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings, create_proxy_app
 
     if not is_loopback(host) and not admin_token:
         raise click.ClickException(f"--admin-token (or {settings.ADMIN_TOKEN_ENV}) is required off loopback")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from .settings import MAX_BODY_BYTES
+from mockserver.settings import MAX_BODY_BYTES
 
 
 class ApiError(Exception):

@@ -13,7 +13,7 @@ from suite_runs import RUNS_KEY, mutant_table
 from support import FIXTURES, SECRET, SPEC, ContractClient
 
 from mockserver import create_app
-from mockserver.serving import serve_in_background
+from mockserver.server.serving import serve_in_background
 from mockserver.store import MEMORY
 
 

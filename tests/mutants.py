@@ -22,11 +22,11 @@ from flask import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mockserver import app as app_module  # noqa: E402
-from mockserver import spec as spec_module  # noqa: E402
-from mockserver.auth import BearerJWT, Caller  # noqa: E402
+from mockserver.contract import index as spec_module  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
-from mockserver.negotiator import Negotiator  # noqa: E402
+from mockserver.pipeline.respond.negotiate import Negotiator  # noqa: E402
+from mockserver.pipeline.security.tokens import BearerJWT, Caller  # noqa: E402
+from mockserver.server import app as app_module  # noqa: E402
 from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
 
@@ -416,7 +416,7 @@ MUTANTS: dict[str, Mutant] = {
 
 def serve(name: str) -> None:
     from mockserver import create_app
-    from mockserver.serving import create_server
+    from mockserver.server.serving import create_server
 
     for patch in MUTANTS[name].patches() if name != "none" else []:
         patch.start()

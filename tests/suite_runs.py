@@ -16,7 +16,7 @@ from mutants import MUTANTS, Mutant
 from support import FIXTURES, ROOT, changed, lasting_state, read_line
 
 from contract_tests.target import DEFAULT_OUTSIDER_ID, DEFAULT_PARTICIPANT_ID
-from mockserver.fixtures import load_fixtures
+from mockserver.store.fixtures import load_fixtures
 
 SECRET = "contract-suite-proof-secret-0123456789abcdefghijklmnop"
 BASELINE = "none"

@@ -21,7 +21,7 @@ from openapi_core.deserializing.media_types.util import plain_loads
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest
 
-from mockserver.controls import admin_document
+from mockserver.controls.steering import admin_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi.yaml"

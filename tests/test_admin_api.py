@@ -17,12 +17,12 @@ from openapi_spec_validator import validate
 from support import FIXTURES, PROJECT, ROOT, SECRET, SPEC, ContractClient, bearer, check_admin_response
 
 from mockserver import create_app
-from mockserver.deployment import Safeguards
-from mockserver.serving import serve_in_background
+from mockserver.server.deployment import Safeguards
+from mockserver.server.serving import serve_in_background
 
 ADMIN_TOKEN = "console-admin-token-0123456789abcdefghijkl"
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
-CONSOLE = ROOT / "mockserver" / "console"
+CONSOLE = ROOT / "mockserver" / "controls" / "console"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_the_served_document_is_valid_openapi_31_and_the_packaged_yaml(client):
     document = served.get_json()
     validate(document)
     assert document["openapi"] == "3.1.0"
-    assert document == yaml.safe_load((ROOT / "mockserver" / "admin_openapi.yaml").read_text())
+    assert document == yaml.safe_load((ROOT / "mockserver" / "controls" / "admin_openapi.yaml").read_text())
 
 
 def test_every_admin_route_of_the_app_is_in_the_document(app):
@@ -156,6 +156,9 @@ def test_the_wheel_ships_the_document_and_the_console(tmp_path):
     )
     [wheel] = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"mockserver/admin_openapi.yaml", *(f"mockserver/console/{f.name}" for f in CONSOLE.iterdir())}
+    expected = {
+        "mockserver/controls/admin_openapi.yaml",
+        *(f"mockserver/controls/console/{f.name}" for f in CONSOLE.iterdir()),
+    }
     assert expected <= names
     assert "mockserver/behaviours/__init__.py" in names

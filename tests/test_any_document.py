@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.auth import issue_token
-from mockserver.loading import SpecError
-from mockserver.negotiator import SchemaChecker
-from mockserver.security import DEFAULT_API_KEY
+from mockserver.contract.loading import SpecError
+from mockserver.pipeline.respond.negotiate import SchemaChecker
+from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
+from mockserver.pipeline.security.tokens import issue_token
+from mockserver.server.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "tests" / "specs"

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from support import ALEX, FIXTURES, MORGAN, PARTICIPANTS, PRIYA, SAM, SECRET, SPEC, bearer, make_token
 
 from mockserver import create_app
-from mockserver.deployment import Safeguards
+from mockserver.server.deployment import Safeguards
 from mockserver.settings import MAX_TOKEN_LIFETIME_SECONDS
 
 
@@ -98,7 +98,7 @@ def test_scheme_and_token_may_be_separated_by_any_whitespace(client):
 
 
 def test_the_token_is_verified_once_although_two_schemes_accept_it(client, monkeypatch):
-    from mockserver.auth import BearerJWT
+    from mockserver.pipeline.security.tokens import BearerJWT
 
     calls = []
     original = BearerJWT._decode

@@ -189,7 +189,7 @@ def test_token_refuses_a_short_secret_and_a_lifetime_the_mock_would_refuse():
 
 
 def test_effective_spec_prints_the_document_the_mock_serves():
-    from mockserver.app import create_app
+    from mockserver.server.app import create_app
 
     spec = ROOT / "tests" / "specs" / "undeclared_failures.yaml"
     result = CliRunner().invoke(main, ["effective-spec", str(spec)])

@@ -16,7 +16,7 @@ import pytest
 import requests
 from support import MORGAN, PARTICIPANTS, ServeProcess, bearer
 
-from mockserver.serving import ConnectionLimits, serve_in_background
+from mockserver.server.serving import ConnectionLimits, serve_in_background
 from mockserver.settings import MAX_BODY_BYTES
 
 LIMITS = ConnectionLimits(max_connections=8, idle_timeout=1, header_timeout=1, body_timeout=1, request_timeout=2.5)

@@ -12,7 +12,7 @@ from support import ROOT
 
 sys.path.insert(0, str(ROOT))
 from contract_tests.exchange import Exchange  # noqa: E402
-from mockserver.serving import serve_in_background  # noqa: E402
+from mockserver.server.serving import serve_in_background  # noqa: E402
 
 PATH = "/api/chat/projects/p/chats/c/participants"
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from support import FIXTURES, PROJECT, SECRET, SPEC, ContractClient, bearer, check_admin_response, make_token
 
 from mockserver import create_app
-from mockserver.controls import ControlOptions
-from mockserver.faults import Latency
-from mockserver.serving import serve_in_background
+from mockserver.controls.faults import Latency
+from mockserver.controls.steering import ControlOptions
+from mockserver.server.serving import serve_in_background
 
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from support import ALEX, CHAT, FIXTURES, MORGAN, OTHER_CHAT, PRIYA, PROJECT, SAM
 
-from mockserver.fixtures import FixtureError, load_fixtures
+from mockserver.store.fixtures import FixtureError, load_fixtures
 
 
 def test_shipped_fixtures_hold_what_the_docs_promise():

@@ -7,7 +7,7 @@ import pytest
 from support import ALEX, CHAT, FIXTURES, MORGAN, PARTICIPANTS, PROJECT, SAM, SECRET, SPEC, ContractClient, bearer
 
 from mockserver import create_app
-from mockserver.controls import ControlOptions
+from mockserver.controls.steering import ControlOptions
 
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 REDACTED = "[redacted]"

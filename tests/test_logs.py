@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from support import FIXTURES, MORGAN, SAM, SPEC, bearer
 
 from mockserver.cli import main
-from mockserver.logs import configure_logging
-from mockserver.serving import serve_in_background
+from mockserver.server.logs import configure_logging
+from mockserver.server.serving import serve_in_background
 
 FORGED_RECORD = "2026-11-28 00:00:00,000 mockserver.access 10.0.0.1 POST reset 200 1.0ms"
 FORGING_PATH = "/api/chat/projects/p%0A" + FORGED_RECORD.replace(" ", "%20") + "%0D%00%E2%80%A8/chats/c/participants"

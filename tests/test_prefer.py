@@ -10,9 +10,9 @@ import pytest
 from support import ALEX, CHAT, FIXTURES, MORGAN, PARTICIPANTS, PROJECT, SAM, SECRET, SPEC, ContractClient, bearer
 
 from mockserver import create_app
-from mockserver.controls import ControlOptions
-from mockserver.prefer import Preference, read
-from mockserver.security import DEFAULT_API_KEY
+from mockserver.controls.steering import ControlOptions
+from mockserver.pipeline.respond.prefer import Preference, read
+from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 
 PETSTORE = Path(__file__).resolve().parent / "specs" / "petstore.yaml"
 CHATS = f"/api/chat/projects/{PROJECT}/chats"

@@ -35,10 +35,10 @@ from support import (
     read_line,
 )
 
-from mockserver.controls import admin_document
-from mockserver.proxy import MAX_BODY_BYTES, ProxySettings, create_proxy_app
-from mockserver.response_validation import Document
-from mockserver.serving import serve_in_background
+from mockserver.controls.steering import admin_document
+from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+from mockserver.proxy.responses import Document
+from mockserver.server.serving import serve_in_background
 from mockserver.settings import MAX_BODY_BYTES as MOCK_MAX_BODY_BYTES
 
 DETAILS = f"/api/chat/projects/{PROJECT}/chats/{CHAT}"
@@ -83,7 +83,7 @@ _DOCUMENT: dict = {}
 
 def _document() -> dict:
     if not _DOCUMENT:
-        from mockserver.spec import Contract
+        from mockserver.contract.index import Contract
 
         _DOCUMENT.update(Contract(SPEC).document)
     return _DOCUMENT
@@ -631,8 +631,8 @@ paths:
 def test_a_write_only_property_in_a_response_is_a_violation(tmp_path, body, broken):
     # The compiled check cannot express writeOnly, so it must leave such a schema to the
     # reference, which refuses a write-only property in a response.
-    from mockserver.response_validation import ResponseValidator
-    from mockserver.spec import Contract
+    from mockserver.contract.index import Contract
+    from mockserver.proxy.responses import ResponseValidator
 
     spec = tmp_path / "accounts.yaml"
     spec.write_text(WRITE_ONLY_SPEC)

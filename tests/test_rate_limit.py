@@ -9,8 +9,8 @@ import pytest
 from support import FIXTURES, SECRET, SPEC, ContractClient
 
 from mockserver import create_app
-from mockserver.deployment import SHARED_RATE_LIMIT, Safeguards, safeguards
-from mockserver.serving import serve_in_background
+from mockserver.server.deployment import SHARED_RATE_LIMIT, Safeguards, safeguards
+from mockserver.server.serving import serve_in_background
 
 LOGIN = "/api/auth/login"
 RIGHT = {"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}

@@ -42,7 +42,7 @@ from support import (
 )
 
 from mockserver import create_app
-from mockserver.serving import serve_in_background
+from mockserver.server.serving import serve_in_background
 from mockserver.store import redis_store
 
 MESSAGES = f"/api/chat/projects/{PROJECT}/chats/{CHAT}/messages"

@@ -26,10 +26,10 @@ from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 from support import ROOT, SPEC
 
+from mockserver.contract.index import Contract, ExceptConverter
 from mockserver.errors import ApiError
-from mockserver.negotiator import Negotiator
-from mockserver.spec import Contract, ExceptConverter
-from mockserver.validation import reference_validate_request
+from mockserver.pipeline.respond.negotiate import Negotiator
+from mockserver.pipeline.validate.request import reference_validate_request
 
 SPECS = {"openapi.yaml": SPEC, "chat_api.yaml": ROOT / "tests" / "specs" / "chat_api.yaml"}
 EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "120"))

@@ -35,7 +35,7 @@ from mudbase.models import (
 )
 from support import ALEX, CHAT, FIXTURES, MORGAN, OTHER_CHAT, PRIYA, PROJECT, SAM
 
-from mockserver.fixtures import load_fixtures
+from mockserver.store.fixtures import load_fixtures
 
 FIRST_WORDS = "Draft of the 2.0 release notes is in the doc."
 EDITED_WORDS = "Draft of the 2.0 release notes is in the doc; review by Friday."

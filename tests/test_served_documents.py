@@ -109,7 +109,7 @@ def schemathesis(spec: Path, tmp_path: Path, effective: bool = False) -> dict:
 
 def token() -> str:
     from mockserver import settings
-    from mockserver.auth import issue_token
+    from mockserver.pipeline.security.tokens import issue_token
 
     return issue_token(settings.jwt_secret(), "usr_morgan_de", "morgan.chen@northwind.dev", 3600)
 

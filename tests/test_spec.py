@@ -12,7 +12,7 @@ from support import FIXTURES, SPEC, ContractClient
 from werkzeug import Response
 
 from mockserver import create_app
-from mockserver.spec import Contract, SpecError
+from mockserver.contract.index import Contract, SpecError
 
 
 def test_openapi_yaml_is_a_valid_openapi_document():

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from flask import Response
 
-from . import chats, messages, session
-from .call import Call
-from .documents import chat_document, message_document
+from mockserver.behaviours import chats, messages, session
+from mockserver.behaviours.call import Call
+from mockserver.behaviours.documents import chat_document, message_document
 
 BEHAVIOURS: dict[str, Callable[[Call], Response]] = {**session.BEHAVIOURS, **chats.BEHAVIOURS, **messages.BEHAVIOURS}
 

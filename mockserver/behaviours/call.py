@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..auth import Caller
-from ..errors import ApiError
-from ..store import RuleViolation, Store
+from mockserver.errors import ApiError
+from mockserver.pipeline.security.tokens import Caller
+from mockserver.store import RuleViolation, Store
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from .call import Call, rule_failures
-from .documents import chat_document
+from mockserver.behaviours.call import Call, rule_failures
+from mockserver.behaviours.documents import chat_document
 
 
 def get_user_chats(call: Call) -> Response:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fixtures import User
-from ..store import ChatRecord, MessageRecord, Store
+from mockserver.store import ChatRecord, MessageRecord, Store
+from mockserver.store.fixtures import User
 
 
 def user_document(user: User, store: Store) -> dict[str, Any]:

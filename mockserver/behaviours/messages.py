@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from ..store import MessageRecord
-from .call import Call, rule_failures
-from .documents import message_document, reactions_document
+from mockserver.behaviours.call import Call, rule_failures
+from mockserver.behaviours.documents import message_document, reactions_document
+from mockserver.store import MessageRecord
 
 
 def get_chat_messages(call: Call) -> Response:

@@ -7,11 +7,11 @@ import secrets
 
 from flask import Response, jsonify
 
-from ..auth import Caller, issue_token, unauthorized
-from ..errors import ApiError
-from ..store import RuleViolation
-from .call import Call
-from .documents import user_document
+from mockserver.behaviours.call import Call
+from mockserver.behaviours.documents import user_document
+from mockserver.errors import ApiError
+from mockserver.pipeline.security.tokens import Caller, issue_token, unauthorized
+from mockserver.store import RuleViolation
 
 
 def login_user(call: Call) -> Response:

@@ -3,11 +3,11 @@ shared by every process and replica (`RedisStore`)."""
 
 from __future__ import annotations
 
-from ..fixtures import Fixtures
-from .chats import ChatSummary
-from .memory import Store
-from .records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation
-from .redis_store import DEFAULT_PREFIX, RedisStore, StoreError, StoreUnavailable
+from mockserver.store.chats import ChatSummary
+from mockserver.store.fixtures import Fixtures
+from mockserver.store.memory import Store
+from mockserver.store.records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation
+from mockserver.store.redis_store import DEFAULT_PREFIX, RedisStore, StoreError, StoreUnavailable
 
 MEMORY = "memory"
 

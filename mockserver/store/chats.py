@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from .records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation, instant
+from mockserver.store.records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation, instant
 
 
 @dataclass(frozen=True)

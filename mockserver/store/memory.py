@@ -11,11 +11,18 @@ import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
-from ..fixtures import Fixtures, User
-from .chats import ChatRules
-from .messages import MessageRules
-from .records import ChatRecord, MessageRecord, ProjectRecord, RuleViolation, Session, records_from_fixtures
-from .sessions import SessionRules
+from mockserver.store.chats import ChatRules
+from mockserver.store.fixtures import Fixtures, User
+from mockserver.store.messages import MessageRules
+from mockserver.store.records import (
+    ChatRecord,
+    MessageRecord,
+    ProjectRecord,
+    RuleViolation,
+    Session,
+    records_from_fixtures,
+)
+from mockserver.store.sessions import SessionRules
 
 
 class Store(ChatRules, MessageRules, SessionRules):

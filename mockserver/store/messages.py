@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from .records import MessageRecord, RuleViolation, instant
+from mockserver.store.records import MessageRecord, RuleViolation, instant
 
 
 class MessageRules:

@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ..fixtures import Fixtures
+from mockserver.store.fixtures import Fixtures
 
 
 class RuleViolation(Exception):

@@ -31,11 +31,11 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from ..fixtures import Fixtures
-from .chats import ChatRules
-from .memory import Store
-from .messages import MessageRules
-from .records import (
+from mockserver.store.chats import ChatRules
+from mockserver.store.fixtures import Fixtures
+from mockserver.store.memory import Store
+from mockserver.store.messages import MessageRules
+from mockserver.store.records import (
     ChatRecord,
     E2eeKey,
     MessageRecord,
@@ -45,7 +45,7 @@ from .records import (
     Session,
     records_from_fixtures,
 )
-from .sessions import SessionRules
+from mockserver.store.sessions import SessionRules
 
 DEFAULT_PREFIX = "mudbase-mock"
 _UNREAD = object()  # a document the rule wrote without reading it first

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from .records import RuleViolation, Session
+from mockserver.store.records import RuleViolation, Session
 
 REFRESH_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from . import settings
-from .loading import Document, Problem, escape, load_document
-from .negotiator import error_key, success_key
+from mockserver import settings
+from mockserver.contract.loading import Document, Problem, escape, load_document
+from mockserver.pipeline.respond.negotiate import error_key, success_key
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -104,7 +104,7 @@ def _failures(operation, op: dict, item: dict) -> list[tuple[int, str]]:
         failures.append((400, WHY[400]))
     if operation.security and all(operation.security):  # an empty alternative admits anyone
         failures.append((401, WHY[401]))
-    from .behaviours import behaviour_for  # here: the behaviours import auth.py, which imports spec.py
+    from mockserver.behaviours import behaviour_for  # here: the behaviours import auth.py, which imports spec.py
 
     if behaviour_for(operation.operation_id, operation.method, operation.path) is not None:
         declared = _behaviour_failures().get(operation.operation_id, {})

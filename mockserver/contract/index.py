@@ -27,11 +27,11 @@ from openapi_core.unmarshalling.request.unmarshallers import V30RequestUnmarshal
 from openapi_schema_validator import oas30_format_checker, oas31_format_checker
 from werkzeug.routing import BaseConverter
 
-from .effective import add_error_responses
-from .json_body import strict_json_loads
-from .loading import Problem, SpecError, escape, load_document
-from .repairs import openapi_version, repair
-from .request_validators import Compiler, OperationValidator, Unsupported
+from mockserver.contract.additions import add_error_responses
+from mockserver.contract.loading import Problem, SpecError, escape, load_document
+from mockserver.contract.repairs import openapi_version, repair
+from mockserver.pipeline.validate.compiled import Compiler, OperationValidator, Unsupported
+from mockserver.pipeline.validate.json_body import strict_json_loads
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -34,10 +34,10 @@ from openapi_schema_validator import (
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-from .compiled_schemas import fast_check
-from .errors import ApiError, envelope, render
-from .generator import Generator
-from .loading import Document, Problem, escape
+from mockserver.contract.loading import Document, Problem, escape
+from mockserver.errors import ApiError, envelope, render
+from mockserver.pipeline.respond.generate import Generator
+from mockserver.pipeline.validate.schemas import fast_check
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 NO_BODY_STATUSES = (204, 205, 304)

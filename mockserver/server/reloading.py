@@ -24,9 +24,9 @@ from pathlib import Path
 import watchfiles
 from flask import Flask
 
-from .fixtures import FixtureError
-from .spec import SpecError
-from .store import Store
+from mockserver.contract.index import SpecError
+from mockserver.store import Store
+from mockserver.store.fixtures import FixtureError
 
 log = logging.getLogger("mockserver.reload")
 logging.getLogger("watchfiles").setLevel(logging.WARNING)  # its "N changes detected": ours say what they did

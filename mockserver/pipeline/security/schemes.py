@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 API_KEY_ENV = "MOCKSERVER_API_KEY"
 DEFAULT_API_KEY = "mudbase-mock-api-key"
@@ -59,7 +59,7 @@ class Basic:
         self.challenge = f'Basic realm="{realm}", charset="UTF-8"'
 
     def authenticate(self, request) -> Any:
-        from .auth import Caller
+        from mockserver.pipeline.security.tokens import Caller
 
         scheme, _, encoded = (request.headers.get("Authorization") or "").strip().partition(" ")
         if scheme.lower() != "basic":

@@ -20,8 +20,8 @@ from http import HTTPStatus
 
 from flask import Response
 
-from .errors import ApiError
-from .negotiator import Negotiator
+from mockserver.errors import ApiError
+from mockserver.pipeline.respond.negotiate import Negotiator
 
 HEADER = "Prefer"
 _PREFERENCE = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*(?:=\s*("[^"]*"|[^,;\s]*))?\s*')

@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .compiled_schemas import fast_check
-from .loading import escape
-from .negotiator import SchemaChecker
-from .spec import Contract, Operation
+from mockserver.contract.index import Contract, Operation
+from mockserver.contract.loading import escape
+from mockserver.pipeline.respond.negotiate import SchemaChecker
+from mockserver.pipeline.validate.schemas import fast_check
 
 NO_BODY_STATUSES = (204, 304)
 # A 401 must carry its challenge (RFC 9110 section 11.6.1): where a 401 declares one, it is

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .loading import pointer_parts
+from mockserver.contract.loading import pointer_parts
 
 MAX_DEPTH = 6  # deeper, optional properties are left out and arrays are empty
 FIXED_DATE = "2026-01-15"

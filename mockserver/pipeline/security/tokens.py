@@ -19,9 +19,9 @@ from typing import Any
 
 import jwt
 
-from .errors import ApiError
-from .security import Bearer, Handler, Unsupported, handler_for
-from .spec import Operation
+from mockserver.contract.index import Operation
+from mockserver.errors import ApiError
+from mockserver.pipeline.security.schemes import Bearer, Handler, Unsupported, handler_for
 
 ALGORITHM = "HS256"
 REALM = "mudbase"

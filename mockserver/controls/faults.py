@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 # The WSGI environ key under which the mock's server (serving.py) offers to drop the
 # connection: a callable taking "reset" or "empty".

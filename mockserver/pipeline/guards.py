@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 ADMIN_PREFIX = "/__mock"
 REALM = "mudbase-mock-admin"

@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 
 def limit_failures(app: Flask, endpoints: set[str], rate: str) -> None:

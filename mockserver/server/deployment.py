@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import limits
 
-from . import settings
-from .settings import SettingsError
+from mockserver import settings
+from mockserver.settings import SettingsError
 
 # Failed attempts per client address at operations that declare a 429, when shared.
 SHARED_RATE_LIMIT = "10/minute"

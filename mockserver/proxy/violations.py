@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import rfc3339_now
-from .json_body import strict_json_loads
+from mockserver.errors import rfc3339_now
+from mockserver.pipeline.validate.json_body import strict_json_loads
 
 log = logging.getLogger("mockserver.proxy")
 

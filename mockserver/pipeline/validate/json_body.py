@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from .settings import MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
+from mockserver.settings import MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
 
 TOO_MANY_VALUES = f"JSON has too many values (more than {MAX_JSON_VALUES})"
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')

@@ -18,15 +18,15 @@ from typing import Any
 import yaml
 from flask import Flask, Response, g, jsonify, request
 
-from . import prefer
-from .admin import ADMIN_PREFIX, is_admin_path
-from .errors import ApiError
-from .faults import DROP_CONNECTION, FaultRules, Latency
-from .journal import DEFAULT_SIZE, Journal
-from .negotiator import Negotiator
-from .prefer import Preference
-from .settings import MAX_BODY_BYTES
-from .spec import Contract
+from mockserver.contract.index import Contract
+from mockserver.controls.faults import DROP_CONNECTION, FaultRules, Latency
+from mockserver.controls.journal import DEFAULT_SIZE, Journal
+from mockserver.errors import ApiError
+from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
+from mockserver.pipeline.respond import prefer
+from mockserver.pipeline.respond.negotiate import Negotiator
+from mockserver.pipeline.respond.prefer import Preference
+from mockserver.settings import MAX_BODY_BYTES
 
 PACKAGE = resources.files(__package__)
 CONSOLE_FILES = {"console.css": "text/css", "console.js": "text/javascript"}

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, MultiDict
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 DEFAULT_SIZE = 500
 REDACTED = "[redacted]"

@@ -26,8 +26,8 @@ from openapi_core.validation.request.exceptions import (
     ParameterValidationError,
 )
 
-from .compiled_schemas import CompiledSchema, NotCompilable, compile_schema
-from .errors import ApiError
+from mockserver.errors import ApiError
+from mockserver.pipeline.validate.schemas import CompiledSchema, NotCompilable, compile_schema
 
 JSON = "application/json"
 BOOLEAN_STRINGS = ("y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0")

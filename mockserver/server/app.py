@@ -24,19 +24,19 @@ from flask import Flask, Response, g, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from . import settings
-from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
-from .auth import Authenticator
-from .behaviours import Call, behaviour_for, chat_document, message_document
-from .controls import DEFAULT_OPTIONS, ControlOptions, Controls
-from .deployment import LOCAL, Safeguards, host_name
-from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
-from .fixtures import FixtureError, load_fixtures
-from .negotiator import Negotiator
-from .rate_limit import limit_failures
-from .spec import Contract, ExceptConverter, Operation, route_operations
-from .store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
-from .validation import validate_request
+from mockserver import settings
+from mockserver.behaviours import Call, behaviour_for, chat_document, message_document
+from mockserver.contract.index import Contract, ExceptConverter, Operation, route_operations
+from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
+from mockserver.errors import ApiError, from_http_exception, internal_error, new_request_id, render
+from mockserver.pipeline.guards import ADMIN_PREFIX, check_admin_request, is_admin_path
+from mockserver.pipeline.respond.negotiate import Negotiator
+from mockserver.pipeline.security.tokens import Authenticator
+from mockserver.pipeline.validate.request import validate_request
+from mockserver.server.deployment import LOCAL, Safeguards, host_name
+from mockserver.server.rate_limit import limit_failures
+from mockserver.store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
+from mockserver.store.fixtures import FixtureError, load_fixtures
 
 access_log = logging.getLogger("mockserver.access")
 error_log = logging.getLogger("mockserver")

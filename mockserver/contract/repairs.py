@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .loading import Document, Problem, SpecError, escape, pointer_parts
+from mockserver.contract.loading import Document, Problem, SpecError, escape, pointer_parts
 
 # Keys whose values are data (examples, defaults...), not schema or document structure.
 DATA_KEYS = {"example", "examples", "default", "enum", "const", "value"}

@@ -18,9 +18,9 @@ from openapi_core.validation.request.exceptions import (
 )
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 
-from .errors import ApiError
-from .request_validators import schema_error_details
-from .spec import Contract
+from mockserver.contract.index import Contract
+from mockserver.errors import ApiError
+from mockserver.pipeline.validate.compiled import schema_error_details
 
 
 def validate_request(contract: Contract, request) -> RequestUnmarshalResult:

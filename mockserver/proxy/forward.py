@@ -36,15 +36,15 @@ from urllib3.exceptions import (
 )
 from werkzeug.exceptions import HTTPException
 
-from . import settings
-from .admin import check_admin_request
-from .deployment import LOOPBACK_HOSTS, host_name
-from .errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
-from .loading import escape
-from .response_validation import Document, Finding, ResponseValidator, seen_text
-from .spec import HTTP_METHODS, Contract, ExceptConverter, Operation, route_operations
-from .validation import validate_request
-from .violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
+from mockserver import settings
+from mockserver.contract.index import HTTP_METHODS, Contract, ExceptConverter, Operation, route_operations
+from mockserver.contract.loading import escape
+from mockserver.errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
+from mockserver.pipeline.guards import check_admin_request
+from mockserver.pipeline.validate.request import validate_request
+from mockserver.proxy.responses import Document, Finding, ResponseValidator, seen_text
+from mockserver.proxy.violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
+from mockserver.server.deployment import LOOPBACK_HOSTS, host_name
 
 access_log = logging.getLogger("mockserver.access")
 error_log = logging.getLogger("mockserver")

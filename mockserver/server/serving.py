@@ -36,9 +36,9 @@ from waitress.utilities import (
     ServerNotImplemented,
 )
 
-from . import settings
-from .errors import ApiError, envelope, internal_error, new_request_id, payload_too_large
-from .faults import DROP_CONNECTION
+from mockserver import settings
+from mockserver.controls.faults import DROP_CONNECTION
+from mockserver.errors import ApiError, envelope, internal_error, new_request_id, payload_too_large
 
 SERVER_IDENT = "mudbase-mock"
 

@@ -1,0 +1,1 @@
+"""Request validation: compiled validators first, openapi-core the reference."""

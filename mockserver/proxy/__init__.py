@@ -1,0 +1,1 @@
+"""The validating proxy: forward instead of behave, check responses, record violations."""

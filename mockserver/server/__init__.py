@@ -1,0 +1,1 @@
+"""Serving: the app factory (wiring only), waitress, reloading, logs, deployment safeguards."""

@@ -1,4 +1,4 @@
-# make mock: run the mock at http://127.0.0.1:4010   make test: run every test
+# make mock: run the mock at http://127.0.0.1:4010   make test: run every test   make docs: the documentation site
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock proxy test contract mutation bench startup lint clean
+.PHONY: install mock proxy test contract mutation bench startup lint docs clean
 
 install: $(STAMP)
 
@@ -68,6 +68,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check mockserver contract_tests tests benchmarks
 	$(BIN)/ruff format --check mockserver contract_tests tests benchmarks
 
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: any warning (a broken
+# link or anchor, a page missing from the nav) fails the build.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports mutants
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports mutants site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

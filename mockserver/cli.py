@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from mockserver import settings
+from mockserver.behaviours import mock_additions
 from mockserver.contract.index import Contract, SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
@@ -411,7 +412,7 @@ def effective_spec(spec: Path) -> None:
     """Print, as JSON, the document the mock serves for SPEC (what GET /__mock/served-openapi.json
     answers): repaired, plus the failures it declares no status for; a warning each on stderr."""
     try:
-        contract = Contract(spec)
+        contract = Contract(spec, mock_additions())
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in contract.problems:

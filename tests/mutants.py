@@ -22,10 +22,12 @@ from flask import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mockserver.contract import index as spec_module  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
 from mockserver.pipeline.respond.negotiate import Negotiator  # noqa: E402
 from mockserver.pipeline.security.tokens import BearerJWT, Caller  # noqa: E402
+from mockserver.pipeline.validate import reference as reference_module  # noqa: E402
+from mockserver.pipeline.validate import request as request_module  # noqa: E402
+from mockserver.pipeline.validate.request import RequestValidator  # noqa: E402
 from mockserver.server import app as app_module  # noqa: E402
 from mockserver.store import Participant, RuleViolation, Store  # noqa: E402
 
@@ -288,7 +290,7 @@ def crashes_on_malformed_json():
         except json.JSONDecodeError as exc:
             raise RuntimeError("unhandled parse error") from exc
 
-    return [mock.patch.object(spec_module, "strict_json_loads", loads)]
+    return [mock.patch.object(module, "strict_json_loads", loads) for module in (reference_module, request_module)]
 
 
 def render_with(make: Callable[[ApiError, Response], Response]):
@@ -331,12 +333,12 @@ def no_bearer_challenge():
 
 
 def wrap_validation(make):
-    original = app_module.validate_request
+    original = RequestValidator.validate
 
-    def validate(contract, request):
-        return make(original, contract, request)
+    def validate(self, request):
+        return make(lambda contract, request: original(self, request), self.contract, request)
 
-    return [mock.patch.object(app_module, "validate_request", validate)]
+    return [mock.patch.object(RequestValidator, "validate", validate)]
 
 
 def validation_errors_are_422():

@@ -80,7 +80,7 @@ def check_response(app: Flask, method: str, path: str, response) -> None:
     if path == "/__mock" or path.startswith("/__mock/"):
         errors = admin_response_errors(method, path, response)
     else:
-        errors = app.extensions["mockserver.contract"].response_errors(method, path, response)
+        errors = app.extensions["mockserver.validator"].reference.response_errors(method, path, response)
     on_spec_operation = not any(isinstance(e, PathNotFound | OperationNotFound) for e in errors)
     if on_spec_operation:
         assert errors == [], f"{method} {path} -> {response.status_code} breaks the contract: {errors!r}"

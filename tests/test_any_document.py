@@ -323,7 +323,7 @@ def test_failures_the_document_declares_no_status_for_are_added_to_the_served_do
     assert sorted(served["paths"]["/notes/{noteId}"]["get"]["responses"]) == ["200", "4XX"]  # covered
     assert sorted(served["paths"]["/health"]["get"]["responses"]) == ["204"]  # no data, no security
 
-    contract = app.extensions["mockserver.contract"]
+    contract = app.extensions["mockserver.validator"].reference
     bearer = {"Authorization": f"Bearer {token()}"}
     for path, headers, status in [("/notes", {}, 401), ("/notes?limit=99", bearer, 400), ("/notes", bearer, 200)]:
         response = client.get(path, headers=headers)

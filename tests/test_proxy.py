@@ -46,10 +46,10 @@ JSON = {"Content-Type": "application/json"}
 
 
 @contextmanager
-def proxy_to(upstream: str, tmp_path: Path, **options) -> Iterator[tuple[str, object]]:
+def proxy_to(upstream: str, tmp_path: Path, spec: Path = SPEC, **options) -> Iterator[tuple[str, object]]:
     """The proxy in front of `upstream`, served by waitress; yields its URL and its app."""
     settings = ProxySettings(upstream, report_dir=tmp_path / "reports", **options)
-    app = create_proxy_app(SPEC, settings)
+    app = create_proxy_app(spec, settings)
     try:
         with serve_in_background(app, max_body_bytes=MAX_BODY_BYTES) as url:
             yield url, app
@@ -313,6 +313,46 @@ def test_undeclared_status_and_content_type(through):
     assert teapot["message"] == "status 418 is not declared" and teapot["seen"] == 418
     [html] = violations(proxy, operationId="getCurrentSession")
     assert html["seen"] == "text/html" and html["expected"] == ["application/json"]
+
+
+SESSION_ONLY_200 = """
+openapi: 3.0.3
+info: {title: Session, version: "1"}
+components:
+  securitySchemes:
+    BearerAuth: {type: http, scheme: bearer}
+security: [{BearerAuth: []}]
+paths:
+  /api/auth/session:
+    get:
+      operationId: getCurrentSession
+      responses:
+        "200":
+          description: The session
+          content:
+            application/json:
+              schema: {type: object}
+"""
+
+
+def test_an_undeclared_401_from_the_upstream_is_a_violation(scripted, tmp_path):
+    """The proxy checks the upstream against the document as written. The mock adds a 401 to
+    the document it serves (it enforces the security), but that addition is the mock's own:
+    a real server's 401 where the document declares only a 200 is drift to report."""
+    app, upstream = scripted
+    spec = tmp_path / "session.yaml"
+    spec.write_text(SESSION_ONLY_200)
+    challenge = ("WWW-Authenticate", 'Bearer realm="api"')
+    app.answers["/api/auth/session"] = ("401 Unauthorized", [*JSON.items(), challenge], [b'{"error": "no token"}'])
+    with proxy_to(upstream, tmp_path, spec=spec) as (url, _):
+        answer = requests.get(f"{url}/api/auth/session", timeout=10)
+        found = own_route("GET", f"{url}/__mock/violations").json()["violations"]
+    assert answer.status_code == 401
+    assert answer.headers["X-Contract-Violations"] == "1"
+    (violation,) = found
+    assert violation["pointer"] == "/paths/~1api~1auth~1session/get/responses"
+    assert violation["message"] == "status 401 is not declared"
+    assert violation["expected"] == ["200"]
 
 
 def test_a_gzipped_body_is_checked_and_passed_on_compressed(through):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,10 +25,12 @@ from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 from support import ROOT, SPEC
 
-from mockserver.contract.index import Contract, ExceptConverter
+from mockserver.behaviours import mock_additions
+from mockserver.contract.index import Contract
 from mockserver.errors import ApiError
 from mockserver.pipeline.respond.negotiate import Negotiator
-from mockserver.pipeline.validate.request import reference_validate_request
+from mockserver.pipeline.route import flask_rule, prepare_routing
+from mockserver.pipeline.validate.request import RequestValidator
 
 SPECS = {"openapi.yaml": SPEC, "chat_api.yaml": ROOT / "tests" / "specs" / "chat_api.yaml"}
 EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "120"))
@@ -65,14 +66,14 @@ class Routed:
 
     def __init__(self, path: Path) -> None:
         self.contract = Contract(path)
+        self.validator = RequestValidator(self.contract)
         # A config of its own: the repository's schemathesis.toml logs in to a live server.
         self.schema = schemathesis.openapi.from_path(path, config=schemathesis.Config.from_dict({}))
         self.app = Flask(__name__)
-        self.app.url_map.merge_slashes = False
-        self.app.url_map.converters["except"] = ExceptConverter
+        prepare_routing(self.app)
         for operation in self.contract.operations:
             self.app.add_url_rule(
-                operation.flask_rule,
+                flask_rule(operation),
                 endpoint=operation.operation_id,
                 view_func=lambda: None,
                 methods=[operation.method],
@@ -133,7 +134,7 @@ def request_arguments(case, query_names, mangle, draw) -> dict:
 )
 def test_compiled_validation_agrees_with_openapi_core(spec_name, operation):
     routed = ROUTED[spec_name]
-    validator = routed.contract.request_validators.get(operation.operation_id)
+    validator = routed.validator.compiled.get(operation.operation_id)
     if operation.operation_id in LEFT_TO_OPENAPI_CORE.get(spec_name, set()):
         assert validator is None
         return
@@ -161,7 +162,7 @@ def test_compiled_validation_agrees_with_openapi_core(spec_name, operation):
         with routed.app.test_request_context(**arguments):
             assume(request.endpoint == operation.operation_id)  # a generated path value may route elsewhere
             compiled = outcome(validator.validate)
-            reference = outcome(partial(reference_validate_request, routed.contract))
+            reference = outcome(routed.validator.reference.validate)
         if compiled is None:
             # Left to openapi-core: a body of another media type the operation declares.
             assert request_media_type(arguments) not in (None, "application/json")
@@ -194,8 +195,8 @@ def request_media_type(arguments: dict) -> str | None:
 def test_examples_agree(body, field):
     routed = ROUTED["chat_api.yaml"]
     with routed.app.test_request_context("/projects/proj1/chats/chat1", method="PATCH", json=body):
-        compiled = outcome(routed.contract.request_validators["updateChat"].validate)
-        assert compiled == outcome(partial(reference_validate_request, routed.contract))
+        compiled = outcome(routed.validator.compiled["updateChat"].validate)
+        assert compiled == outcome(routed.validator.reference.validate)
     if field is None:
         assert compiled[0] == "accepted"
     else:
@@ -208,7 +209,7 @@ def response_schemas() -> list[tuple[str, object, object, object]]:
     found = []
     specs = {**SPECS, **{name: ROOT / "tests" / "specs" / name for name in ("petstore.yaml", "type_array_30.yaml")}}
     for spec_name, path in specs.items():
-        contract = Contract(path)
+        contract = Contract(path, mock_additions())  # as served: the mock's own error envelopes too
         negotiator = Negotiator(contract.source, contract.version)
         for operation in contract.operations:
             negotiator.prepare(operation.operation_id, operation.path, operation.method)

@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 from flask import Response
 
-from mockserver.behaviours import chats, messages, session
+from mockserver.behaviours import chats, failures, messages, session
 from mockserver.behaviours.call import Call
 from mockserver.behaviours.documents import chat_document, message_document
+from mockserver.contract.additions import Additions
 
 BEHAVIOURS: dict[str, Callable[[Call], Response]] = {**session.BEHAVIOURS, **chats.BEHAVIOURS, **messages.BEHAVIOURS}
 
@@ -48,4 +49,9 @@ def behaviour_for(operation_id: str, method: str, path: str) -> Callable[[Call],
     return BEHAVIOURS.get(operation_id)
 
 
-__all__ = ["BEHAVIOURS", "ROUTES", "Call", "behaviour_for", "chat_document", "message_document"]
+def mock_additions() -> Additions:
+    """What the behaviours add to any document they serve: the failures each sends."""
+    return failures.additions(ROUTES, set(BEHAVIOURS))
+
+
+__all__ = ["BEHAVIOURS", "ROUTES", "Call", "behaviour_for", "chat_document", "message_document", "mock_additions"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import ApiError
-from mockserver.pipeline.security.tokens import Caller
+from mockserver.pipeline.security.caller import Caller
 from mockserver.store import RuleViolation, Store
 
 

@@ -10,7 +10,8 @@ from flask import Response, jsonify
 from mockserver.behaviours.call import Call
 from mockserver.behaviours.documents import user_document
 from mockserver.errors import ApiError
-from mockserver.pipeline.security.tokens import Caller, issue_token, unauthorized
+from mockserver.pipeline.security.caller import Caller
+from mockserver.pipeline.security.tokens import issue_token, unauthorized
 from mockserver.store import RuleViolation
 
 

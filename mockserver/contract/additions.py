@@ -24,12 +24,12 @@ not added: it applies only where the document declares a 429.
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver import settings
-from mockserver.contract.loading import Document, Problem, escape, load_document
-from mockserver.pipeline.respond.negotiate import error_key, success_key
+from mockserver.contract.loading import Document, Problem, escape
+from mockserver.contract.statuses import error_key, success_key
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -54,7 +54,16 @@ ADDED = "x-mockserver-added"  # marks each added response in the served document
 SHARED = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
 
 
-def add_error_responses(document: Document, operations) -> list[Problem]:
+@dataclass(frozen=True)
+class Additions:
+    """What the mock sends beyond the document, given as data by the layers above."""
+
+    # (operationId, METHOD, path) of each operation a behaviour serves -> {status: why}
+    # of the failures it sends.
+    behaviour_failures: Mapping[tuple[str, str, str], Mapping[int, str]] = field(default_factory=dict)
+
+
+def add_error_responses(document: Document, operations, additions: Additions) -> list[Problem]:
     """Add to `document.data`, in place, the failures each of `operations` may send undeclared;
     a warning per operation that gets any, naming the statuses and why."""
     problems = []
@@ -69,7 +78,7 @@ def add_error_responses(document: Document, operations) -> list[Problem]:
         if success_key([str(key) for key in responses]) is None:
             responses["204"] = {"description": f"Added by the mock server: {NO_SUCCESS}", ADDED: True}
             added.append(f"204 ({NO_SUCCESS})")
-        for status, why in _failures(operation, op, document.data["paths"][operation.path]):
+        for status, why in _failures(operation, op, document.data["paths"][operation.path], additions):
             if _declared(status, [str(key) for key in responses]):
                 continue
             if SHARED.get(status) in shared:  # the document's own response for this failure
@@ -97,41 +106,17 @@ def _declared(status: int, keys: list[str]) -> bool:
     return error_key(status, keys) is not None
 
 
-def _failures(operation, op: dict, item: dict) -> list[tuple[int, str]]:
+def _failures(operation, op: dict, item: dict, additions: Additions) -> list[tuple[int, str]]:
     """(status, why) of every failure the mock may send for `operation` (`op` in path `item`)."""
     failures = []
     if op.get("parameters") or item.get("parameters") or op.get("requestBody"):
         failures.append((400, WHY[400]))
     if operation.security and all(operation.security):  # an empty alternative admits anyone
         failures.append((401, WHY[401]))
-    from mockserver.behaviours import behaviour_for  # here: the behaviours import auth.py, which imports spec.py
-
-    if behaviour_for(operation.operation_id, operation.method, operation.path) is not None:
-        declared = _behaviour_failures().get(operation.operation_id, {})
-        generic = {status for status, _ in failures}
-        failures += [(status, why) for status, why in declared.items() if status not in generic]
+    declared = additions.behaviour_failures.get((operation.operation_id, operation.method, operation.path), {})
+    generic = {status for status, _ in failures}
+    failures += [(status, why) for status, why in declared.items() if status not in generic]
     return failures
-
-
-@cache
-def _behaviour_failures() -> dict[str, dict[int, str]]:
-    """operationId -> {status: description} of the failures openapi.yaml declares for
-    each behaviour (what the behaviours are written to send)."""
-    data = load_document(settings.DEFAULT_SPEC).data
-    components = (data.get("components") or {}).get("responses") or {}
-    out: dict[str, dict[int, str]] = {}
-    for item in data["paths"].values():
-        for op in item.values():
-            if not isinstance(op, dict) or "operationId" not in op:
-                continue
-            for key, response in (op.get("responses") or {}).items():
-                status = int(key) if str(key).isdigit() else 0
-                if 400 <= status < 500 and status != 429:
-                    if "$ref" in response:
-                        response = components.get(response["$ref"].rsplit("/", 1)[-1], {})
-                    why = " ".join(str(response.get("description", "a failure of the behaviour")).split()).rstrip(".")
-                    out.setdefault(op["operationId"], {})[status] = why[:1].lower() + why[1:]
-    return out
 
 
 def _error_schema(data: dict[str, Any]) -> str:

@@ -37,11 +37,12 @@ from urllib3.exceptions import (
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.contract.index import HTTP_METHODS, Contract, ExceptConverter, Operation, route_operations
+from mockserver.contract.index import HTTP_METHODS, Contract, Operation
 from mockserver.contract.loading import escape
 from mockserver.errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
 from mockserver.pipeline.guards import check_admin_request
-from mockserver.pipeline.validate.request import validate_request
+from mockserver.pipeline.route import prepare_routing, route_operations
+from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.responses import Document, Finding, ResponseValidator, seen_text
 from mockserver.proxy.violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
 from mockserver.server.deployment import LOOPBACK_HOSTS, host_name
@@ -162,13 +163,13 @@ class RequestChecker:
     """The request half: the mock's validators, their field names turned into document pointers."""
 
     def __init__(self, contract: Contract, document: Document) -> None:
-        self.contract = contract
+        self.validator = RequestValidator(contract)
         self.document = document
 
     def check(self, operation: Operation) -> tuple[list[Finding], ApiError | None]:
         """The findings of the current request, and the mock's 400 for it (None: valid)."""
         try:
-            validate_request(self.contract, request)
+            self.validator.validate(request)
         except ApiError as exc:
             details = exc.details if isinstance(exc.details, dict) else {"body": str(exc.details)}
             return [self._finding(operation, field, str(message)) for field, message in details.items()], exc
@@ -245,7 +246,7 @@ class UpstreamBody:
 def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Flask:
     """The proxy as a WSGI app; raises SpecError when the contract is broken, ValueError
     when the upstream URL is not usable."""
-    contract = Contract(Path(spec_path))
+    contract = Contract(Path(spec_path))  # as written: the mock's additions are the mock's alone
     document = Document(contract.document)
     upstream = Upstream(proxy_settings)
     responses = ResponseValidator(contract)
@@ -255,9 +256,8 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
     operations = {operation.operation_id: operation for operation in contract.operations}
 
     app = Flask(__name__, static_folder=None)
-    app.url_map.merge_slashes = False
+    prepare_routing(app)
     app.url_map.strict_slashes = False
-    app.url_map.converters["except"] = ExceptConverter
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.violations"] = violations
     app.extensions["mockserver.proxy"] = proxy_settings

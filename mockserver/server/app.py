@@ -25,14 +25,15 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import Call, behaviour_for, chat_document, message_document
-from mockserver.contract.index import Contract, ExceptConverter, Operation, route_operations
+from mockserver.behaviours import Call, behaviour_for, chat_document, message_document, mock_additions
+from mockserver.contract.index import Contract, Operation
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, new_request_id, render
 from mockserver.pipeline.guards import ADMIN_PREFIX, check_admin_request, is_admin_path
 from mockserver.pipeline.respond.negotiate import Negotiator
-from mockserver.pipeline.security.tokens import Authenticator
-from mockserver.pipeline.validate.request import validate_request
+from mockserver.pipeline.route import prepare_routing, route_operations
+from mockserver.pipeline.security.authenticate import Authenticator
+from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.server.deployment import LOCAL, Safeguards, host_name
 from mockserver.server.rate_limit import limit_failures
 from mockserver.store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
@@ -57,7 +58,8 @@ def create_app(
     With a `store`, the app serves its state instead of opening one (a contract reloaded by
     `serve --watch`)."""
     started = time.perf_counter()
-    contract = Contract(Path(spec_path))
+    contract = Contract(Path(spec_path), mock_additions())
+    validator = RequestValidator(contract)
     negotiator = Negotiator(contract.source, contract.version)
     for operation in contract.operations:
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
@@ -73,11 +75,10 @@ def create_app(
     app = Flask(__name__)
     app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
-    # `//` in a path is an unknown path (404 in the Error shape), not a redirect.
-    app.url_map.merge_slashes = False
-    app.url_map.converters["except"] = ExceptConverter
+    prepare_routing(app)
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
+    app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
     controls = Controls(app, contract, negotiator, options)
     app.extensions["mockserver.controls"] = controls
@@ -95,7 +96,7 @@ def create_app(
         caller = None
         if preference is None or not options.prefer_skips_auth:
             caller = g.caller = authenticator.authenticate(operation, request)
-        validated = validate_request(contract, request)
+        validated = validator.validate(request)
         if preference is not None:
             return controls.forced(operation.operation_id, preference)
         behaviour = behaviours[operation.operation_id]

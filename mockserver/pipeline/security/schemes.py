@@ -4,7 +4,7 @@ Each checks a request as far as a mock can, and answers with the caller or raise
 whose `WWW-Authenticate` challenge names the scheme:
 
 - `http` bearer, `oauth2`, `openIdConnect`: a bearer JWT of the mock's, verified
-  (auth.BearerJWT: signature, `exp`, user, session); the token is the one login and
+  (tokens.BearerJWT: signature, `exp`, user, session); the token is the one login and
   `mockserver token` issue, whatever flow the document describes. Scopes are not checked.
 - `http` basic: a fixture user's email (or user ID) and password.
 - `apiKey` in a header, the query or a cookie: the mock's API key
@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mockserver.errors import ApiError
+from mockserver.pipeline.security.caller import Caller
 
 API_KEY_ENV = "MOCKSERVER_API_KEY"
 DEFAULT_API_KEY = "mudbase-mock-api-key"
@@ -59,8 +60,6 @@ class Basic:
         self.challenge = f'Basic realm="{realm}", charset="UTF-8"'
 
     def authenticate(self, request) -> Any:
-        from mockserver.pipeline.security.tokens import Caller
-
         scheme, _, encoded = (request.headers.get("Authorization") or "").strip().partition(" ")
         if scheme.lower() != "basic":
             raise challenge_error("Basic credentials are required", self.challenge)

@@ -1,4 +1,4 @@
-"""Authentication: issue JWTs and check a request against an operation's security.
+"""The mock's JWTs: issued by login and `mockserver token`, verified by the bearer schemes.
 
 Tokens are HS256 JWTs signed with the server's secret. Verification is PyJWT's,
 with an algorithm allow-list (so `alg: none`, HS512 or RS256 are refused) and a
@@ -13,29 +13,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Container
 from typing import Any
 
 import jwt
 
-from mockserver.contract.index import Operation
 from mockserver.errors import ApiError
-from mockserver.pipeline.security.schemes import Bearer, Handler, Unsupported, handler_for
+from mockserver.pipeline.security.caller import Caller
 
 ALGORITHM = "HS256"
 REALM = "mudbase"
 TIME_CLAIMS = ("exp", "nbf", "iat")
 REQUIRED_CLAIMS = ("exp", "sub")
 VERIFIED_TOKENS_KEPT = 4096  # beyond this many, the verified tokens are forgotten at once
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who a verified token speaks for, and the session it belongs to."""
-
-    user_id: str
-    session_id: str  # the `sid` claim; logout ends that session
 
 
 def issue_token(secret: str, user_id: str, email: str, expires_in: int, session_id: str | None = None) -> str:
@@ -141,58 +131,3 @@ class BearerJWT:
         except jwt.InvalidTokenError:
             # A claim of the wrong type, e.g. a `sub` that is not a string.
             raise unauthorized("Token is invalid") from None
-
-
-class Authenticator:
-    """Checks requests against operations' security requirements.
-
-    Scheme handlers (security.py) are chosen once at start-up from the spec's
-    securitySchemes; the bearer-like schemes share one handler, which runs once a request.
-    When every alternative fails, the 401 carries the challenge of each scheme tried.
-    """
-
-    def __init__(
-        self,
-        security_schemes: dict[str, dict],
-        secret: str,
-        known_users: Mapping[str, Any],  # fixture users by ID
-        session_ended: Callable[[str], bool],
-        max_token_lifetime: int,
-    ) -> None:
-        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime))
-        self.handlers: dict[str, Handler] = {
-            name: handler_for(scheme, bearer, known_users, REALM)
-            for name, scheme in security_schemes.items()
-            if isinstance(scheme, dict)
-        }
-        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{REALM}"')
-
-    def authenticate(self, operation: Operation, request) -> Caller | None:
-        """The caller, None for an operation without security (or a scheme of no user),
-        or the first failure with every failed scheme's challenge."""
-        if not operation.security:
-            return None
-        outcomes: dict[Handler, Caller | None | ApiError] = {}  # per handler: the caller, or why not
-
-        def run(handler: Handler) -> Caller | None | ApiError:
-            if handler not in outcomes:
-                try:
-                    outcomes[handler] = handler.authenticate(request)
-                except ApiError as exc:
-                    outcomes[handler] = exc
-            return outcomes[handler]
-
-        failures: list[ApiError] = []
-        for alternative in operation.security:
-            if not alternative:  # `{}` among the alternatives: anonymous access allowed
-                return None
-            results = [run(self.handlers.get(name, self.undefined)) for name in alternative]
-            failure = next((result for result in results if isinstance(result, ApiError)), None)
-            if failure is None:
-                return next((result for result in results if result is not None), None)
-            failures.append(failure)
-        challenges = dict.fromkeys(f.headers["WWW-Authenticate"] for f in failures if "WWW-Authenticate" in f.headers)
-        first = failures[0]
-        if len(challenges) > 1:
-            first.headers = {**first.headers, "WWW-Authenticate": ", ".join(challenges)}
-        raise first

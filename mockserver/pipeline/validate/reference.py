@@ -1,0 +1,235 @@
+"""The reference request validator: openapi-core over the contract's document.
+
+openapi-core unmarshals a request as the document describes it; the compiled validators
+(compiled.py) reproduce it for what they can, and leave the rest to it. Built without
+openapi-core's own full-document validation (repairs.py is the tolerant check), with the
+mock's strict JSON decoder, a check for each format it does not know, and security left to
+the security stage, which runs first and verifies tokens itself.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.flask import FlaskOpenAPIRequest
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.schema.schemas import get_properties
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.testing import MockRequest
+from openapi_core.unmarshalling.request.datatypes import RequestUnmarshalResult
+from openapi_core.unmarshalling.request.unmarshallers import V30RequestUnmarshaller, V31RequestUnmarshaller
+from openapi_core.validation.request.exceptions import (
+    MissingRequestBodyError,
+    ParameterValidationError,
+    RequestBodyValidationError,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from openapi_schema_validator import oas30_format_checker, oas31_format_checker
+
+from mockserver.contract.index import Contract
+from mockserver.contract.loading import SpecError
+from mockserver.errors import ApiError
+from mockserver.pipeline.validate.compiled import schema_error_details
+from mockserver.pipeline.validate.json_body import strict_json_loads
+
+
+class Reference:
+    """openapi-core's validator of `contract`; SpecError when openapi-core cannot read it."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.templates = {
+            operation.operation_id: contract.base_path + operation.path for operation in contract.operations
+        }
+        try:
+            self.openapi = OpenAPI.from_dict(
+                contract.document,
+                config=Config(
+                    spec_validator_cls=None,  # repairs.py checked it, tolerantly
+                    extra_media_type_deserializers={"application/json": strict_json_loads},
+                    extra_format_validators={
+                        **_unknown_formats(contract.document, contract.version),
+                        "byte": _is_base64,
+                    },
+                    security_provider_factory=_AuthenticatedAlready(),
+                    request_unmarshaller_cls=REQUEST_UNMARSHALLERS[contract.version],
+                ),
+            )
+        except Exception as exc:  # openapi-core raises several validator-specific types
+            raise SpecError(f"{contract.path}: cannot be served: {exc}") from exc
+
+    def openapi_request(self, request) -> FlaskOpenAPIRequest:
+        """Wrap a routed Flask request for openapi-core."""
+        return _ContractRequest(request, self.contract.server_url, self.templates.get(request.endpoint))
+
+    def response_errors(self, method: str, path: str, response) -> list[Exception]:
+        """Where a Werkzeug response to `method path` breaks the contract (empty: it conforms)."""
+        request = MockRequest(self.contract.server_url, method.lower(), path)
+        return list(self.openapi.iter_response_errors(request, WerkzeugOpenAPIResponse(response)))
+
+    def validate(self, request) -> RequestUnmarshalResult:
+        """The request's parameters and body, unmarshalled; a 400 ApiError if they break the contract."""
+        try:
+            result = self.openapi.unmarshal_request(self.openapi_request(request))
+        except (AssertionError, ValueError, TypeError, LookupError, UnicodeError) as exc:
+            # openapi-core's form and multipart decoders raise these on bodies they cannot split.
+            details = {"body": f"Body cannot be decoded: {exc}"}
+            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details) from None
+        if result.errors:
+            details: dict[str, str] = {}
+            for error in result.errors:
+                details.update(describe(error))
+            raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details)
+        return result
+
+
+class _ContractRequest(FlaskOpenAPIRequest):
+    """A Flask request as openapi-core sees it: path parameters are the values Flask
+    routed on (openapi-core's own URL parsing drops characters such as a newline)."""
+
+    def __init__(self, request, server_url: str, template: str | None) -> None:
+        super().__init__(request)
+        self._server_url = server_url
+        self._template = template
+
+    @property
+    def path_pattern(self) -> str:
+        # The document's own template: Flask's rule has converters and renamed variables.
+        return self._template or super().path_pattern
+
+    @property
+    def host_url(self) -> str:
+        # Validation must not depend on the Host the client used (localhost, a LAN
+        # address, a proxy): openapi-core wants a URL under one of the spec's servers.
+        return self._server_url
+
+    @property
+    def method(self) -> str:
+        # Flask answers HEAD with the GET view; validate it as the GET it stands for.
+        return "get" if self.request.method == "HEAD" else self.request.method.lower()
+
+    @property
+    def content_type(self) -> str:
+        # Werkzeug's parse of the header: openapi-core's own raises a ValueError on
+        # parameters such as `application/json; charset` (no value). Multipart keeps its
+        # boundary, which openapi-core needs to split the parts.
+        mimetype = self.request.mimetype or "application/octet-stream"
+        boundary = self.request.mimetype_params.get("boundary")
+        if mimetype.startswith("multipart/") and boundary:
+            return f'{mimetype}; boundary="{boundary}"'
+        return mimetype
+
+
+class _WhatTheWireSays:
+    """openapi-core's request reading, where it refuses what the document allows:
+
+    - query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
+      stands for a parameter not given; else "" is a value like any other, which the
+      schema accepts or not (openapi-core refuses every empty value unless it is true);
+    - in a form or multipart body, an array property with no field is an empty array:
+      the encoding sends nothing for one, so the two are the same bytes."""
+
+    def _deserialise_media_type(self, media_type, mimetype, parameters, value):
+        body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
+        form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
+        if form and isinstance(body, dict) and "schema" in media_type:
+            for name, schema in get_properties(media_type / "schema").items():
+                if name not in body and (schema / "type").read_str("") == "array":
+                    body[name] = []
+        return body
+
+    def _get_simple_param_or_header(self, param_or_header, location, name=None):
+        if (param_or_header / "in").read_str("header") != "query":
+            return super()._get_simple_param_or_header(param_or_header, location, name)
+        name = name or (param_or_header / "name").read_str()
+        schema = param_or_header / "schema"
+        try:
+            if location.get(name) == "" and (param_or_header / "allowEmptyValue").read_bool(default=False):
+                raise KeyError(name)
+            return self._deserialise_style(param_or_header, location, name=name), schema
+        except KeyError:  # not given: openapi-core's own handling of an absent parameter
+            if "default" not in schema:
+                raise
+            return (schema / "default").read_value(), schema
+
+
+class _V30RequestUnmarshaller(_WhatTheWireSays, V30RequestUnmarshaller):
+    pass
+
+
+class _V31RequestUnmarshaller(_WhatTheWireSays, V31RequestUnmarshaller):
+    pass
+
+
+REQUEST_UNMARSHALLERS = {"3.0": _V30RequestUnmarshaller, "3.1": _V31RequestUnmarshaller}
+
+
+class _AuthenticatedAlready:
+    """openapi-core's security check, which only looks for a header, left to the security stage:
+    it runs before validation and verifies the token itself."""
+
+    def create(self, scheme):
+        return lambda parameters: None
+
+
+def _unknown_formats(document: dict, version: str) -> dict[str, Callable[[object], bool]]:
+    """A check that admits any value, for each `format` of the document that openapi-core
+    does not know (`objectid`, ...): a format is open-valued in OpenAPI, and JSON Schema
+    ignores one it does not know, where openapi-core refuses every value (its issue 515)."""
+    known = (oas30_format_checker if version == "3.0" else oas31_format_checker).checkers
+    formats: set[str] = set()
+    nodes: list = [document]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                formats.add(node["format"])
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return {name: _any_value for name in formats - set(known)}
+
+
+def _any_value(value: object) -> bool:
+    return True
+
+
+def _is_base64(value: object) -> bool:
+    """The `byte` format check, without openapi-schema-validator's UnicodeEncodeError
+    (a 500) on a string that is not ASCII."""
+    if not isinstance(value, str):
+        return True
+    try:
+        base64.b64decode(value.encode("ascii"), validate=True)
+    except ValueError:  # binascii.Error and UnicodeEncodeError both are
+        return False
+    return True
+
+
+def describe(error: Exception) -> dict[str, str]:
+    """Field name -> message for one openapi-core error."""
+    if isinstance(error, ParameterValidationError):
+        cause = error.__cause__
+        if isinstance(cause, InvalidSchemaValue):
+            return {error.name: "; ".join(e.message for e in cause.schema_errors)}
+        return {error.name: str(error)}
+    if isinstance(error, MissingRequestBodyError):
+        return {"body": "Request body is required"}
+    if isinstance(error, RequestBodyValidationError):
+        return _describe_body(error.__cause__)
+    return {"request": str(error)}
+
+
+def _describe_body(cause: BaseException | None) -> dict[str, str]:
+    if isinstance(cause, MediaTypeNotFound):
+        return {"body": f"Content-Type must be one of {', '.join(cause.availableMimetypes)}, not {cause.mimetype}"}
+    if isinstance(cause, MediaTypeDeserializeError):
+        # The reason is the ValueError our JSON decoder raised (see json_body.strict_json_loads).
+        reason = cause.__context__
+        return {"body": str(reason) if reason else "Body cannot be decoded"}
+    if isinstance(cause, InvalidSchemaValue):
+        return schema_error_details(cause.schema_errors)
+    return {"body": "Body is invalid"}

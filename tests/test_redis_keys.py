@@ -98,6 +98,7 @@ def test_the_details_of_a_chat_read_nothing_of_another_chats_messages(shared, mo
     with redis_traffic(monkeypatch) as traffic:
         response = client.get(f"/api/chat/projects/{PROJECT}/chats/{OTHER_CHAT}", headers=bearer())
     assert response.status_code == 200
+    assert traffic.keys_naming(f"item:chat:{PROJECT}:{OTHER_CHAT}")  # what it read is seen
     assert traffic.keys_naming(f"message:{PROJECT}:{CHAT}") == []
     # The project (its members) and the chat: a few hundred bytes, not the 400 kB next door.
     assert 0 < traffic.received < 2_000, traffic.received

@@ -20,6 +20,7 @@ from mockserver.store.records import (
     ProjectRecord,
     RuleViolation,
     Session,
+    instant,
     records_from_fixtures,
 )
 from mockserver.store.sessions import SessionRules
@@ -115,6 +116,21 @@ class Store(ChatRules, MessageRules, SessionRules):
                 "CHAT_NOT_FOUND", "Chat not found", f"No chat {chat_id} of yours in project {project_id}", "missing"
             )
         return chat
+
+    @staticmethod
+    def _messages_between(
+        chat: ChatRecord, *, after: datetime | None, before: datetime | None, offset: int, limit: int
+    ) -> tuple[list[MessageRecord], int]:
+        """The chat's messages created strictly between `after` and `before` (None: no
+        bound), newest first: those from `offset` on, at most `limit`; and how many there
+        are on all pages. (The Redis store reads that page alone, from its index.)"""
+        matching = [
+            message
+            for message in reversed(chat.messages.values())
+            if (before is None or instant(message.created_at) < before)
+            and (after is None or instant(message.created_at) > after)
+        ]
+        return matching[offset : offset + limit], len(matching)
 
     @staticmethod
     def _message(chat: ChatRecord, message_id: str) -> MessageRecord:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from mockserver.store.records import MessageRecord, RuleViolation, instant
+from mockserver.store.records import MessageRecord, RuleViolation
 
 
 class MessageRules:
@@ -28,13 +28,8 @@ class MessageRules:
         newest first, and how many there are on all pages."""
         with self._lock:
             chat = self._visible_chat(project_id, chat_id, caller_id)
-            matching = [
-                message
-                for message in reversed(chat.messages.values())
-                if (before is None or instant(message.created_at) < before)
-                and (after is None or instant(message.created_at) > after)
-            ]
-            return [message.snapshot() for message in matching[offset : offset + limit]], len(matching)
+            page, total = self._messages_between(chat, after=after, before=before, offset=offset, limit=limit)
+            return [message.snapshot() for message in page], total
 
     def send_message(
         self,

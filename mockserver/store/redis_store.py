@@ -1,19 +1,58 @@
 """The shared store: the same rules as the in-memory Store, with the state in Redis, so
 that several processes and replicas of the mock are one mock.
 
-Each project, session, refresh token and last login is one JSON document under the key
-prefix. Every rule runs as an optimistic transaction: the documents it reads are
-WATCHed as it reads them, the rule's own code (chats.py, messages.py, sessions.py)
-runs on them in memory, and what it changed is written with MULTI/EXEC. When another
-process changed a document in between, EXEC writes nothing and the rule runs again on
-the new state; so a check and its change are atomic across replicas, as the lock makes
-them in one process. A rule that refuses (RuleViolation) commits too, since some
-refusals change state (a reused refresh token ends its session), and a read checks
-with an empty EXEC that what it read was one consistent state.
+The state is kept in small keys, so that each rule reads and writes only what it needs
+(keyed.py: an item per key, an ordered index per collection). Under the prefix `P`,
+with `E` the epoch of the state (a number that each reset of the state increments):
+
+| key                                      | type       | holds                                          |
+| ---------------------------------------- | ---------- | ---------------------------------------------- |
+| `P:state`                                | string     | `keys-2 E DIGEST`: layout, epoch, fixtures    |
+| `P:epoch`, `P:clock`                     | string     | the last epoch; the last instant handed out    |
+| `P:E:item:project:{project}`             | JSON       | a project's own fields: ID, members            |
+| `P:E:items:chat:{project}`               | sorted set | its chat IDs, in creation order (1, 2, ...)    |
+| `P:E:item:chat:{project}:{chat}`         | JSON       | a chat but its messages: participants, ...     |
+| `P:E:bytes:chat:{project}`               | integer    | the bytes of the project's chat items          |
+| `P:E:items:message:{project}:{chat}`     | sorted set | its message IDs, scored by createdAt in µs     |
+| `P:E:item:message:{project}:{chat}:{id}` | JSON       | one message, its reactions and readers         |
+| `P:E:bytes:message:{project}:{chat}`     | integer    | the bytes of the chat's message items          |
+| `P:E:item:e2ee-key:{project}:{user}`     | JSON       | a member's E2EE identity key                   |
+| `P:E:item:session:{session}`             | JSON       | a login's session                              |
+| `P:E:item:refresh-token:{token}`         | string     | the session ID of a refresh token              |
+| `P:E:item:last-login:{user}`             | string     | the instant of the user's last login           |
+
+(Each part is `%`-escaped, so an ID with `:` cannot run into the next part.) A count
+per chat or project is the ZCARD of an index, its bytes one counter: a state budget
+reads them without reading any item. Inferred resources of any OpenAPI document fit the
+same pattern: `P:E:items:{collection}:{scope...}` and `P:E:item:{collection}:{scope...}:{id}`,
+with the scope the values of the parent path parameters (keyed.Kind, keyed.Collection).
+
+Every rule runs as an optimistic transaction: each key it reads is WATCHed as it reads
+it, the rule's own code (chats.py, messages.py, sessions.py) runs on the items in
+memory, and what it changed is written with MULTI/EXEC. When another process changed a
+key it read in between, EXEC writes nothing and the rule runs again on the new state;
+so a check and its change are atomic across replicas, as the lock makes them in one
+process. A rule that refuses (RuleViolation) commits too, since some refusals change
+state (a reused refresh token ends its session), and a read checks with an empty EXEC
+that what it read was one consistent state.
+
+What each rule touches: getChatDetails reads the project and the one chat; a send reads
+the project and the chat and writes its message (the chat's message index is WATCHed
+as the chat is read, so that sends into one chat commit in the order of their
+createdAt; sends into other chats never conflict); a page of messages reads the index
+range and that page's items. The rules that read all of a chat's messages are the chat
+list (getUserChats: each listed chat's last message and unread count) and
+/__mock/state; they read them BATCH at a time, from the caller's chats only.
+
+Every rule also reads `P:state`, which only a reset writes: a reset writes the fixtures
+under a new epoch in one MULTI, so that a rule that ran meanwhile runs again on them,
+then deletes the older epochs' keys.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -21,9 +60,9 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +72,7 @@ from redis.retry import Retry
 
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
+from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
 from mockserver.store.memory import Store
 from mockserver.store.messages import MessageRules
 from mockserver.store.records import (
@@ -43,12 +83,12 @@ from mockserver.store.records import (
     ProjectRecord,
     RuleViolation,
     Session,
+    instant,
     records_from_fixtures,
 )
 from mockserver.store.sessions import SessionRules
 
 DEFAULT_PREFIX = "mudbase-mock"
-_UNREAD = object()  # a document the rule wrote without reading it first
 # A rule that keeps losing to other writers gives up after this long (503).
 CONTENTION_BUDGET_SECONDS = 10.0
 
@@ -72,7 +112,7 @@ class StoreUnavailable(Exception):
 
 
 class _StateLost(Exception):
-    """A fixture project's document is gone: Redis restarted empty or was flushed."""
+    """The state is gone (Redis restarted empty or was flushed), or a fixture project is."""
 
 
 def redacted(url: str) -> str:
@@ -84,25 +124,34 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
 
 
-# --- documents ----------------------------------------------------------------------
+# --- items ------------------------------------------------------------------------
+
+LAYOUT = "keys-2"  # the first word of P:state; a state of another layout is replaced
+_EPOCH_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _dump(record: Any) -> bytes:
     # A record's fields are its __dict__, in order: json's C encoder walks them, ten times
-    # faster than dataclasses.asdict's deep copy on a chat with hundreds of messages.
+    # faster than dataclasses.asdict's deep copy.
     return json.dumps(record, default=vars, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _encode_project(project: ProjectRecord) -> bytes:
-    return _dump(project)
+def micros(moment: datetime | str) -> int:
+    """An instant (RFC 3339 text or datetime) in microseconds since 1970: a message's score."""
+    value = instant(moment) if isinstance(moment, str) else moment
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH_ZERO) // timedelta(microseconds=1)
 
 
 class _OwnChat(ChatRecord):
-    """A chat decoded for one run of a rule: the request's own copy, so that the copy
-    the rules hand out (snapshot) can be the record itself."""
+    """A chat decoded for one run of a rule, its messages read as the rule asks for them
+    (`messages` is a keyed.Collection): the request's own copy, so that what the rules
+    hand out (snapshot) shares its participants."""
 
     def snapshot(self, with_messages: bool = True) -> ChatRecord:
-        return self
+        messages = {message.id: message for message in self.messages.values()} if with_messages else {}
+        return ChatRecord(self.id, self.name, self.type, self.created_at, self.description, self.participants, messages)
 
 
 class _OwnMessage(MessageRecord):
@@ -110,112 +159,76 @@ class _OwnMessage(MessageRecord):
         return self
 
 
-def _decode_project(raw: bytes) -> ProjectRecord:
+def _decode_project(raw: bytes, projects: Collection, project_id: str) -> ProjectRecord:
     data = json.loads(raw)
-    chats = {}
-    for chat_id, chat in data["chats"].items():
-        chats[chat_id] = _OwnChat(
-            **chat
-            | {
-                "participants": {user: Participant(**p) for user, p in chat["participants"].items()},
-                "messages": {message_id: _OwnMessage(**m) for message_id, m in chat["messages"].items()},
-            }
-        )
-    keys = {user: E2eeKey(**key) for user, key in data["e2ee_keys"].items()}
-    return ProjectRecord(data["id"], tuple(data["members"]), chats, keys)
+    data["members"] = tuple(data["members"])
+    chats = projects.tx.collection(CHATS, (project_id,))
+    keys = projects.tx.collection(E2EE_KEYS, (project_id,))
+    return ProjectRecord(**data, chats=chats, e2ee_keys=keys)
 
 
-def _encode_session(session: Session) -> bytes:
-    return _dump(session)
+def _encode_project(project: ProjectRecord) -> bytes:
+    """Its own fields: its chats and keys are items of their own."""
+    return _dump({name: value for name, value in vars(project).items() if name not in ("chats", "e2ee_keys")})
 
 
-def _decode_session(raw: bytes) -> Session:
-    return Session(**json.loads(raw))
+def _decode_chat(raw: bytes, chats: Collection, chat_id: str) -> _OwnChat:
+    data = json.loads(raw)
+    messages = chats.tx.collection(MESSAGES, (*chats.scope, chat_id))
+    # Before the rule reads the clock: a send that took an earlier instant than another
+    # and commits after it runs again, so the index never gains a message in the past.
+    messages.watch_index()
+    participants = {user: Participant(**participant) for user, participant in data.pop("participants").items()}
+    return _OwnChat(**data, participants=participants, messages=messages)
 
 
-class _Documents(MutableMapping):
-    """One kind of document as the rules see it (a dict), read from Redis as the rule
-    asks for each one, WATCHed from then on, and written back if the rule changed it."""
+def _encode_chat(chat: ChatRecord) -> bytes:
+    if isinstance(chat.messages, dict) and chat.messages:
+        raise ValueError("a new chat's messages are added to its `messages` once it is stored")
+    return _dump({name: value for name, value in vars(chat).items() if name != "messages"})
 
-    def __init__(
-        self,
-        pipe: redis.client.Pipeline,
-        key_of: Callable[[str], str],
-        decode: Callable[[bytes], Any],
-        encode: Callable[[Any], bytes],
-        ids: tuple[str, ...] | None = None,
-    ) -> None:
-        self._pipe = pipe
-        self._key_of = key_of
-        self._decode = decode
-        self._encode = encode
-        self._ids = ids  # every ID there is, for kinds that can be listed (projects): never absent
-        self._stored: dict[str, Any] = {}  # ID -> the document as read (None: absent), or _UNREAD
-        self._values: dict[str, Any] = {}  # ID -> the document as the rule has it now
 
-    def _load(self, id_: str) -> None:
-        if id_ in self._stored:
-            return
-        key = self._key_of(id_)
-        self._pipe.watch(key)
-        raw = self._pipe.get(key)
-        if raw is None and self._ids is not None and id_ in self._ids:
-            raise _StateLost(key)
-        self._stored[id_] = raw
-        if raw is not None:
-            self._values[id_] = self._decode(raw)
+def _text(raw: bytes, *_: Any) -> str:
+    return raw.decode()
 
-    def __getitem__(self, id_: str) -> Any:
-        self._load(id_)
-        return self._values[id_]
 
-    def __setitem__(self, id_: str, value: Any) -> None:
-        # A blind write (new IDs are random) needs no read: it is written whatever was there.
-        self._stored.setdefault(id_, _UNREAD)
-        self._values[id_] = value
+PROJECTS = Kind("project", _decode_project, _encode_project)
+CHATS = Kind("chat", _decode_chat, _encode_chat, order=INSERTION)
+MESSAGES = Kind(
+    "message",
+    lambda raw, *_: _OwnMessage(**json.loads(raw)),
+    _dump,
+    order=lambda message: micros(message.created_at),
+    # Its fields, copied but for the strings (deepcopy shares them): up to a MiB of content
+    # is compared by identity, not encoded again, when a rule read the message only.
+    fingerprint=lambda message: copy.deepcopy(vars(message)),
+)
+E2EE_KEYS = Kind("e2ee-key", lambda raw, *_: E2eeKey(**json.loads(raw)), _dump)
+SESSIONS = Kind("session", lambda raw, *_: Session(**json.loads(raw)), _dump)
+REFRESH_TOKENS = Kind("refresh-token", _text, str.encode)
+LAST_LOGINS = Kind("last-login", _text, str.encode)
 
-    def __delitem__(self, id_: str) -> None:
-        self._load(id_)
-        del self._values[id_]
+
+class _Projects(Mapping):
+    """The fixtures' projects (no rule adds one): a missing one means the state is lost."""
+
+    def __init__(self, items: Collection, ids: tuple[str, ...]) -> None:
+        self._items = items
+        self._ids = ids
+
+    def __getitem__(self, project_id: str) -> ProjectRecord:
+        try:
+            return self._items[project_id]
+        except KeyError:
+            if project_id in self._ids:
+                raise _StateLost(self._items.item_key(project_id)) from None
+            raise
 
     def __iter__(self) -> Iterator[str]:
-        if self._ids is None:
-            raise TypeError("these documents are looked up by ID, not listed")
-        return (id_ for id_ in self._ids if id_ in self)
+        return iter(self._ids)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def writes(self) -> Iterator[tuple[str, bytes | None]]:
-        """(key, new document or None to delete) for each document the rule changed."""
-        for id_, stored in self._stored.items():
-            value = self._values.get(id_)
-            encoded = None if value is None else self._encode(value)
-            if encoded != stored:
-                yield self._key_of(id_), encoded
-
-
-@dataclasses.dataclass
-class _Transaction:
-    """The documents one run of a rule read and changed."""
-
-    pipe: redis.client.Pipeline
-    projects: _Documents
-    sessions: _Documents
-    refresh_tokens: _Documents
-    last_login: _Documents
-
-    def commit(self) -> None:
-        """Write every change at once; WatchError when another process changed a
-        document this run read (then nothing is written)."""
-        self.pipe.multi()
-        for documents in (self.projects, self.sessions, self.refresh_tokens, self.last_login):
-            for key, value in documents.writes():
-                if value is None:
-                    self.pipe.delete(key)
-                else:
-                    self.pipe.set(key, value)
-        self.pipe.execute()
+        return len(self._ids)
 
 
 def _transactional(rule: Callable) -> Callable:
@@ -276,44 +289,51 @@ class RedisStore(Store):
 
     # --- where the state lives ----------------------------------------------------------
 
-    def _key(self, kind: str, id_: str = "") -> str:
-        return f"{self.prefix}:{kind}:{id_}" if id_ else f"{self.prefix}:{kind}"
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
 
     @property
-    def _projects(self) -> _Documents:
-        return self._transaction().projects
+    def _projects(self) -> _Projects:
+        return _Projects(self._transaction().collection(PROJECTS), self._project_ids)
 
     @property
-    def _sessions(self) -> _Documents:
-        return self._transaction().sessions
+    def _sessions(self) -> Collection:
+        return self._transaction().collection(SESSIONS)
 
     @property
-    def _refresh_tokens(self) -> _Documents:
-        return self._transaction().refresh_tokens
+    def _refresh_tokens(self) -> Collection:
+        return self._transaction().collection(REFRESH_TOKENS)
 
     @property
-    def _last_login(self) -> _Documents:
-        return self._transaction().last_login
+    def _last_login(self) -> Collection:
+        return self._transaction().collection(LAST_LOGINS)
 
-    def _transaction(self) -> _Transaction:
+    def _transaction(self) -> Transaction:
         transaction = getattr(self._current, "transaction", None)
         if transaction is None:
             raise RuntimeError("the state of a RedisStore is read inside a rule's transaction only")
         return transaction
 
-    def _begin(self, pipe: redis.client.Pipeline) -> _Transaction:
-        return _Transaction(
-            pipe,
-            _Documents(
-                pipe,
-                functools.partial(self._key, "project"),
-                _decode_project,
-                _encode_project,
-                self._project_ids,
-            ),
-            _Documents(pipe, functools.partial(self._key, "session"), _decode_session, _encode_session),
-            _Documents(pipe, functools.partial(self._key, "refresh-token"), bytes.decode, str.encode),
-            _Documents(pipe, functools.partial(self._key, "last-login"), bytes.decode, str.encode),
+    def _begin(self, pipe: redis.client.Pipeline) -> Transaction:
+        """A transaction on the current epoch's keys; _StateLost when there is no state."""
+        state = self._key("state")
+        pipe.watch(state)
+        epoch = _epoch_of(pipe.get(state))
+        if epoch is None:
+            raise _StateLost(state)
+        return Transaction(pipe, f"{self.prefix}:{epoch}")
+
+    @staticmethod
+    def _messages_between(
+        chat: ChatRecord, *, after: datetime | None, before: datetime | None, offset: int, limit: int
+    ) -> tuple[list[MessageRecord], int]:
+        """That page alone, from the chat's message index (scored by createdAt in µs)."""
+        return chat.messages.page(
+            above=None if after is None else micros(after),
+            below=None if before is None else micros(before),
+            offset=offset,
+            limit=limit,
+            reverse=True,
         )
 
     def _atomically(self, rule: Callable, args: tuple, kwargs: dict) -> Any:
@@ -327,8 +347,8 @@ class RedisStore(Store):
                 # stop undoing each other's work (which costs more than waiting); other
                 # processes and replicas are still kept apart by WATCH alone.
                 with self._retrying if lost_a_race else nullcontext():
-                    self._current.transaction = transaction = self._begin(pipe)
                     try:
+                        self._current.transaction = transaction = self._begin(pipe)
                         try:
                             result, refusal = rule(self, *args, **kwargs), None
                         except RuleViolation as exc:
@@ -374,7 +394,10 @@ class RedisStore(Store):
     def reset(self) -> None:
         """Back to the fixtures for every replica: sessions and logins are forgotten too."""
         with self._reaching_redis(), self._redis.pipeline() as pipe:
-            self._write_fixtures(pipe)
+            pipe.watch(self._key("state"))
+            # A WatchError: another replica wrote the fixtures at the same moment, which is the reset.
+            with contextlib.suppress(redis.WatchError):
+                self._write_fixtures(pipe)
 
     def health(self) -> dict[str, Any]:
         status = {"store": self.kind, "url": redacted(self.url), "prefix": self.prefix}
@@ -386,17 +409,24 @@ class RedisStore(Store):
 
     def _load_fixtures_once(self, lost_key: str | None = None) -> list[str]:
         """Loads the fixtures unless a replica did already (its state is kept), or when
-        `lost_key`, a fixture project's document, is gone; what is worth a warning."""
+        `lost_key`, a key the state cannot be without, is gone; what is worth a warning."""
+        problems = []
         with self._redis.pipeline() as pipe:
             try:
-                pipe.watch(self._key("fixtures"), *([lost_key] if lost_key else []))
-                loaded = pipe.get(self._key("fixtures"))
-                if loaded is None or (lost_key and not pipe.exists(lost_key)):
+                pipe.watch(self._key("state"), *([lost_key] if lost_key else []))
+                state = pipe.get(self._key("state"))
+                if state is None or _epoch_of(state) is None or (lost_key and not pipe.exists(lost_key)):
+                    # Another layout: this one's P:state in other words, or the former P:fixtures.
+                    if (state is not None and _epoch_of(state) is None) or pipe.exists(self._key("fixtures")):
+                        problems.append(
+                            f"the shared state under prefix {self.prefix!r} was kept in another layout of keys "
+                            f"than this mock's ({LAYOUT}); it starts from the fixtures"
+                        )
                     self._write_fixtures(pipe)
-                    return []
+                    return problems
             except redis.WatchError:
-                return []  # another replica loaded them just now
-        if loaded.decode() != self._fixtures_digest():
+                return problems  # another replica loaded them just now
+        if state.decode().split()[2] != self._fixtures_digest():
             return [
                 f"the shared state under prefix {self.prefix!r} was loaded from other fixtures than these; "
                 "POST /__mock/reset loads these, or give this mock its own --store-prefix"
@@ -404,20 +434,47 @@ class RedisStore(Store):
         return []
 
     def _write_fixtures(self, pipe: redis.client.Pipeline) -> None:
-        """Replace everything under the prefix (but the clock) with the fixtures, at once."""
-        pattern = _glob_escape(self.prefix) + ":*"
-        stale = [key for key in self._redis.scan_iter(match=pattern, count=1000) if key != self._key("clock").encode()]
-        pipe.multi()
-        if stale:
-            pipe.delete(*stale)
+        """The fixtures, as the state, under a new epoch, at once (WatchError when a key
+        `pipe` watches changed: then nothing is written); then the older epochs' keys go."""
+        epoch = self._redis.incr(self._key("epoch"))
+        transaction = Transaction(pipe, f"{self.prefix}:{epoch}")
         for project in records_from_fixtures(self.fixtures).values():
-            pipe.set(self._key("project", project.id), _encode_project(project))
-        pipe.set(self._key("fixtures"), self._fixtures_digest())
-        pipe.execute()
+            transaction.collection(PROJECTS).seed(project.id, project)
+            chats = transaction.collection(CHATS, (project.id,))
+            for chat in project.chats.values():
+                chats.seed(chat.id, dataclasses.replace(chat, messages={}))
+                messages = transaction.collection(MESSAGES, (project.id, chat.id))
+                for message in chat.messages.values():
+                    messages.seed(message.id, message)
+            keys = transaction.collection(E2EE_KEYS, (project.id,))
+            for user_id, key in project.e2ee_keys.items():
+                keys.seed(user_id, key)
+        state = f"{LAYOUT} {epoch} {self._fixtures_digest()}"
+        transaction.commit(last=lambda pipe: pipe.set(self._key("state"), state))
+        self._delete_epochs_before(epoch)
+
+    def _delete_epochs_before(self, epoch: int) -> None:
+        """Deletes the keys of epochs before `epoch`, and any of another layout: no rule
+        writes them again, since each one read P:state, which moved on."""
+        kept = {self._key(name).encode() for name in ("state", "epoch", "clock")}
+        start = len(self.prefix) + 1
+        stale = []
+        for name in self._redis.scan_iter(match=_glob_escape(self.prefix) + ":*", count=1000):
+            part = name[start:].split(b":", 1)[0]
+            if name not in kept and not (part.isdigit() and int(part) >= epoch):
+                stale.append(name)
+        for first in range(0, len(stale), 1000):
+            self._redis.unlink(*stale[first : first + 1000])
 
     def _fixtures_digest(self) -> str:
         projects = records_from_fixtures(self.fixtures).values()
-        return hashlib.sha256(b"\n".join(_encode_project(project) for project in projects)).hexdigest()
+        return hashlib.sha256(b"\n".join(_dump(project) for project in projects)).hexdigest()
+
+
+def _epoch_of(state: bytes | None) -> int | None:
+    """The epoch in P:state, if it is there in this layout."""
+    words = state.decode().split() if state else []
+    return int(words[1]) if len(words) == 3 and words[0] == LAYOUT and words[1].isdigit() else None
 
 
 def _glob_escape(text: str) -> str:

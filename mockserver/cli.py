@@ -334,7 +334,8 @@ def proxy(
     Requests and responses pass unchanged (plus X-Contract-Violations: N); what breaks
     the contract is listed at GET /__mock/violations and written to --report-dir (JSON
     and JUnit XML) on exit and on POST /__mock/violations/report."""
-    from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+    from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
+    from mockserver.server.app import create_proxy_app
 
     if not is_loopback(host) and not admin_token:
         raise click.ClickException(f"--admin-token (or {settings.ADMIN_TOKEN_ENV}) is required off loopback")

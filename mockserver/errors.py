@@ -53,7 +53,7 @@ def envelope(exc: ApiError, path: str, request_id: str) -> dict:
 
 def render(exc: ApiError, document: dict | None = None) -> Response:
     """`exc` as a response; `document`: its envelope, when made already."""
-    response = jsonify(document or envelope(exc, request.path, g.request_id))
+    response = jsonify(document or envelope(exc, request.path, g.get("request_id") or new_request_id()))
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response

@@ -36,8 +36,9 @@ from support import (
 )
 
 from mockserver.controls.steering import admin_document
-from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings, create_proxy_app
+from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
 from mockserver.proxy.responses import Document
+from mockserver.server.app import create_proxy_app
 from mockserver.server.serving import serve_in_background
 from mockserver.settings import MAX_BODY_BYTES as MOCK_MAX_BODY_BYTES
 
@@ -411,13 +412,18 @@ def test_filters_reports_and_reset(through, tmp_path):
     assert [case.get("name") for case in junit.iter("testcase")] == ["getCurrentSession"]
 
 
-def test_the_violations_answer_only_to_loopback_host_names(through):
+def test_a_proxy_on_loopback_answers_only_to_loopback_host_names(through):
+    """A DNS-rebinding page (its own name resolving to 127.0.0.1) can neither read the
+    violations nor reach the upstream through a developer's proxy."""
     upstream, proxy = through
     upstream.answers["/x"] = ("200 OK", [("Content-Length", "0")], [b""])
     rebound = {"Host": "attacker.example:4011"}
     refused = own_route("GET", f"{proxy}/__mock/violations", headers=rebound)
     assert (refused.status_code, refused.json()["code"]) == (400, "UNTRUSTED_HOST")
-    assert requests.get(f"{proxy}/x", headers=rebound, timeout=10).status_code == 200  # forwarded as any request
+    forwarded = requests.get(f"{proxy}/x", headers=rebound, timeout=10)
+    assert (forwarded.status_code, forwarded.json()["code"]) == (400, "UNTRUSTED_HOST")
+    assert upstream.received == []  # nothing reached the upstream
+    assert requests.get(f"{proxy}/x", timeout=10).status_code == 200
 
 
 def test_the_proxys_own_routes_are_described_in_the_admin_document(scripted, tmp_path):

@@ -2,8 +2,8 @@
 rules (faults.py), forced responses (prefer.py), the request journal (journal.py), and
 their admin routes, with the admin API's own document and the console page.
 
-app.py calls `intercept` first in every operation's view and `forced` after validation;
-everything else hooks in here.
+The mock's view calls `intercept` first and `forced` after validation; `before` (latency)
+and `after` (the journal) are one of the app's hooks (server/hooks.py).
 """
 
 from __future__ import annotations
@@ -67,9 +67,15 @@ class Controls:
         ]
         self.latency_rng = random.Random(options.seed)
         self.latency_lock = threading.Lock()
-        app.before_request(self._delay)
-        app.after_request(self._record)
         self._routes(app)
+
+    # --- the hook: latency before, the journal after -------------------------------------
+
+    def before(self) -> None:
+        self._delay()
+
+    def after(self, response: Response) -> Response:
+        return self._record(response)
 
     # --- per API request ----------------------------------------------------------------
 

@@ -1,15 +1,40 @@
-"""Guards of the mock's own routes under /__mock: an admin token when one is set, and
-no state change from a request that a web page could send without a CORS preflight."""
+"""The guards every request passes first: the Host a loopback-bound server answers to,
+and for its own routes under /__mock an admin token when one is set, and no state change
+from a request that a web page could send without a CORS preflight."""
 
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlsplit
 
 from mockserver.errors import ApiError
 
 ADMIN_PREFIX = "/__mock"
 REALM = "mudbase-mock-admin"
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Host names a loopback-bound server answers to; any other is a DNS rebinding page, or
+# a proxy in front of a mock that should run with --shared.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(host: str) -> str | None:
+    """The lower-case host name of a Host header value (`[::1]:4010` -> `::1`)."""
+    try:
+        return urlsplit("//" + host).hostname
+    except ValueError:
+        return None
+
+
+def check_host(request, trusted_hosts: tuple[str, ...] | None) -> None:
+    """An ApiError unless the request's Host is one of `trusted_hosts` (None: any)."""
+    if trusted_hosts is not None and host_name(request.host) not in trusted_hosts:
+        raise ApiError(
+            400,
+            "UNTRUSTED_HOST",
+            "Host not allowed",
+            f"A server bound to loopback answers only to {', '.join(trusted_hosts)}; "
+            "behind a proxy, serve it with --shared",
+        )
 
 
 def is_admin_path(path: str) -> bool:

@@ -18,8 +18,6 @@ not answer in time a 504, both in the API's Error envelope and recorded.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,16 +37,12 @@ from werkzeug.exceptions import HTTPException
 from mockserver import settings
 from mockserver.contract.index import HTTP_METHODS, Contract, Operation
 from mockserver.contract.loading import escape
-from mockserver.errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
-from mockserver.pipeline.guards import check_admin_request
-from mockserver.pipeline.route import prepare_routing, route_operations
+from mockserver.errors import ApiError, envelope
+from mockserver.pipeline.guards import LOOPBACK_HOSTS
+from mockserver.pipeline.route import route_operations
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.responses import Document, Finding, ResponseValidator, seen_text
 from mockserver.proxy.violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
-from mockserver.server.deployment import LOOPBACK_HOSTS, host_name
-
-access_log = logging.getLogger("mockserver.access")
-error_log = logging.getLogger("mockserver")
 
 VIOLATIONS_PATH = "/__mock/violations"
 BUFFER_LIMIT = 4 * 1024 * 1024  # a response body up to this size is checked before it is sent on
@@ -243,88 +237,106 @@ class UpstreamBody:
         self.upstream_response.release_conn()
 
 
-def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Flask:
-    """The proxy as a WSGI app; raises SpecError when the contract is broken, ValueError
-    when the upstream URL is not usable."""
-    contract = Contract(Path(spec_path))  # as written: the mock's additions are the mock's alone
-    document = Document(contract.document)
-    upstream = Upstream(proxy_settings)
-    responses = ResponseValidator(contract)
-    requests_checker = RequestChecker(contract, document)
-    violations = ViolationLog()
-    secret_headers = SECRET_HEADERS | {name.lower() for name in contract.api_key_headers}
-    operations = {operation.operation_id: operation for operation in contract.operations}
+class Forwarder:
+    """The proxy's last stage: each request checked, forwarded to the upstream, and its
+    response checked and passed on; plus the routes of /__mock/violations. Wired into `app`:
+    its operations' routes, a catch-all for undocumented paths, its own routes."""
 
-    app = Flask(__name__, static_folder=None)
-    prepare_routing(app)
-    app.url_map.strict_slashes = False
-    app.extensions["mockserver.contract"] = contract
-    app.extensions["mockserver.violations"] = violations
-    app.extensions["mockserver.proxy"] = proxy_settings
-    app.extensions["mockserver.upstream"] = upstream
+    def __init__(self, app: Flask, contract: Contract, proxy_settings: ProxySettings) -> None:
+        self.app = app
+        self.contract = contract
+        self.proxy_settings = proxy_settings
+        self.document = Document(contract.document)
+        self.upstream = Upstream(proxy_settings)
+        self.responses = ResponseValidator(contract)
+        self.requests_checker = RequestChecker(contract, self.document)
+        self.violations = ViolationLog()
+        self.secret_headers = SECRET_HEADERS | {name.lower() for name in contract.api_key_headers}
+        self.operations = {operation.operation_id: operation for operation in contract.operations}
+        self.every_method = [method.upper() for method in HTTP_METHODS]
+        app.extensions["mockserver.contract"] = contract
+        app.extensions["mockserver.violations"] = self.violations
+        app.extensions["mockserver.proxy"] = proxy_settings
+        app.extensions["mockserver.upstream"] = self.upstream
+        route_operations(app, contract, self.forward, provide_automatic_options=False)
+        for rule in ("/", "/<path:rest>"):
+            app.add_url_rule(
+                rule, "undocumented", self.undocumented, methods=self.every_method, provide_automatic_options=False
+            )
+        self._own_routes(app)
 
-    def exchange_of(status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
+    @staticmethod
+    def own_route(path: str) -> bool:
+        """The proxy's own routes; every other /__mock path is forwarded like any other."""
+        return path == VIOLATIONS_PATH or path.startswith(VIOLATIONS_PATH + "/")
+
+    def undocumented(self, **_ignored: str) -> Response:
+        return self.forward(None)
+
+    def exchange_of(self, status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
         return Exchange(
             method=request.method,
-            url=upstream.base + target_of(request.environ),
-            request_headers=redact_headers(request_headers(request.environ, upstream.host), secret_headers),
+            url=self.upstream.base + target_of(request.environ),
+            request_headers=redact_headers(request_headers(request.environ, self.upstream.host), self.secret_headers),
             request_body=redact_body(request.get_data(cache=True) if g.body_read else None, request.mimetype or ""),
             status=status,
-            response_headers=redact_headers(headers, secret_headers),
+            response_headers=redact_headers(headers, self.secret_headers),
             response_body=redact_body(body, _content_type(headers)),
         )
 
-    def record(findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None) -> int:
+    def record(
+        self, findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None
+    ) -> int:
         # The exchange is written down (redacted, with its curl line) only when it broke something.
-        exchange = exchange_of(status, headers, body) if findings else None
-        violations.record(*case_of(), exchange, request.path, findings)
+        exchange = self.exchange_of(status, headers, body) if findings else None
+        self.violations.record(*self.case_of(), exchange, request.path, findings)
         return len(findings)
 
-    def case_of() -> tuple[str, str | None]:
+    def case_of(self) -> tuple[str, str | None]:
         """The test case name of the current request, and its operationId."""
-        operation_id = request.endpoint if request.endpoint in operations else None
+        operation_id = request.endpoint if request.endpoint in self.operations else None
         # Undocumented methods of a documented path are grouped under its template.
         return operation_id or f"undocumented {request.method} {g.get('template') or request.path}", operation_id
 
-    def error_response(exc: ApiError, findings: list[tuple[str, Finding]]) -> Response:
+    def error_response(self, exc: ApiError, findings: list[tuple[str, Finding]]) -> Response:
         response = jsonify(envelope(exc, request.path, g.request_id))
         response.status_code = exc.status
         response.headers.update(exc.headers)
-        count = record(findings, exc.status, response.headers.items(), response.get_data())
+        count = self.record(findings, exc.status, response.headers.items(), response.get_data())
         response.headers["X-Contract-Violations"] = str(count)
         return response
 
-    def forward(operation: Operation | None) -> Response:
+    def forward(self, operation: Operation | None) -> Response:
         findings: list[tuple[str, Finding]] = []
         # Bodies past the mock's own limit are streamed on without being read (or checked).
         g.body_read = (request.content_length or 0) <= settings.MAX_BODY_BYTES
         if operation is None:
-            if not is_preflight():
-                findings.append(("undocumented", undocumented_finding()))
+            if not self.is_preflight():
+                findings.append(("undocumented", self.undocumented_finding()))
         elif g.body_read:
-            found, refusal = requests_checker.check(operation)
+            found, refusal = self.requests_checker.check(operation)
             findings += [("request", finding) for finding in found]
-            if refusal is not None and proxy_settings.reject_invalid_requests:
-                return error_response(refusal, findings)
+            if refusal is not None and self.proxy_settings.reject_invalid_requests:
+                return self.error_response(refusal, findings)
         body = (request.get_data(cache=True) or None) if g.body_read else request.stream
         try:
-            upstream_response = upstream.send(
-                request.method, target_of(request.environ), request_headers(request.environ, upstream.host), body
+            upstream_response = self.upstream.send(
+                request.method, target_of(request.environ), request_headers(request.environ, self.upstream.host), body
             )
         except NewConnectionError as exc:  # refused, unknown host (a subclass of the timeout below)
-            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
+            return self.upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            return upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
+            return self.upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
         except HTTPError as exc:  # reset, TLS, a malformed answer
-            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
-        return relay(operation, upstream_response, findings)
+            return self.upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream unreachable", exc, findings)
+        return self.relay(operation, upstream_response, findings)
 
-    def upstream_failure(status: int, code: str, title: str, exc: Exception, findings) -> Response:
-        details = f"{request.method} {upstream.base}{target_of(request.environ)}: {exc}"
-        failure = Finding("", f"an answer within {proxy_settings.timeout:g} s", type(exc).__name__, details)
-        return error_response(ApiError(status, code, title, details), [*findings, ("upstream", failure)])
+    def upstream_failure(self, status: int, code: str, title: str, exc: Exception, findings) -> Response:
+        details = f"{request.method} {self.upstream.base}{target_of(request.environ)}: {exc}"
+        failure = Finding("", f"an answer within {self.proxy_settings.timeout:g} s", type(exc).__name__, details)
+        return self.error_response(ApiError(status, code, title, details), [*findings, ("upstream", failure)])
 
-    def relay(operation: Operation | None, upstream_response, findings) -> Response:
+    def relay(self, operation: Operation | None, upstream_response, findings) -> Response:
         headers = response_headers(upstream_response)
         head: list[bytes] = []
         size, complete = 0, True
@@ -337,18 +349,18 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
                     break
         except ReadTimeoutError as exc:
             upstream_response.release_conn()
-            return upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
+            return self.upstream_failure(504, "UPSTREAM_TIMEOUT", "Upstream timed out", exc, findings)
         except HTTPError as exc:
             upstream_response.release_conn()
-            return upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream failed mid-answer", exc, findings)
+            return self.upstream_failure(502, "UPSTREAM_UNREACHABLE", "Upstream failed mid-answer", exc, findings)
         body = b"".join(head) if complete else None
         status = upstream_response.status
         if operation is not None:
             header_map = urllib3.HTTPHeaderDict(headers)
-            found = responses.findings(operation, request.method, status, header_map, body)
+            found = self.responses.findings(operation, request.method, status, header_map, body)
             findings += [("response", finding) for finding in found]
-            findings += derived_findings(operation, status, body, header_map, findings)
-        count = record(findings, status, headers, body)
+            findings += self.derived_findings(operation, status, body, header_map, findings)
+        count = self.record(findings, status, headers, body)
         headers.append(("X-Contract-Violations", str(count)))
         if complete:
             upstream_response.release_conn()
@@ -357,19 +369,19 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             payload: Any = iter(head) if chunked and head else [body]
         else:
             # Streamed after the view has returned: what the record needs of the request, now.
-            case, operation_id = case_of()
-            exchange, path = exchange_of(status, headers, None), request.path
+            case, operation_id = self.case_of()
+            exchange, path = self.exchange_of(status, headers, None), request.path
 
             def failed(exc: Exception) -> None:
                 failure = Finding("", "the rest of the body", type(exc).__name__, f"upstream failed mid-body: {exc}")
-                violations.record(case, operation_id, exchange, path, [("upstream", failure)], count=False)
+                self.violations.record(case, operation_id, exchange, path, [("upstream", failure)], count=False)
 
             payload = UpstreamBody(head, upstream_response, failed)
         return PassthroughResponse(payload, status=status, headers=headers, direct_passthrough=True)
 
-    def derived_findings(operation, status, body, headers, findings) -> list[tuple[str, Finding]]:
+    def derived_findings(self, operation, status, body, headers, findings) -> list[tuple[str, Finding]]:
         """What the two halves show together: an invalid request accepted, a valid one
-        refused as invalid (the Error envelope's VALIDATION_ERROR, as the contract suite reads it)."""
+        refused as invalid (the Error envelope's VALIDATION_ERROR, as the self.contract suite reads it)."""
         request_findings = [finding for kind, finding in findings if kind == "request"]
         if request_findings and 200 <= status < 300:
             first = request_findings[0]
@@ -382,23 +394,23 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             return [("response", Finding(pointer, "no VALIDATION_ERROR", seen, message))]
         return []
 
-    def is_preflight() -> bool:
+    def is_preflight(self) -> bool:
         """A browser's CORS preflight: the browser's question, no operation of the API."""
         return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
-    def undocumented_finding() -> Finding:
-        adapter = app.url_map.bind_to_environ(request.environ)
+    def undocumented_finding(self) -> Finding:
+        adapter = self.app.url_map.bind_to_environ(request.environ)
         allowed = []
         for method in HTTP_METHODS:
             try:
                 endpoint, _ = adapter.match(method=method.upper())
             except HTTPException:
                 continue
-            if endpoint in operations:
+            if endpoint in self.operations:
                 allowed.append(method.upper())
         if allowed:
-            path = operations[adapter.match(method=allowed[0])[0]].path
-            g.template = contract.base_path + path
+            path = self.operations[adapter.match(method=allowed[0])[0]].path
+            g.template = self.contract.base_path + path
             return Finding(
                 f"/paths/{escape(path)}",
                 sorted(allowed),
@@ -407,57 +419,13 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             )
         return Finding("/paths", "a documented path", request.path, f"{request.path} is not a path of the contract")
 
-    route_operations(app, contract, forward, provide_automatic_options=False)
-
-    every_method = [method.upper() for method in HTTP_METHODS]
-
-    def undocumented(**_ignored: str) -> Response:
-        return forward(None)
-
-    app.add_url_rule("/", "undocumented", undocumented, methods=every_method, provide_automatic_options=False)
-    app.add_url_rule(
-        "/<path:rest>", "undocumented", undocumented, methods=every_method, provide_automatic_options=False
-    )
-
-    # --- the proxy's own routes ---------------------------------------------------------
-
-    @app.get(VIOLATIONS_PATH, endpoint="__mock.list_violations")
-    def list_violations() -> Response:
-        chosen = violation_filters()
-        found = violations.select(**chosen)
-        return jsonify(violations=[violation.__dict__ for violation in found], total=len(found))
-
-    @app.get(f"{VIOLATIONS_PATH}/junit", endpoint="__mock.junit_report")
-    def junit_report() -> Response:
-        return Response(violations.junit(), mimetype="application/xml")
-
-    @app.post(f"{VIOLATIONS_PATH}/report", endpoint="__mock.write_report")
-    def write_report() -> Response:
-        report = violations.report()
-        written = {}
-        if proxy_settings.report_dir is not None:
-            json_path, junit_path = violations.write_reports(proxy_settings.report_dir)
-            written = {"json": str(json_path), "junit": str(junit_path)}
-        return jsonify(
-            summary=violations.summary(),
-            violationCount=report["violationCount"],
-            exchanges=report["exchanges"],
-            operations=report["operations"],
-            written=written,
-        )
-
-    @app.post(f"{VIOLATIONS_PATH}/reset", endpoint="__mock.reset_violations")
-    def reset_violations() -> Response:
-        violations.clear()
-        return jsonify(message="Violations cleared")
-
-    def violation_filters() -> dict[str, Any]:
+    def violation_filters(self) -> dict[str, Any]:
         details = {name: f"unknown filter; use {', '.join(FILTERS)}" for name in set(request.args) - set(FILTERS)}
         status, method = request.args.get("status"), request.args.get("method")
         if status is not None and not (status.isdigit() and 100 <= int(status) <= 599):
             details["status"] = "must be an HTTP status, 100-599"
         if method is not None and method.lower() not in HTTP_METHODS:
-            details["method"] = f"must be one of {', '.join(every_method)}"
+            details["method"] = f"must be one of {', '.join(self.every_method)}"
         if details:
             raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details)
         return {
@@ -467,50 +435,38 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
             "path": request.args.get("path"),
         }
 
-    # --- the pipeline ---------------------------------------------------------------------
+    # --- the proxy's own routes ---------------------------------------------------------
 
-    @app.before_request
-    def start_request() -> None:
-        g.request_id = new_request_id()
-        g.started = time.perf_counter()
-        g.body_read = False
-        if request.path == VIOLATIONS_PATH or request.path.startswith(VIOLATIONS_PATH + "/"):
-            trusted = proxy_settings.trusted_hosts
-            if trusted is not None and host_name(request.host) not in trusted:
-                raise ApiError(
-                    400, "UNTRUSTED_HOST", "Host not allowed", f"{VIOLATIONS_PATH} answers only to {', '.join(trusted)}"
-                )
-            check_admin_request(request, proxy_settings.admin_token)
+    def _own_routes(self, app: Flask) -> None:
+        @self.app.get(VIOLATIONS_PATH, endpoint="__mock.list_violations")
+        def list_violations() -> Response:
+            chosen = self.violation_filters()
+            found = self.violations.select(**chosen)
+            return jsonify(violations=[violation.__dict__ for violation in found], total=len(found))
 
-    @app.after_request
-    def finish_request(response: Response) -> Response:
-        elapsed_ms = (time.perf_counter() - g.started) * 1000
-        path = request.path.encode("unicode_escape").decode("ascii")
-        access_log.info(
-            "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
-        )
-        return response
+        @self.app.get(f"{VIOLATIONS_PATH}/junit", endpoint="__mock.junit_report")
+        def junit_report() -> Response:
+            return Response(self.violations.junit(), mimetype="application/xml")
 
-    def own_error(exc: ApiError) -> Response:
-        response = jsonify(envelope(exc, request.path, g.get("request_id") or new_request_id()))
-        response.status_code = exc.status
-        response.headers.update(exc.headers)
-        return response
+        @self.app.post(f"{VIOLATIONS_PATH}/report", endpoint="__mock.write_report")
+        def write_report() -> Response:
+            report = self.violations.report()
+            written = {}
+            if self.proxy_settings.report_dir is not None:
+                json_path, junit_path = self.violations.write_reports(self.proxy_settings.report_dir)
+                written = {"json": str(json_path), "junit": str(junit_path)}
+            return jsonify(
+                summary=self.violations.summary(),
+                violationCount=report["violationCount"],
+                exchanges=report["exchanges"],
+                operations=report["operations"],
+                written=written,
+            )
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return own_error(exc)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        return own_error(from_http_exception(exc))
-
-    @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception) -> Response:
-        error_log.exception("unhandled error on %s %s", request.method, request.path)
-        return own_error(internal_error())
-
-    return app
+        @self.app.post(f"{VIOLATIONS_PATH}/reset", endpoint="__mock.reset_violations")
+        def reset_violations() -> Response:
+            self.violations.clear()
+            return jsonify(message="Violations cleared")
 
 
 def target_of(environ: dict) -> str:

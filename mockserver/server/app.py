@@ -1,15 +1,20 @@
-"""The application factory: wires the request pipeline.
+"""The application factories: the mock and the validating proxy, one pipeline each, with
+the same routing, hooks and error handling, and a different last stage.
 
-A request to a spec operation walks, in order:
-  routing (Flask; unknown path 404, undeclared method 405)
-  -> a fault rule of the operation, if one fires (controls.py, faults.py)
-  -> authentication (auth.py and security.py, the operation's security requirements)
-  -> validation (validation.py, openapi-core against the document)
-  -> the answer a Prefer header forces, if any (prefer.py)
-  -> behaviour (behaviours/, keyed by operationId, against the store/), or for an
-     operation without one, the answer the negotiator chose (negotiator.py)
-and any ApiError on the way is rendered in the API's Error shape (errors.py), with the
-status and body the operation declares for such a failure (negotiator.py).
+A request to an operation walks, in order:
+  routing (pipeline/route.py; unknown path 404, undeclared method 405)
+  -> the hooks, in one list (hooks.py): request ID, guards (Host, admin token), then for
+     the mock latency and the journal (controls/), and the failed-login rate limit
+  -> the last stage:
+     the mock: a fault rule, if one fires (controls/faults.py)
+       -> security (pipeline/security/, the operation's requirements)
+       -> validation (pipeline/validate/)
+       -> the answer a Prefer header forces, if any (pipeline/respond/prefer.py)
+       -> the behaviour (behaviours/, keyed by operationId, against the store/), or for an
+          operation without one, the declared answer (pipeline/respond/negotiate.py);
+     the proxy: the request checked, forwarded, the response checked (proxy/)
+and any ApiError on the way is rendered in the API's Error shape (errors.py); the mock
+sends it with the status and body the operation declares for such a failure.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, Response, g, jsonify, request
@@ -28,19 +34,44 @@ from mockserver import settings
 from mockserver.behaviours import Call, behaviour_for, chat_document, message_document, mock_additions
 from mockserver.contract.index import Contract, Operation
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
-from mockserver.errors import ApiError, from_http_exception, internal_error, new_request_id, render
-from mockserver.pipeline.guards import ADMIN_PREFIX, check_admin_request, is_admin_path
+from mockserver.errors import ApiError, from_http_exception, internal_error, render
+from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.validate.request import RequestValidator
-from mockserver.server.deployment import LOCAL, Safeguards, host_name
-from mockserver.server.rate_limit import limit_failures
+from mockserver.proxy.forward import Forwarder, ProxySettings
+from mockserver.server.deployment import LOCAL, Safeguards
+from mockserver.server.hooks import Guards, RequestStart, install
+from mockserver.server.rate_limit import RateLimit
 from mockserver.store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
 from mockserver.store.fixtures import FixtureError, load_fixtures
 
-access_log = logging.getLogger("mockserver.access")
 error_log = logging.getLogger("mockserver")
+
+
+def new_app(max_body_bytes: int | None) -> Flask:
+    """A Flask app as both pipelines need it."""
+    app = Flask(__name__, static_folder=None)
+    app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    prepare_routing(app)
+    return app
+
+
+def handle_errors(app: Flask, api_error: Callable[[ApiError], Response]) -> None:
+    """One set of error handlers: an ApiError as `api_error` renders it; Werkzeug's own
+    errors (routing, body size) and anything unexpected in the Error envelope."""
+    app.register_error_handler(ApiError, api_error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return render(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> Response:
+        error_log.exception("unhandled error on %s %s", request.method, request.path)
+        return render(internal_error())
 
 
 def create_app(
@@ -72,16 +103,19 @@ def create_app(
         contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
     )
 
-    app = Flask(__name__)
-    app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
-    app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
-    prepare_routing(app)
+    app = new_app(settings.MAX_BODY_BYTES)
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
     controls = Controls(app, contract, negotiator, options)
     app.extensions["mockserver.controls"] = controls
+    # In request order: the request ID, the guards, latency and the journal, the rate limit.
+    hooks: list = [
+        RequestStart(),
+        Guards(safeguards.trusted_hosts, safeguards.admin_token, is_admin_path),
+        controls,
+    ]
 
     behaviours = {
         operation.operation_id: behaviour_for(operation.operation_id, operation.method, operation.path)
@@ -135,7 +169,7 @@ def create_app(
 
     @app.get(f"{ADMIN_PREFIX}/served-openapi.json", endpoint="__mock.served_document")
     def served_document() -> Response:
-        # The document as served: repaired, plus the failures the mock adds (effective.py).
+        # The document as served: repaired, plus the failures the mock adds (contract/additions.py).
         return Response(json.dumps(contract.document, ensure_ascii=False), mimetype="application/json")
 
     @app.get(f"{ADMIN_PREFIX}/state", endpoint="__mock.show_state")
@@ -157,41 +191,15 @@ def create_app(
         response.status_code = 200 if report["status"] == "ok" else 503
         return response
 
-    @app.before_request
-    def start_request() -> None:
-        g.request_id = new_request_id()
-        g.started = time.perf_counter()
-        if safeguards.trusted_hosts is not None and host_name(request.host) not in safeguards.trusted_hosts:
-            raise ApiError(
-                400,
-                "UNTRUSTED_HOST",
-                "Host not allowed",
-                "A mock bound to loopback answers only to localhost, 127.0.0.1 and [::1]; "
-                "behind a proxy, serve it with --shared",
-            )
-        if is_admin_path(request.path):
-            check_admin_request(request, safeguards.admin_token)
-
     if safeguards.rate_limit:
         declares_429 = {
             operation.operation_id
             for operation in contract.operations
             if "429" in contract.document["paths"][operation.path][operation.method.lower()].get("responses", {})
         }
-        limit_failures(app, declares_429, safeguards.rate_limit)
+        hooks.append(RateLimit(declares_429, safeguards.rate_limit))
+    install(app, hooks)
 
-    @app.after_request
-    def finish_request(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.request_id
-        elapsed_ms = (time.perf_counter() - g.started) * 1000
-        # Escaped, so that a %0A in the path cannot forge a log line.
-        path = request.path.encode("unicode_escape").decode("ascii")
-        access_log.info(
-            "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
-        )
-        return response
-
-    @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
         g.api_error = exc
         return negotiator.error(request.endpoint, exc)
@@ -202,14 +210,7 @@ def create_app(
         error_log.warning("%s %s: %s", request.method, request.path, exc)
         return api_error(ApiError(503, "STORE_UNAVAILABLE", "Service unavailable", str(exc), {"Retry-After": "1"}))
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        return render(from_http_exception(exc))
-
-    @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception) -> Response:
-        error_log.exception("unhandled error on %s %s", request.method, request.path)
-        return render(internal_error())
+    handle_errors(app, api_error)
 
     # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
     # never its /__mock routes; preflight OPTIONS requests are answered by Flask and
@@ -237,4 +238,22 @@ def create_app(
         "seconds": time.perf_counter() - started,
         "problems": contract.problems + negotiator.problems + store.problems,
     }
+    return app
+
+
+def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Flask:
+    """The proxy as a WSGI app: the mock's pipeline with `forward` as its last stage. Raises
+    SpecError when the contract is broken, ValueError when the upstream URL is not usable."""
+    contract = Contract(Path(spec_path))  # as written: the mock's additions are the mock's alone
+    app = new_app(None)  # bodies past the mock's limit are streamed on unchecked
+    app.url_map.strict_slashes = False
+    forwarder = Forwarder(app, contract, proxy_settings)
+    install(
+        app,
+        [
+            RequestStart(stamp=False),  # the upstream's headers pass unchanged
+            Guards(proxy_settings.trusted_hosts, proxy_settings.admin_token, forwarder.own_route),
+        ],
+    )
+    handle_errors(app, render)
     return app

@@ -14,11 +14,11 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import limits
 
 from mockserver import settings
+from mockserver.pipeline.guards import LOOPBACK_HOSTS
 from mockserver.settings import SettingsError
 
 # Failed attempts per client address at operations that declare a 429, when shared.
@@ -31,10 +31,6 @@ ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:\d{1
 # patterns match case-sensitively (browsers send origins in lower case), so an echoed
 # Origin is exactly an allowed one, whatever case a client tries.
 LOCAL_ORIGINS = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\Z")
-
-# Host names a loopback-bound mock answers to; any other is a DNS rebinding page, or
-# a proxy in front of a mock that should run with --shared.
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -107,11 +103,3 @@ def _origin_pattern(origin: str) -> re.Pattern:
     if not ORIGIN.fullmatch(origin):
         raise SettingsError(f"CORS origin {origin!r} is not like https://app.example.dev or http://host:8080")
     return re.compile(re.escape(origin.lower()) + r"\Z")
-
-
-def host_name(host: str) -> str | None:
-    """The lower-case host name of a Host header value (`[::1]:4010` -> `::1`)."""
-    try:
-        return urlsplit("//" + host).hostname
-    except ValueError:
-        return None

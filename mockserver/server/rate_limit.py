@@ -11,24 +11,26 @@ import math
 import time
 
 import limits
-from flask import Flask, Response, request
+from flask import Response, request
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from mockserver.errors import ApiError
 
 
-def limit_failures(app: Flask, endpoints: set[str], rate: str) -> None:
-    """Register the request hooks that enforce `rate` (e.g. "10/minute") on `endpoints`."""
-    item = limits.parse(rate)
-    limiter = MovingWindowRateLimiter(MemoryStorage())
+class RateLimit:
+    """The hook that enforces `rate` (e.g. "10/minute") on `endpoints`."""
 
-    @app.before_request
-    def refuse_when_spent() -> None:
-        if request.endpoint not in endpoints:
+    def __init__(self, endpoints: set[str], rate: str) -> None:
+        self.endpoints = endpoints
+        self.item = limits.parse(rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def before(self) -> None:
+        if request.endpoint not in self.endpoints:
             return
-        if not limiter.test(item, request.endpoint, request.remote_addr or ""):
-            reset_time, _ = limiter.get_window_stats(item, request.endpoint, request.remote_addr or "")
+        if not self.limiter.test(self.item, request.endpoint, request.remote_addr or ""):
+            reset_time, _ = self.limiter.get_window_stats(self.item, request.endpoint, request.remote_addr or "")
             retry_after = max(1, math.ceil(reset_time - time.time()))
             raise ApiError(
                 429,
@@ -38,8 +40,8 @@ def limit_failures(app: Flask, endpoints: set[str], rate: str) -> None:
                 {"Retry-After": str(retry_after)},
             )
 
-    @app.after_request
-    def count_failure(response: Response) -> Response:
-        if request.endpoint in endpoints and 400 <= response.status_code < 500 and response.status_code != 429:
-            limiter.hit(item, request.endpoint, request.remote_addr or "")
+    def after(self, response: Response) -> Response:
+        status = response.status_code
+        if request.endpoint in self.endpoints and 400 <= status < 500 and status != 429:
+            self.limiter.hit(self.item, request.endpoint, request.remote_addr or "")
         return response

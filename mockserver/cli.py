@@ -318,6 +318,11 @@ def serve(
     envvar=settings.ADMIN_TOKEN_ENV,
     help=f"Bearer token /__mock/violations requires; required off loopback. Env: {settings.ADMIN_TOKEN_ENV}.",
 )
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Answer to any Host although bound to loopback (behind a reverse proxy); needs --admin-token.",
+)
 def proxy(
     upstream: str,
     host: str,
@@ -328,6 +333,7 @@ def proxy(
     report_dir: Path,
     timeout: float,
     admin_token: str | None,
+    shared: bool,
 ) -> None:
     """Validating proxy: forward to UPSTREAM, check every exchange against the contract.
 
@@ -337,12 +343,16 @@ def proxy(
     from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
     from mockserver.server.app import create_proxy_app
 
-    if not is_loopback(host) and not admin_token:
-        raise click.ClickException(f"--admin-token (or {settings.ADMIN_TOKEN_ENV}) is required off loopback")
+    shared = shared or not is_loopback(host)
+    if shared and not admin_token:
+        raise click.ClickException(
+            f"--admin-token (or {settings.ADMIN_TOKEN_ENV}) is required off loopback and with --shared"
+        )
     try:
         if admin_token:
             settings.check_secret("The admin token", admin_token)
-        trusted = LOOPBACK_HOSTS if is_loopback(host) else None  # off loopback, the admin token guards
+        # On loopback only loopback names (no DNS rebinding); shared, the admin token guards.
+        trusted = None if shared else LOOPBACK_HOSTS
         proxy_settings = ProxySettings(
             upstream, timeout, reject_invalid_requests, report_dir, admin_token, threads, trusted
         )

@@ -633,6 +633,7 @@ def test_the_command_writes_its_reports_on_exit(live_server, tmp_path):
             ["--upstream", "http://127.0.0.1:9", "--host", "0.0.0.0"],
             "--admin-token (or MOCKSERVER_ADMIN_TOKEN) is required",
         ),
+        (["--upstream", "http://127.0.0.1:9", "--shared"], "--admin-token (or MOCKSERVER_ADMIN_TOKEN) is required"),
     ],
 )
 def test_the_command_refuses_what_it_cannot_run_with(arguments, error):
@@ -689,3 +690,29 @@ def test_a_write_only_property_in_a_response_is_a_violation(tmp_path, body, brok
     assert bool(found) is broken
     if broken:
         assert found[0].pointer.endswith("/properties/password/writeOnly"), found
+
+
+def raw_exchange(url: str, request_line: bytes) -> bytes:
+    """The bytes a server answers to one request line (Connection: close)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request_line + b"\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_options_asterisk_is_answered_and_no_request_line_is_a_500(live_server, tmp_path, caplog):
+    """`OPTIONS *` asks the server itself what it serves (RFC 9110 9.3.7): the mock and the proxy
+    answer 200 with Allow; `*` with another method is a 400, never a 500 with a traceback."""
+    with proxy_to(live_server, tmp_path) as (proxy, _):
+        for url in (live_server, proxy):
+            answer = raw_exchange(url, b"OPTIONS * HTTP/1.1")
+            status_line, _, rest = answer.partition(b"\r\n")
+            assert status_line == b"HTTP/1.1 200 OK", answer
+            assert b"\r\nAllow: " in b"\r\n" + rest and b"OPTIONS" in rest, answer
+            refused = raw_exchange(url, b"GET * HTTP/1.1")
+            assert refused.startswith(b"HTTP/1.1 400 "), refused
+            assert json.loads(refused.partition(b"\r\n\r\n")[2])["code"] == "BAD_REQUEST"
+    assert "unhandled error" not in caplog.text

@@ -475,7 +475,7 @@ def target_of(environ: dict) -> str:
     if raw and raw.startswith("/"):
         return raw
     query = environ.get("QUERY_STRING")
-    return urllib3.util.parse_url(environ.get("PATH_INFO") or "/").path + (f"?{query}" if query else "")
+    return (urllib3.util.parse_url(environ.get("PATH_INFO") or "/").path or "/") + (f"?{query}" if query else "")
 
 
 def _content_type(headers) -> str:

@@ -42,7 +42,7 @@ from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
 from mockserver.server.deployment import LOCAL, Safeguards
-from mockserver.server.hooks import Guards, RequestStart, install
+from mockserver.server.hooks import AsteriskTarget, Guards, RequestStart, install
 from mockserver.server.rate_limit import RateLimit
 from mockserver.store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
 from mockserver.store.fixtures import FixtureError, load_fixtures
@@ -113,6 +113,7 @@ def create_app(
     # In request order: the request ID, the guards, latency and the journal, the rate limit.
     hooks: list = [
         RequestStart(),
+        AsteriskTarget([operation.method for operation in contract.operations]),
         Guards(safeguards.trusted_hosts, safeguards.admin_token, is_admin_path),
         controls,
     ]
@@ -252,6 +253,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
         app,
         [
             RequestStart(stamp=False),  # the upstream's headers pass unchanged
+            AsteriskTarget(forwarder.every_method),
             Guards(proxy_settings.trusted_hosts, proxy_settings.admin_token, forwarder.own_route),
         ],
     )

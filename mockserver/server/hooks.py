@@ -1,11 +1,11 @@
 """The request hooks of an app, in one ordered list, and the ones both apps share.
 
-A hook may act before the view (`before`: return to go on, or raise an ApiError, which
-the app's error handler answers) and after it (`after`: return the response, changed or
-not). `install` registers the list once: the befores run in list order and the afters in
-reverse, so the first hook sees the request first and the response last. Every after
-runs, even when an earlier before refused the request, so an after may rely only on what
-the hooks before it in the list set.
+A hook may act before the view (`before`: return None to go on, a response to answer
+instead of the view, or raise an ApiError, which the app's error handler answers) and
+after it (`after`: return the response, changed or not). `install` registers the list
+once: the befores run in list order and the afters in reverse, so the first hook sees the
+request first and the response last. Every after runs, even when an earlier before
+refused the request, so an after may rely only on what the hooks before it set.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from flask import Flask, Response, g, request
 
-from mockserver.errors import new_request_id
+from mockserver.errors import ApiError, new_request_id
 from mockserver.pipeline.guards import check_admin_request, check_host
 
 access_log = logging.getLogger("mockserver.access")
@@ -28,9 +28,12 @@ def install(app: Flask, hooks: Sequence[object]) -> None:
     befores = [hook.before for hook in hooks if callable(getattr(hook, "before", None))]
     afters = [hook.after for hook in reversed(hooks) if callable(getattr(hook, "after", None))]
 
-    def before_request() -> None:
+    def before_request() -> Response | None:
         for before in befores:
-            before()
+            answer = before()
+            if answer is not None:
+                return answer
+        return None
 
     def after_request(response: Response) -> Response:
         for after in afters:
@@ -62,6 +65,23 @@ class RequestStart:
             "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
         )
         return response
+
+
+class AsteriskTarget:
+    """`OPTIONS * HTTP/1.1` asks about the server itself (RFC 9110 section 9.3.7): the
+    methods it serves. Any other method with the target `*` is a malformed request."""
+
+    def __init__(self, methods: list[str]) -> None:
+        self.allow = ", ".join(sorted({*methods, "OPTIONS"}))
+
+    def before(self) -> Response | None:
+        if request.environ.get("REQUEST_URI") != "*":
+            return None
+        if request.method != "OPTIONS":
+            raise ApiError(
+                400, "BAD_REQUEST", "Bad request", f"The request target * is for OPTIONS only, not {request.method}"
+            )
+        return Response(status=200, headers={"Allow": self.allow, "Content-Length": "0"})
 
 
 class Guards:

@@ -25,6 +25,7 @@ from .faults import DROP_CONNECTION, FaultRules, Latency
 from .journal import DEFAULT_SIZE, Journal
 from .negotiator import Negotiator
 from .prefer import Preference
+from .redaction import contract_names
 from .settings import MAX_BODY_BYTES
 from .spec import Contract
 
@@ -55,7 +56,7 @@ class Controls:
         self.options = options
         self.document = admin_document()
         self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
-        self.journal = Journal(options.journal_size)
+        self.journal = Journal(options.journal_size, contract_names(contract.security_schemes))
         self.operations = [
             {
                 "operationId": operation.operation_id,

@@ -1,33 +1,37 @@
 """The request journal: the last API requests and their answers, for GET /__mock/requests.
 
-Recording is on the hot path of every request, so it keeps references only (the body
-bytes Flask already holds, the response's bytes, the parsed query); decoding, redaction
-and rendering happen when the journal is read. /__mock requests are never recorded.
+Anyone may send requests, refused ones are journaled too: each entry is cut to the
+limits of settings.py (JOURNAL_*: bodies, headers, path and query, messages; the sizes
+sent are noted) and the journal keeps the newest within a byte budget as well as an entry
+count. Recording is on the hot path of every request, so it only slices what Flask holds
+already; parsing, redaction (redaction.py) and rendering happen when the journal is read.
+/__mock requests are never recorded.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import itertools
-import json
 import re
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures import MultiDict
 
+from . import settings
 from .errors import ApiError
+from .redaction import MARKER, Redactor, redact_tokens
 
 DEFAULT_SIZE = 500
-REDACTED = "[redacted]"
-# Body fields and query parameters whose values never leave the mock: passwords, tokens, secrets.
-SECRET_NAME = re.compile(r"password|token|secret|apikey|api_key", re.IGNORECASE)
-SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+REDACTED = MARKER
+# What an entry costs besides its strings and bytes (the entry, its numbers), and each header.
+ENTRY_OVERHEAD = 512
+HEADER_OVERHEAD = 64
 
 
 @dataclass(frozen=True)
@@ -41,36 +45,98 @@ class Entry:
     caller: str | None
     status: int | None  # None: the connection was dropped (a fault rule)
     duration_ms: float
-    request_headers: Headers
-    request_body: bytes
+    request_headers: tuple[tuple[str, str], ...]
+    request_headers_truncated: bool  # headers past JOURNAL_HEADERS dropped, or values cut
+    request_body: bytes  # at most JOURNAL_BODY_BYTES of it
+    request_body_bytes: int  # as sent
     request_type: str | None
     response_body: bytes
+    response_body_bytes: int
     response_type: str | None
     validation_errors: Any
     fault: str | None
+    cost: int  # bytes counted against the journal's budget
+    redactor: Redactor = field(repr=False, compare=False)
+
+    @classmethod
+    def cut(
+        cls,
+        id: int,
+        redactor: Redactor,
+        *,
+        request_headers: Any,
+        request_body: bytes,
+        response_body: bytes,
+        validation_errors: Any,
+        **fields: Any,
+    ) -> Entry:
+        """An entry of what was recorded, cut to the journal's limits: slices only, no parsing
+        (recording is on the hot path of every request)."""
+        text = settings.JOURNAL_TEXT_CHARS
+        for name in ("method", "path", "query_string"):
+            fields[name] = fields[name][:text]
+        for name in ("request_type", "response_type"):
+            if fields[name] is not None:
+                fields[name] = fields[name][: settings.JOURNAL_HEADER_CHARS]
+        headers, headers_cut = _cut_headers(request_headers)
+        errors = _cut_errors(validation_errors)
+        body_limit = settings.JOURNAL_BODY_BYTES
+        kept_request, kept_response = request_body[:body_limit], response_body[:body_limit]
+        cost = (
+            ENTRY_OVERHEAD
+            + len(fields["method"])
+            + len(fields["path"])
+            + len(fields["query_string"])
+            + len(kept_request)
+            + len(kept_response)
+            + sum(len(name) + len(value) + HEADER_OVERHEAD for name, value in headers)
+            + _size_of_errors(errors)
+        )
+        return cls(
+            id=id,
+            request_headers=headers,
+            request_headers_truncated=headers_cut,
+            request_body=kept_request,
+            request_body_bytes=len(request_body),
+            response_body=kept_response,
+            response_body_bytes=len(response_body),
+            validation_errors=errors,
+            cost=cost,
+            redactor=redactor,
+            **fields,
+        )
 
     @cached_property
     def document(self) -> dict[str, Any]:
-        """The entry as the journal lists it: rendered once, when first read (an entry never changes)."""
+        """The entry as the journal lists it, redacted: rendered once, when first read (an
+        entry never changes)."""
+        redactor, found = self.redactor, set()
+        query = {
+            name: [redactor.query_value(name, value, found) for value in values]
+            for name, values in MultiDict(parse_qsl(self.query_string, keep_blank_values=True)).lists()
+        }
+        headers = dict(redactor.headers(self.request_headers, found))
+        request_body = redactor.body(self.request_body, self.request_type, found)
+        response_body = redactor.body(self.response_body, self.response_type, found)
         document = {
             "id": self.id,
             "time": datetime.fromtimestamp(self.time, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "method": self.method,
-            "path": self.path,
-            "query": {
-                name: [_redact_value(name, v) for v in values]
-                for name, values in MultiDict(parse_qsl(self.query_string, keep_blank_values=True)).lists()
-            },
+            "path": redact_tokens(self.path),
+            "query": query,
             "operationId": self.operation_id,
             "caller": self.caller,
             "status": self.status,
             "durationMs": round(self.duration_ms, 3),
-            "requestHeaders": {
-                name: REDACTED if name.lower() in SECRET_HEADERS else value for name, value in self.request_headers
-            },
-            "requestBody": _body(self.request_body, self.request_type),
-            "responseBody": _body(self.response_body, self.response_type),
-            "validationErrors": _validation_errors(self.validation_errors),
+            "requestHeaders": headers,
+            "requestHeadersTruncated": self.request_headers_truncated,
+            "requestBody": request_body,
+            "requestBodyBytes": self.request_body_bytes,
+            "requestBodyTruncated": len(self.request_body) < self.request_body_bytes,
+            "responseBody": response_body,
+            "responseBodyBytes": self.response_body_bytes,
+            "responseBodyTruncated": len(self.response_body) < self.response_body_bytes,
+            "validationErrors": _validation_errors(self.validation_errors, redactor, found),
         }
         if self.fault:
             document["fault"] = self.fault
@@ -78,20 +144,34 @@ class Entry:
 
 
 class Journal:
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    """The newest `size` entries within `max_bytes`; `secret_names` (the contract's apiKey
+    names) are redacted besides the names that look secret (redaction.py)."""
+
+    def __init__(
+        self, size: int = DEFAULT_SIZE, secret_names: tuple[str, ...] | list[str] = (), max_bytes: int | None = None
+    ) -> None:
         self.size = size
-        self.entries: deque[Entry] = deque(maxlen=size)
+        self.max_bytes = settings.JOURNAL_MAX_BYTES if max_bytes is None else max_bytes
+        self.redactor = Redactor(secret_names)
+        self.entries: deque[Entry] = deque()
+        self.bytes = 0  # the cost of the entries kept
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
 
     def record(self, **fields: Any) -> None:
-        if self.size:
-            with self.lock:
-                self.entries.append(Entry(id=next(self.ids), **fields))
+        if not self.size:
+            return
+        with self.lock:
+            entry = Entry.cut(next(self.ids), self.redactor, **fields)
+            self.entries.append(entry)
+            self.bytes += entry.cost
+            while len(self.entries) > self.size or self.bytes > self.max_bytes:
+                self.bytes -= self.entries.popleft().cost
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.bytes = 0
 
     def listing(self, filters: MultiDict) -> list[dict[str, Any]]:
         """The entries, newest first, that match every filter of a GET's query; a 400
@@ -127,33 +207,41 @@ def _positive(name: str, text: str | None) -> int | None:
     return int(text)
 
 
-def _body(data: bytes, content_type: str | None) -> Any:
-    if not data:
-        return None
-    text = data.decode("utf-8", errors="replace")
-    if content_type and "json" in content_type:
-        try:
-            return _redact(json.loads(text))
-        except ValueError:
-            pass  # a malformed body is shown as sent
-    return text
+def _cut_headers(headers: Any) -> tuple[tuple[tuple[str, str], ...], bool]:
+    limit, chars = settings.JOURNAL_HEADERS, settings.JOURNAL_HEADER_CHARS
+    kept, cut = [], False
+    for name, value in headers:
+        if len(kept) == limit:
+            cut = True
+            break
+        if len(name) > chars or len(value) > chars:
+            cut = True
+        kept.append((name[:chars], value[:chars]))
+    return tuple(kept), cut
 
 
-def _redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: REDACTED if SECRET_NAME.search(key) else _redact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item) for item in value]
-    return value
-
-
-def _redact_value(name: str, value: str) -> str:
-    return REDACTED if SECRET_NAME.search(name) else value
-
-
-def _validation_errors(details: Any) -> dict[str, str] | None:
+def _cut_errors(details: Any) -> Any:
+    """Validation details (a dict of messages, or one message), cut: they may echo the body."""
     if details is None:
         return None
+    text = settings.JOURNAL_TEXT_CHARS
     if not isinstance(details, dict):
-        return {"request": str(details)}
-    return {str(key): _redact_value(str(key), str(value)) for key, value in details.items()}
+        return str(details)[:text]
+    return {
+        str(key)[:text]: str(value)[:text] for key, value in itertools.islice(details.items(), settings.JOURNAL_HEADERS)
+    }
+
+
+def _size_of_errors(errors: Any) -> int:
+    if isinstance(errors, dict):
+        return sum(len(key) + len(value) for key, value in errors.items())
+    return len(errors or "")
+
+
+def _validation_errors(details: Any, redactor: Redactor, found: set[str]) -> dict[str, str] | None:
+    if details is None:
+        return None
+    scrub = redactor.scrubber(found)
+    if not isinstance(details, dict):
+        return {"request": scrub(details)}
+    return {key: REDACTED if redactor.is_secret(key) else scrub(value) for key, value in details.items()}

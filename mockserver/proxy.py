@@ -41,10 +41,11 @@ from .admin import check_admin_request
 from .deployment import LOOPBACK_HOSTS, host_name
 from .errors import ApiError, envelope, from_http_exception, internal_error, new_request_id
 from .loading import escape
+from .redaction import Redactor, contract_names
 from .response_validation import Document, Finding, ResponseValidator, seen_text
 from .spec import HTTP_METHODS, Contract, ExceptConverter, Operation, route_operations
 from .validation import validate_request
-from .violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
+from .violations import Exchange, ViolationLog
 
 access_log = logging.getLogger("mockserver.access")
 error_log = logging.getLogger("mockserver")
@@ -251,7 +252,7 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
     responses = ResponseValidator(contract)
     requests_checker = RequestChecker(contract, document)
     violations = ViolationLog()
-    secret_headers = SECRET_HEADERS | {name.lower() for name in contract.api_key_headers}
+    redactor = Redactor(contract_names(contract.security_schemes))
     operations = {operation.operation_id: operation for operation in contract.operations}
 
     app = Flask(__name__, static_folder=None)
@@ -264,14 +265,17 @@ def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Fl
     app.extensions["mockserver.upstream"] = upstream
 
     def exchange_of(status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
-        return Exchange(
+        return Exchange.redacted(
+            redactor,
             method=request.method,
             url=upstream.base + target_of(request.environ),
-            request_headers=redact_headers(request_headers(request.environ, upstream.host), secret_headers),
-            request_body=redact_body(request.get_data(cache=True) if g.body_read else None, request.mimetype or ""),
+            request_headers=request_headers(request.environ, upstream.host),
+            request_body=request.get_data(cache=True) if g.body_read else None,
+            request_type=request.content_type or "",
             status=status,
-            response_headers=redact_headers(headers, secret_headers),
-            response_body=redact_body(body, _content_type(headers)),
+            response_headers=headers,
+            response_body=body,
+            response_type=_content_type(headers),
         )
 
     def record(findings: list[tuple[str, Finding]], status: int | None, headers=(), body: bytes | None = None) -> int:

@@ -54,6 +54,19 @@ JOURNAL_HEADER_CHARS = 1024
 JOURNAL_TEXT_CHARS = 2048
 JOURNAL_MAX_BYTES = 8 * 1024 * 1024
 
+# The validating proxy's record of violations: each string of a violation (path, URL,
+# pointer, message, seen and expected as JSON) cut to VIOLATION_TEXT_CHARS, each body to
+# VIOLATION_BODY_CHARS, the first VIOLATION_HEADERS headers of each message to
+# VIOLATION_HEADER_CHARS; the newest VIOLATIONS_KEPT violations within VIOLATIONS_MAX_BYTES;
+# past UNDOCUMENTED_CASES distinct undocumented paths, the others are one test case.
+VIOLATION_TEXT_CHARS = 2048
+VIOLATION_BODY_CHARS = 4096
+VIOLATION_HEADERS = 64
+VIOLATION_HEADER_CHARS = 1024
+VIOLATIONS_KEPT = 10_000
+VIOLATIONS_MAX_BYTES = 32 * 1024 * 1024
+UNDOCUMENTED_CASES = 100
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
 # The contract and fixtures ship in the package: in the repository mockserver/data links

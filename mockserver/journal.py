@@ -32,11 +32,13 @@ REDACTED = MARKER
 # What an entry costs besides its strings and bytes (the entry, its numbers), and each header.
 ENTRY_OVERHEAD = 512
 HEADER_OVERHEAD = 64
+_CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Entry:
-    id: int
+    """One request and its answer, cut to the journal's limits (never changed once kept)."""
+
     time: float
     method: str
     path: str
@@ -57,53 +59,64 @@ class Entry:
     fault: str | None
     cost: int  # bytes counted against the journal's budget
     redactor: Redactor = field(repr=False, compare=False)
+    id: int = 0  # given when kept
 
     @classmethod
     def cut(
         cls,
-        id: int,
         redactor: Redactor,
         *,
+        time: float,
+        method: str,
+        path: str,
+        query_string: str,
+        operation_id: str | None,
+        caller: str | None,
+        status: int | None,
+        duration_ms: float,
         request_headers: Any,
         request_body: bytes,
+        request_type: str | None,
         response_body: bytes,
+        response_type: str | None,
         validation_errors: Any,
-        **fields: Any,
+        fault: str | None,
     ) -> Entry:
         """An entry of what was recorded, cut to the journal's limits: slices only, no parsing
         (recording is on the hot path of every request)."""
-        text = settings.JOURNAL_TEXT_CHARS
-        for name in ("method", "path", "query_string"):
-            fields[name] = fields[name][:text]
-        for name in ("request_type", "response_type"):
-            if fields[name] is not None:
-                fields[name] = fields[name][: settings.JOURNAL_HEADER_CHARS]
-        headers, headers_cut = _cut_headers(request_headers)
-        errors = _cut_errors(validation_errors)
-        body_limit = settings.JOURNAL_BODY_BYTES
-        kept_request, kept_response = request_body[:body_limit], response_body[:body_limit]
-        cost = (
-            ENTRY_OVERHEAD
-            + len(fields["method"])
-            + len(fields["path"])
-            + len(fields["query_string"])
-            + len(kept_request)
-            + len(kept_response)
-            + sum(len(name) + len(value) + HEADER_OVERHEAD for name, value in headers)
-            + _size_of_errors(errors)
+        text, chars, body_limit = (
+            settings.JOURNAL_TEXT_CHARS,
+            settings.JOURNAL_HEADER_CHARS,
+            settings.JOURNAL_BODY_BYTES,
         )
+        method, path, query_string = method[:text], path[:text], query_string[:text]
+        headers, headers_cut, cost = _cut_headers(request_headers)
+        kept_request, kept_response = request_body[:body_limit], response_body[:body_limit]
+        errors = None if validation_errors is None else _cut_errors(validation_errors)
+        cost += ENTRY_OVERHEAD + len(method) + len(path) + len(query_string) + len(kept_request) + len(kept_response)
+        if errors is not None:
+            cost += _size_of_errors(errors)
         return cls(
-            id=id,
-            request_headers=headers,
-            request_headers_truncated=headers_cut,
-            request_body=kept_request,
-            request_body_bytes=len(request_body),
-            response_body=kept_response,
-            response_body_bytes=len(response_body),
-            validation_errors=errors,
-            cost=cost,
-            redactor=redactor,
-            **fields,
+            time,
+            method,
+            path,
+            query_string,
+            operation_id,
+            caller,
+            status,
+            duration_ms,
+            headers,
+            headers_cut,
+            kept_request,
+            len(request_body),
+            request_type if request_type is None else request_type[:chars],
+            kept_response,
+            len(response_body),
+            response_type if response_type is None else response_type[:chars],
+            errors,
+            fault,
+            cost,
+            redactor,
         )
 
     @cached_property
@@ -161,8 +174,9 @@ class Journal:
     def record(self, **fields: Any) -> None:
         if not self.size:
             return
+        entry = Entry.cut(self.redactor, **fields)
         with self.lock:
-            entry = Entry.cut(next(self.ids), self.redactor, **fields)
+            entry.id = next(self.ids)
             self.entries.append(entry)
             self.bytes += entry.cost
             while len(self.entries) > self.size or self.bytes > self.max_bytes:
@@ -207,23 +221,30 @@ def _positive(name: str, text: str | None) -> int | None:
     return int(text)
 
 
-def _cut_headers(headers: Any) -> tuple[tuple[tuple[str, str], ...], bool]:
+def _cut_headers(headers: Any) -> tuple[tuple[tuple[str, str], ...], bool, int]:
+    """The first JOURNAL_HEADERS headers, each cut; whether any was dropped or cut; their
+    cost. The headers of a request (werkzeug's EnvironHeaders) are read from its environ,
+    named as werkzeug names them, in one comprehension (the hot path)."""
     limit, chars = settings.JOURNAL_HEADERS, settings.JOURNAL_HEADER_CHARS
-    kept, cut = [], False
-    for name, value in headers:
-        if len(kept) == limit:
-            cut = True
-            break
-        if len(name) > chars or len(value) > chars:
-            cut = True
-        kept.append((name[:chars], value[:chars]))
-    return tuple(kept), cut
+    environ = getattr(headers, "environ", None)
+    if environ is None:
+        pairs = list(headers)
+    else:
+        pairs = [
+            (key[5:].replace("_", "-").title() if key[:5] == "HTTP_" else key.replace("_", "-").title(), value)
+            for key, value in environ.items()
+            if key[:5] == "HTTP_" or (key in _CONTENT_KEYS and value)
+        ]
+    longest = max((max(len(name), len(value)) for name, value in pairs), default=0)
+    cut = len(pairs) > limit or longest > chars
+    if cut:
+        pairs = [(name[:chars], value[:chars]) for name, value in pairs[:limit]]
+    cost = sum(len(name) + len(value) for name, value in pairs) + HEADER_OVERHEAD * len(pairs)
+    return tuple(pairs), cut, cost
 
 
 def _cut_errors(details: Any) -> Any:
     """Validation details (a dict of messages, or one message), cut: they may echo the body."""
-    if details is None:
-        return None
     text = settings.JOURNAL_TEXT_CHARS
     if not isinstance(details, dict):
         return str(details)[:text]

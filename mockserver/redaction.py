@@ -86,7 +86,9 @@ INNOCENT_WORDS = frozenset(
 # At most this many secret values are looked for in a violation's seen and message.
 MAX_SCRUBBED_VALUES = 256
 SHORT_VALUE_CHARS = 3
+HEAD_CHARS = 12
 
+_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SECRET_WORD = re.compile("|".join(SECRET_WORDS))
 _TOKEN = re.compile(
@@ -152,6 +154,8 @@ class Redactor:
 
     def __init__(self, extra_names: Iterable[str] = ()) -> None:
         self.extra_names = frozenset(name.lower() for name in extra_names)
+        # Text holds a secret name only if it holds one of these: most text is passed at once.
+        self._hints = (*SECRET_WORDS, *sorted(self.extra_names))
 
     def is_secret(self, name: str) -> bool:
         return name.lower() in self.extra_names or secret_word_in(name)
@@ -218,10 +222,13 @@ class Redactor:
             return self.text(value, found)
         return value
 
-    def body(self, data: bytes, content_type: str | None, found: set[str] | None = None) -> Any:
+    def body(
+        self, data: bytes, content_type: str | None, found: set[str] | None = None, text_chars: int | None = None
+    ) -> Any:
         """A body for display: a JSON object or array as parsed when the declared type is
         JSON, else re-serialised as text; a form, multipart or other text as text (bytes
-        that are not UTF-8 replaced by U+FFFD); redacted all the same. None when empty."""
+        that are not UTF-8 replaced by U+FFFD), cut to `text_chars` first if given (the
+        work is in the text); redacted all the same. None when empty."""
         if not data:
             return None
         mimetype, options = parse_options_header(content_type or "")
@@ -229,7 +236,7 @@ class Redactor:
         if document is not _NOT_JSON:
             redacted = self.json(document, found)
             return redacted if "json" in mimetype else json.dumps(redacted, ensure_ascii=False)
-        text = data.decode("utf-8", errors="replace")
+        text = data[: None if text_chars is None else 4 * text_chars].decode("utf-8", errors="replace")[:text_chars]
         if mimetype == "application/x-www-form-urlencoded":
             return self.query(text, found)
         if mimetype.startswith("multipart/") and options.get("boundary"):
@@ -241,6 +248,12 @@ class Redactor:
         secret-named pairs (`"name": value`, `name=value`, `name: value`) and tokens replaced."""
         if not text:
             return text
+        lowered = text.lower()
+        for hint in self._hints:
+            if hint in lowered:
+                break
+        else:
+            return redact_tokens(text, found)
         pieces, shown, position = [], 0, 0  # text[:shown] is in pieces; the search goes on at position
         while True:
             match = _PAIR.search(text, position)
@@ -285,26 +298,52 @@ class Redactor:
 
     def scrubber(self, secrets: Collection[str]) -> Callable[[Any], Any]:
         """A function that redacts a violation's seen or message: every value of `secrets`
-        (what the exchange's redaction replaced) replaced wherever it occurs (one shorter than
-        SHORT_VALUE_CHARS only where quoted), then the whole redacted as text."""
+        (what the exchange's redaction replaced) replaced wherever it occurs, then the whole
+        redacted as text. A value is found by its first HEAD_CHARS characters and replaced
+        as far as it goes on, so an echo cut short (`'rt_abc...` of seen_text) goes too; one
+        shorter than SHORT_VALUE_CHARS only where quoted ("7" is in many messages)."""
         values = sorted({value for value in secrets if value.strip()}, key=len, reverse=True)[:MAX_SCRUBBED_VALUES]
-        forms = set()
+        numbers = {value for value in values if _NUMBER.fullmatch(value)}
+        forms: dict[str, list[str]] = {}  # a pattern's text -> the values it may start
+        patterns = []
         for value in values:
-            escaped = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
-            # A value shorter than SHORT_VALUE_CHARS ("7", "ab") only where quoted: "7" is in many messages.
-            forms |= escaped if len(value) >= SHORT_VALUE_CHARS else {q + e + q for e in escaped for q in "'\""}
-        pattern = (
-            re.compile("|".join(_bounded(form) for form in sorted(forms, key=len, reverse=True))) if forms else None
-        )
+            for escaped in {value, json.dumps(value)[1:-1], repr(value)[1:-1]}:
+                if len(value) < SHORT_VALUE_CHARS:
+                    quoted = [quote + escaped + quote for quote in "'\""]
+                    for form in quoted:
+                        forms.setdefault(form, []).append(form)
+                    patterns += [re.escape(form) for form in quoted]
+                elif len(escaped) <= HEAD_CHARS:
+                    forms.setdefault(escaped, []).append(escaped)
+                    patterns.append(_bounded(escaped, end=True))
+                else:
+                    forms.setdefault(escaped[:HEAD_CHARS], []).append(escaped)
+                    patterns.append(_bounded(escaped[:HEAD_CHARS], end=False))
+        # Longest first: a value is replaced rather than a shorter one within it.
+        pattern = re.compile("|".join(sorted(set(patterns), key=len, reverse=True))) if patterns else None
+
+        def replace(text: str) -> str:
+            if pattern is None:
+                return text
+            pieces, shown = [], 0
+            for match in pattern.finditer(text):
+                start = match.start()
+                if start < shown:
+                    continue
+                length = max(_common_prefix(text, start, form) for form in forms[match.group()])
+                pieces += [text[shown:start], MARKER]
+                shown = start + length
+            pieces.append(text[shown:])
+            return "".join(pieces)
 
         def scrub(value: Any) -> Any:
             if isinstance(value, str):
-                return self.text(pattern.sub(MARKER, value) if pattern is not None else value)
+                return self.text(replace(value))
             if isinstance(value, dict):
                 return self.json({key: scrub(item) for key, item in value.items()})
             if isinstance(value, list):
                 return [scrub(item) for item in value]
-            if isinstance(value, int | float) and not isinstance(value, bool) and json.dumps(value) in values:
+            if isinstance(value, int | float) and not isinstance(value, bool) and json.dumps(value) in numbers:
                 return MARKER
             return value
 
@@ -371,11 +410,23 @@ def _trim(text: str, start: int, end: re.Match | None) -> int:
     return stop
 
 
-def _bounded(form: str) -> str:
-    """A secret value as a pattern that does not match inside a longer word."""
+def _bounded(form: str, end: bool) -> str:
+    """A secret value (or its head: not `end`) as a pattern that does not match inside a longer word."""
     before = r"(?<![A-Za-z0-9_])" if re.match(r"\w", form[0]) else ""
-    after = r"(?![A-Za-z0-9_])" if re.match(r"\w", form[-1]) else ""
+    after = r"(?![A-Za-z0-9_])" if end and re.match(r"\w", form[-1]) else ""
     return before + re.escape(form) + after
+
+
+def _common_prefix(text: str, start: int, form: str) -> int:
+    """How many characters of `form` text[start:] begins with (its head, at least)."""
+    low, high = 0, min(len(form), len(text) - start)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text[start : start + middle] == form[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _add(found: set[str] | None, value: str) -> None:

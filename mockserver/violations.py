@@ -143,7 +143,7 @@ def redact_body(body: bytes | None, content_type: str, redactor: Redactor, found
         body.decode("utf-8")
     except UnicodeDecodeError:
         return f"<{len(body)} bytes of {cut(content_type, TEXT_CHARS) or 'binary data'}>"
-    redacted = redactor.body(body, content_type, found)
+    redacted = redactor.body(body, content_type, found, text_chars=2 * MAX_BODY_CHARS)
     text = redacted if isinstance(redacted, str) else json.dumps(redacted, ensure_ascii=False)
     return cut(text, MAX_BODY_CHARS)
 

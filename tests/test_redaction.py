@@ -139,3 +139,12 @@ def test_a_finding_echoes_no_secret_value_of_its_exchange():
     assert scrub(["hunter2", "ok"]) == [MARKER, "ok"]
     # A short value only where quoted: a bare 7 is in many messages.
     assert scrub("'7' is not one of 7 choices") == f"{MARKER} is not one of 7 choices"
+
+
+def test_an_echo_cut_short_shows_no_part_of_a_long_secret():
+    secret = "rt-like-but-not-rt-" + "k" * 5000
+    scrub = REDACTOR.scrubber({secret})
+    cut = (f"'{secret}' is too long")[:300] + "..."
+    assert scrub(cut) == f"'{MARKER}..."
+    assert scrub(f"x {secret[:40]}") == f"x {MARKER}"  # 40 characters of it: from its head on
+    assert scrub(f"x {secret[:8]}") == f"x {secret[:8]}"  # shorter than its head: not taken for it

@@ -16,7 +16,8 @@ What is secret:
 
 The whole value under a secret name is replaced, whatever its type: a number, an array,
 an object. A body is read as JSON whatever its declared type when it looks like an
-object or an array; otherwise as a form, multipart or text.
+object or an array; otherwise as a form, multipart or text (`name: value`, `name=value`,
+`"name": value` pairs, XML elements).
 
 False positives are chosen over leaks: the journal and the reports are shared (CI
 artifacts, screenshots), and a value hidden from a developer is one look at the
@@ -100,6 +101,8 @@ _USERINFO_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):[^/\s@]+@")
 _PAIR = re.compile(
     r"""(?:"((?:[^"\\\n]|\\.){1,200})"|'((?:[^'\\\n]|\\.){1,200})'|(?<![\w.\-])([\w.\-]{1,200}))[ \t]*([:=])[ \t]*"""
 )
+# An XML element with text only: <password>hunter2</password>.
+_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]{0,200})(\s[^<>]{0,1000})?>([^<]+)</\1\s*>")
 _BARE_END = {"=": re.compile(r"[&;,\s]"), ":": re.compile(r"[,;}\]\r\n]")}
 _PART_NAME = re.compile(r"""\bname\s*=\s*(?:"([^"]*)"|([^;\s]+))""", re.IGNORECASE)
 
@@ -245,7 +248,8 @@ class Redactor:
 
     def text(self, text: str, found: set[str] | None = None) -> str:
         """Free text (a body that is not JSON, a header value, a message): the values of
-        secret-named pairs (`"name": value`, `name=value`, `name: value`) and tokens replaced."""
+        secret-named pairs (`"name": value`, `name=value`, `name: value`, XML elements
+        `<name>value</name>`) and tokens replaced."""
         if not text:
             return text
         lowered = text.lower()
@@ -272,7 +276,17 @@ class Redactor:
             pieces += [text[shown:start], f"{value[0]}{MARKER}{value[0]}" if quoted else MARKER]
             shown = position = end
         pieces.append(text[shown:])
-        return redact_tokens("".join(pieces), found)
+        text = "".join(pieces)
+        if "</" in text:
+            text = _XML_ELEMENT.sub(lambda match: self._element(match, found), text)
+        return redact_tokens(text, found)
+
+    def _element(self, match: re.Match, found: set[str] | None) -> str:
+        name, attributes, content = match.groups()
+        if not self.is_secret(name.rpartition(":")[2]):
+            return match.group()
+        _add(found, content)
+        return f"<{name}{attributes or ''}>{MARKER}</{name}>"
 
     def _multipart(self, text: str, boundary: str, found: set[str] | None) -> str:
         parts = text.split(f"--{boundary}")

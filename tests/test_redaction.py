@@ -106,6 +106,11 @@ def test_tokens_are_redacted_under_any_name_and_in_text():
         ),
         ("text/plain", "user=a&password=hunter2", "user=a&password=[redacted]"),
         ("text/plain", "password: hunter2\nuser: a", "password: [redacted]\nuser: a"),
+        (
+            "application/xml",
+            "<login><user>a</user><s:Password x='1'>hunter2</s:Password></login>",
+            "<login><user>a</user><s:Password x='1'>[redacted]</s:Password></login>",
+        ),
         ("application/json", '{"email": "a", "password": "hunt', '{"email": "a", "password": [redacted]'),  # cut
         ("application/json", '{"passwords": ["hunter2", "x"], "a": 1', '{"passwords": [redacted], "a": 1'),
         (

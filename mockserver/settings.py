@@ -42,6 +42,31 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_VALUES = 10_000
 MAX_JSON_STRING_CHARS = 64 * 1024
 
+# The request journal (GET /__mock/requests) keeps of each request at most
+# JOURNAL_BODY_BYTES of its body and as much of its answer's (the sizes sent are noted),
+# its first JOURNAL_HEADERS headers cut to JOURNAL_HEADER_CHARS characters each, and its
+# path, query string and each validation message cut to JOURNAL_TEXT_CHARS; past
+# JOURNAL_MAX_BYTES for all entries together (or --journal-size entries), the oldest go.
+# Anyone may send requests, and refused ones are journaled too: these bound what they cost.
+JOURNAL_BODY_BYTES = 4 * 1024
+JOURNAL_HEADERS = 64
+JOURNAL_HEADER_CHARS = 1024
+JOURNAL_TEXT_CHARS = 2048
+JOURNAL_MAX_BYTES = 8 * 1024 * 1024
+
+# The validating proxy's record of violations: each string of a violation (path, URL,
+# pointer, message, seen and expected as JSON) cut to VIOLATION_TEXT_CHARS, each body to
+# VIOLATION_BODY_CHARS, the first VIOLATION_HEADERS headers of each message to
+# VIOLATION_HEADER_CHARS; the newest VIOLATIONS_KEPT violations within VIOLATIONS_MAX_BYTES;
+# past UNDOCUMENTED_CASES distinct undocumented paths, the others are one test case.
+VIOLATION_TEXT_CHARS = 2048
+VIOLATION_BODY_CHARS = 4096
+VIOLATION_HEADERS = 64
+VIOLATION_HEADER_CHARS = 1024
+VIOLATIONS_KEPT = 10_000
+VIOLATIONS_MAX_BYTES = 32 * 1024 * 1024
+UNDOCUMENTED_CASES = 100
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
 # The contract and fixtures ship in the package: in the repository mockserver/data links

@@ -14,6 +14,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from support import (
     read_line,
 )
 
+from mockserver import settings as mock_settings
 from mockserver.controls.steering import admin_document
 from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
 from mockserver.proxy.responses import Document
@@ -300,7 +302,7 @@ def test_a_response_that_breaks_its_schema_is_recorded_with_its_pointer(through)
     assert violation["pointer"] == "/components/schemas/ChatDetails/properties/type/enum"
     assert violation["expected"] == ["direct", "group", "channel", "broadcast"] and violation["seen"] == "dm"
     assert violation["message"].startswith("body at /data/type: 'dm' is not one of")
-    assert violation["exchange"]["request_headers"]["Authorization"] == "REDACTED"
+    assert violation["exchange"]["request_headers"]["Authorization"] == "[redacted]"
     assert "Bearer" not in violation["curl"] and '"Authorization: $AUTHORIZATION"' in violation["curl"]
 
 
@@ -716,3 +718,146 @@ def test_options_asterisk_is_answered_and_no_request_line_is_a_500(live_server, 
             assert refused.startswith(b"HTTP/1.1 400 "), refused
             assert json.loads(refused.partition(b"\r\n\r\n")[2])["code"] == "BAD_REQUEST"
     assert "unhandled error" not in caplog.text
+
+
+# --- what anyone who reaches the proxy can make it record ---------------------------------
+
+REDACTED = "[redacted]"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfbW9yZ2FuIn0.c2lnbmF0dXJlLWJ5dGVz"
+REFRESH = "rt_Q3Zs8pX0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1w"
+
+
+def everything_recorded(proxy: str) -> dict[str, str]:
+    """The violations as served, the JSON and JUnit reports as written, the JUnit as served."""
+    listing = own_route("GET", f"{proxy}/__mock/violations")
+    report = own_route("POST", f"{proxy}/__mock/violations/report", json={}).json()
+    return {
+        "GET /__mock/violations": listing.text,
+        "violations.json": Path(report["written"]["json"]).read_text(),
+        "violations-junit.xml": Path(report["written"]["junit"]).read_text(),
+        "GET /__mock/violations/junit": own_route("GET", f"{proxy}/__mock/violations/junit").text,
+    }
+
+
+def test_no_secret_of_an_exchange_reaches_the_violations_or_the_reports(through):
+    upstream, proxy = through
+    # A login answer that breaks its schema, with a cookie and a token under an innocent name.
+    answer = json.dumps({"message": "ok", "token": 4242424242, "expiresIn": 1800, "note": REFRESH}).encode()
+    cookie = ("Set-Cookie", "sid=cookie-7f0a; HttpOnly")
+    upstream.answers["/api/auth/login"] = ("200 OK", [("Content-Type", "application/json"), cookie], [answer])
+    secrets = {
+        "query": "query-a7c21e",
+        "x-auth-token": "header-5e0b9d",
+        "x-refresh-token": "header-83d4f1",
+        "x-api-key": "header-c64e2a",
+        "form": "form-9b1f7c",
+        "array": "array-2d8e60",
+        "number": "9876543210777",
+        "text/plain": "plain-4c7a13",
+        "jwt": JWT,
+        "refresh": REFRESH,
+        "response token": "4242424242",
+        "cookie": "cookie-7f0a",
+    }
+    headers = {
+        "X-Auth-Token": secrets["x-auth-token"],
+        "X-Refresh-Token": secrets["x-refresh-token"],
+        "X-Api-Key": secrets["x-api-key"],
+    }
+    login = f"{proxy}/api/auth/login"
+    requests.get(f"{proxy}/api/auth/session?access_token={secrets['query']}&page=2", headers=headers, timeout=10)
+    requests.post(login, data={"email": "a@b.c", "password": secrets["form"]}, timeout=10)
+    requests.post(login, json={"email": "a@b.c", "password": [secrets["array"]]}, timeout=10)
+    requests.post(f"{proxy}/api/auth/refresh", json={"refreshToken": int(secrets["number"])}, timeout=10)
+    text_login = json.dumps({"email": "a@b.c", "password": secrets["text/plain"]})
+    requests.post(login, data=text_login, headers={"Content-Type": "text/plain"}, timeout=10)
+    requests.post(login, json={"email": "a@b.c", "password": "x", "note": JWT}, timeout=10)
+    recorded = everything_recorded(proxy)
+    found = violations(proxy)
+    assert len(found) >= 6
+    for where, text in recorded.items():
+        leaked = [name for name, secret in secrets.items() if secret in text]
+        assert leaked == [], f"{where} shows {leaked}"
+    # The names stay, so the record says what was sent.
+    [session] = [v for v in found if v["operationId"] == "getCurrentSession"]
+    assert session["exchange"]["url"].endswith(f"/api/auth/session?access_token={REDACTED}&page=2")
+    assert session["exchange"]["request_headers"]["X-Refresh-Token"] == REDACTED
+    assert '"X-Auth-Token: $X_AUTH_TOKEN"' in session["curl"] and f"access_token={REDACTED}" in session["curl"]
+    [number] = [v for v in found if v["operationId"] == "refreshToken" and v["kind"] == "request"]
+    assert (number["seen"], number["message"]) == (REDACTED, f"{REDACTED} is not of type 'string'")
+
+
+def test_the_contracts_own_api_key_names_are_redacted_by_the_proxy(scripted, tmp_path):
+    upstream, upstream_url = scripted
+    upstream.answers["/things"] = ("200 OK", [("Content-Type", "application/json")], [b'{"count": "many"}'])
+    with proxy_to(upstream_url, tmp_path, spec=ROOT / "tests" / "specs" / "partner_key.yaml") as (proxy, _):
+        requests.get(f"{proxy}/things?partner=partner-key-1b9e", headers={"X-Partner": "partner-key-2c4f"}, timeout=10)
+        recorded = everything_recorded(proxy)
+    [violation] = json.loads(recorded["GET /__mock/violations"])["violations"]
+    assert all("partner-key" not in text for text in recorded.values())
+    assert violation["exchange"]["request_headers"]["X-Partner"] == REDACTED
+    assert violation["exchange"]["url"].endswith(f"/things?partner={REDACTED}")
+
+
+def test_past_a_hundred_undocumented_paths_the_others_are_one_test_case(through):
+    """2,000 distinct undocumented paths: the counters and the JUnit report hold the first
+    100 and one case for the others, and every exchange is still counted."""
+    _, proxy = through
+    count = 2000
+
+    def send(indexes: range) -> None:
+        with requests.Session() as session:
+            for index in indexes:
+                session.get(f"{proxy}/nowhere/{index}/{'p' * 500}", timeout=10)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(send, [range(start, count, 4) for start in range(4)]))
+    junit = ET.fromstring(own_route("GET", f"{proxy}/__mock/violations/junit").content)
+    cases = [case.get("name") for case in junit.iter("testcase")]
+    assert len(cases) == mock_settings.UNDOCUMENTED_CASES + 1
+    report = own_route("POST", f"{proxy}/__mock/violations/report", json={}).json()
+    assert len(report["operations"]) == mock_settings.UNDOCUMENTED_CASES + 1
+    assert report["exchanges"] == report["violationCount"] == count
+    other = report["operations"]["undocumented (other paths)"]
+    assert other == {"exchanges": count - mock_settings.UNDOCUMENTED_CASES, "violations": other["exchanges"]}
+    folded = violations(proxy, path="/nowhere/1999/*")
+    assert [v["case"] for v in folded] == ["undocumented (other paths)"]
+
+
+def test_every_string_of_a_violation_is_cut(through):
+    """Paths of 200 KB and a header of 50 KB: each string of a violation is cut, and so is
+    the answer of /__mock/violations (before: about 1.2 MB a violation)."""
+    _, proxy = through
+    count, long_path = 20, "/" + "p" * 200_000
+    for index in range(count):
+        requests.get(f"{proxy}/{index}{long_path}?q={'v' * 1000}", headers={"X-Long": "h" * 50_000}, timeout=30)
+    listing = own_route("GET", f"{proxy}/__mock/violations")
+    text_limit, header_limit = mock_settings.VIOLATION_TEXT_CHARS + 3, mock_settings.VIOLATION_HEADER_CHARS + 3
+    assert len(listing.content) <= count * 64 * 1024
+    found = listing.json()["violations"]
+    assert len(found) == count
+    for violation in found:
+        for name in ("path", "pointer", "message", "case"):
+            assert len(violation[name]) <= text_limit, name
+        assert len(json.dumps(violation["seen"])) <= text_limit + 2
+        assert len(violation["exchange"]["url"]) <= text_limit
+        assert all(len(value) <= header_limit for value in violation["exchange"]["request_headers"].values())
+        assert len(violation["curl"]) <= text_limit + mock_settings.VIOLATION_BODY_CHARS + 16 * header_limit
+
+
+def test_the_violations_kept_stay_within_their_byte_budget(scripted, tmp_path, monkeypatch):
+    monkeypatch.setattr(mock_settings, "VIOLATIONS_MAX_BYTES", 256 * 1024)
+    _, upstream_url = scripted
+    count = 100
+    with proxy_to(upstream_url, tmp_path) as (proxy, app):
+        with requests.Session() as session:
+            for index in range(count):
+                session.get(f"{proxy}/api/{index}/{'p' * 10_000}", timeout=10)
+        listing = own_route("GET", f"{proxy}/__mock/violations")
+        report = own_route("POST", f"{proxy}/__mock/violations/report", json={}).json()
+    kept = listing.json()["violations"]
+    assert len(listing.content) <= 2 * mock_settings.VIOLATIONS_MAX_BYTES
+    assert 0 < len(kept) < count
+    assert [v["id"] for v in kept] == list(range(count - len(kept) + 1, count + 1))  # the newest, oldest first
+    assert app.extensions["mockserver.violations"].bytes <= mock_settings.VIOLATIONS_MAX_BYTES
+    assert report["violationCount"] == report["exchanges"] == count  # counted all the same

@@ -26,6 +26,7 @@ from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond import prefer
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.respond.prefer import Preference
+from mockserver.redaction import contract_names
 from mockserver.settings import MAX_BODY_BYTES
 
 PACKAGE = resources.files(__package__)
@@ -55,7 +56,7 @@ class Controls:
         self.options = options
         self.document = admin_document()
         self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
-        self.journal = Journal(options.journal_size)
+        self.journal = Journal(options.journal_size, contract_names(contract.security_schemes))
         self.operations = [
             {
                 "operationId": operation.operation_id,

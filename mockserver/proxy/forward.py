@@ -42,7 +42,8 @@ from mockserver.pipeline.guards import LOOPBACK_HOSTS
 from mockserver.pipeline.route import route_operations
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.responses import Document, Finding, ResponseValidator, seen_text
-from mockserver.proxy.violations import SECRET_HEADERS, Exchange, ViolationLog, redact_body, redact_headers
+from mockserver.proxy.violations import Exchange, ViolationLog
+from mockserver.redaction import Redactor, contract_names
 
 VIOLATIONS_PATH = "/__mock/violations"
 BUFFER_LIMIT = 4 * 1024 * 1024  # a response body up to this size is checked before it is sent on
@@ -251,7 +252,7 @@ class Forwarder:
         self.responses = ResponseValidator(contract)
         self.requests_checker = RequestChecker(contract, self.document)
         self.violations = ViolationLog()
-        self.secret_headers = SECRET_HEADERS | {name.lower() for name in contract.api_key_headers}
+        self.redactor = Redactor(contract_names(contract.security_schemes))
         self.operations = {operation.operation_id: operation for operation in contract.operations}
         self.every_method = [method.upper() for method in HTTP_METHODS]
         app.extensions["mockserver.contract"] = contract
@@ -274,14 +275,17 @@ class Forwarder:
         return self.forward(None)
 
     def exchange_of(self, status: int | None = None, headers=(), body: bytes | None = None) -> Exchange:
-        return Exchange(
+        return Exchange.redacted(
+            self.redactor,
             method=request.method,
             url=self.upstream.base + target_of(request.environ),
-            request_headers=redact_headers(request_headers(request.environ, self.upstream.host), self.secret_headers),
-            request_body=redact_body(request.get_data(cache=True) if g.body_read else None, request.mimetype or ""),
+            request_headers=request_headers(request.environ, self.upstream.host),
+            request_body=request.get_data(cache=True) if g.body_read else None,
+            request_type=request.content_type or "",
             status=status,
-            response_headers=redact_headers(headers, self.secret_headers),
-            response_body=redact_body(body, _content_type(headers)),
+            response_headers=headers,
+            response_body=body,
+            response_type=_content_type(headers),
         )
 
     def record(

@@ -20,6 +20,7 @@ from mockserver.errors import ApiError, new_request_id
 from mockserver.pipeline.guards import check_admin_request, check_host
 
 access_log = logging.getLogger("mockserver.access")
+LOGGED_PATH_CHARS = 2048
 
 
 def install(app: Flask, hooks: Sequence[object]) -> None:
@@ -59,8 +60,9 @@ class RequestStart:
         if self.stamp:
             response.headers["X-Request-Id"] = g.request_id
         elapsed_ms = (time.perf_counter() - g.started) * 1000
-        # Escaped, so that a %0A in the path cannot forge a log line.
-        path = request.path.encode("unicode_escape").decode("ascii")
+        # Escaped, so that a %0A in the path cannot forge a log line; cut, so that a long
+        # path cannot fill the log.
+        path = request.path[:LOGGED_PATH_CHARS].encode("unicode_escape").decode("ascii")
         access_log.info(
             "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
         )

@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 HOST ?= 127.0.0.1
 PORT ?= 4010
 
@@ -64,13 +65,16 @@ bench: $(STAMP)
 startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py $(if $(SPEC),--spec $(SPEC))
 
-lint: $(STAMP)
+# The style, the import layers (pyproject.toml's [tool.importlinter]: no cycles, no stage
+# importing one above it) and the documentation site, built with --strict.
+lint: $(STAMP) $(DOCS_STAMP)
 	$(BIN)/ruff check mockserver contract_tests tests benchmarks
 	$(BIN)/ruff format --check mockserver contract_tests tests benchmarks
+	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 # The documentation site (docs/, mkdocs.yml) into site/; --strict: any warning (a broken
 # link or anchor, a page missing from the nav) fails the build.
-DOCS_STAMP := $(VENV)/.docs-installed
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	@touch $@

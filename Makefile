@@ -39,8 +39,8 @@ proxy: $(STAMP)
 # runs go two at a time already; its table is printed at the end).
 test: $(STAMP)
 	$(BIN)/python -m pytest contract_tests --junitxml=$(REPORTS)/contract-junit.xml
-	$(BIN)/python -m pytest tests -n 2 --ignore=tests/test_contract_suite.py --junitxml=$(REPORTS)/tests-junit.xml
-	$(BIN)/python -m pytest tests/test_contract_suite.py --junitxml=$(REPORTS)/proof-junit.xml
+	$(BIN)/python -m pytest tests -n 2 --ignore=tests/process/test_contract_suite.py --junitxml=$(REPORTS)/tests-junit.xml
+	$(BIN)/python -m pytest tests/process/test_contract_suite.py --junitxml=$(REPORTS)/proof-junit.xml
 
 # The contract suite against any implementation: make contract BASE_URL=https://...
 # (without BASE_URL it starts the mock itself). See README for the CONTRACT_* variables.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,10 +17,14 @@ from mockserver import create_app
 from mockserver.server.serving import serve_in_background
 from mockserver.store import MEMORY
 
+PROCESS_TESTS = Path(__file__).parent / "process"
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "both_stores: run the module's tests with the memory and the Redis store")
-    config.addinivalue_line("markers", "memory_store_only: a test of a both_stores module that is about memory alone")
+
+def pytest_collection_modifyitems(items) -> None:
+    # The markers pyproject.toml declares, by folder: every test under tests/process.
+    for item in items:
+        if PROCESS_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.process)
 
 
 def pytest_generate_tests(metafunc) -> None:
@@ -30,7 +35,7 @@ def pytest_generate_tests(metafunc) -> None:
         and definition.get_closest_marker("both_stores")
         and not definition.get_closest_marker("memory_store_only")
     ):
-        metafunc.parametrize("store_url", ["memory", "redis"], indirect=True)
+        metafunc.parametrize("store_url", ["memory", pytest.param("redis", marks=pytest.mark.redis)], indirect=True)
 
 
 @pytest.fixture(scope="session")

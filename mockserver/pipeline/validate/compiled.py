@@ -7,7 +7,7 @@ the same messages, but resolves nothing per request. openapi-core stays the refe
 an operation using a feature this module does not reproduce (a parameter with `content`,
 an array or object parameter, a style other than form or simple) gets no validator, and a
 request whose body is of a media type other than application/json is left to it too.
-`tests/test_request_validators.py` checks both agree on generated requests.
+`tests/unit/test_request_validators.py` checks both agree on generated requests.
 """
 
 from __future__ import annotations

@@ -129,6 +129,7 @@ def request_arguments(case, query_names, mangle, draw) -> dict:
     return arguments
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "spec_name, operation", OPERATIONS, ids=[f"{name}:{operation.operation_id}" for name, operation in OPERATIONS]
 )
@@ -232,6 +233,7 @@ def mangled(value, data, depth: int = 0):
     return data.draw(st.sampled_from([None, "x", "", 0, -1, 1.5, True, [], {}, "2026-13-45", [value], {"x": value}]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, checker, schema, body", response_schemas(), ids=lambda value: value if isinstance(value, str) else ""
 )

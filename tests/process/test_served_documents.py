@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SPECS = ROOT / "tests" / "specs"
 REAL = ROOT.parent / "shared" / "reference" / "mudbase-openapi.yaml"

@@ -175,6 +175,7 @@ def test_the_body_limit_is_exact_over_real_http(live_server, chunked):
     assert over.json()["path"] == PARTICIPANTS
 
 
+@pytest.mark.concurrent
 def test_a_client_that_never_finishes_its_body_does_not_block_others(live_server):
     host, port = live_server.removeprefix("http://").split(":")
     head = (

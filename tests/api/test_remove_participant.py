@@ -169,6 +169,7 @@ def hold_between_check_and_change(store) -> None:
     store._between_check_and_change = wait
 
 
+@pytest.mark.concurrent
 def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_server):
     hold_between_check_and_change(app.extensions["mockserver.store"])
 
@@ -178,6 +179,7 @@ def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_ser
     assert [p["userId"] for p in chat["participants"]] == [MORGAN, ALEX]
 
 
+@pytest.mark.concurrent
 @pytest.mark.memory_store_only  # the Redis store has no lock: its control is in test_redis_store.py
 def test_without_the_lock_the_parallel_test_fails(app, live_server, monkeypatch):
     # The control of the test above: it can see a missing lock.

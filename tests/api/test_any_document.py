@@ -1,7 +1,7 @@
 """Serving any OpenAPI 3.0/3.1 document: tolerant loading (a warning with pointer and line
 for each imperfection, a refusal only where nothing can be served), the negotiator's
 answers (examples, else generated data, always valid), and every security scheme type.
-tests/test_served_documents.py runs the schemathesis CLI against the same documents."""
+tests/process/test_served_documents.py runs the schemathesis CLI against the same documents."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 from mockserver.pipeline.security.tokens import issue_token
 from mockserver.server.app import create_app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "tests" / "specs"
 FIXTURES = ROOT / "fixtures"
 REAL = ROOT.parent / "shared" / "reference" / "mudbase-openapi.yaml"

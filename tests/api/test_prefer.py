@@ -14,7 +14,7 @@ from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.respond.prefer import Preference, read
 from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 
-PETSTORE = Path(__file__).resolve().parent / "specs" / "petstore.yaml"
+PETSTORE = Path(__file__).resolve().parents[1] / "specs" / "petstore.yaml"
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 
 

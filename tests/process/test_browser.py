@@ -29,7 +29,7 @@ from support import CHAT, MORGAN, PROJECT, SPEC, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y --no-install-recommends chromium"
-PAGE_FOLDER = Path(__file__).with_name("browser")
+PAGE_FOLDER = Path(__file__).parents[1] / "browser"
 MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 MESSAGES = f"{CHATS}/{CHAT}/messages"

@@ -146,6 +146,7 @@ def test_over_http_the_console_and_the_admin_api_conform(app):
         assert [entry["operationId"] for entry in journal] == ["getUserChats"]
 
 
+@pytest.mark.process
 def test_the_wheel_ships_the_document_and_the_console(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],

@@ -1,0 +1,68 @@
+"""The generator alone: the same schema always gives the same value, valid by the schema,
+following `format`, property names, readOnly/writeOnly, and a depth bound."""
+
+from __future__ import annotations
+
+import uuid
+
+import jsonschema
+
+from mockserver.pipeline.respond.generate import FORMATS, MAX_DEPTH, Generator
+
+PET = {
+    "type": "object",
+    "required": ["name", "email", "tags", "status"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid", "readOnly": True},
+        "name": {"type": "string", "minLength": 2, "maxLength": 20},
+        "email": {"type": "string", "format": "email"},
+        "password": {"type": "string", "writeOnly": True},
+        "tags": {"type": "array", "minItems": 2, "items": {"type": "string"}},
+        "status": {"type": "string", "enum": ["available", "sold"]},
+        "age": {"type": "integer", "minimum": 3, "maximum": 9},
+        "bornAt": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def generator(document: dict | None = None) -> Generator:
+    return Generator(document or {}, "3.0", lambda schema, value: jsonschema.Draft4Validator(schema).is_valid(value))
+
+
+def test_the_same_schema_gives_the_same_value():
+    assert generator().value(PET, "pet") == generator().value(PET, "pet")
+
+
+def test_a_response_value_is_valid_and_follows_formats_and_names():
+    pet = generator().value(PET, "pet")
+    jsonschema.Draft4Validator(PET).validate(pet)
+    assert uuid.UUID(pet["id"])  # readOnly: the server's, in a response
+    assert pet["email"] == FORMATS["email"]
+    assert pet["bornAt"] == FORMATS["date-time"]
+    assert pet["status"] == "available"
+    assert "password" not in pet  # writeOnly: never in a response
+
+
+def test_a_request_value_leaves_out_what_the_server_sets():
+    pet = generator().value(PET, "pet", writing=True)
+    assert "id" not in pet  # readOnly: the server's
+    assert pet["password"]
+
+
+def test_local_refs_are_followed_and_recursion_is_bounded():
+    document = {
+        "components": {
+            "schemas": {
+                "Node": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "child": {"$ref": "#/components/schemas/Node"}},
+                }
+            }
+        }
+    }
+    node = generator(document).value({"$ref": "#/components/schemas/Node"}, "node")
+    depth = 0
+    while isinstance(node, dict) and "child" in node:
+        node, depth = node["child"], depth + 1
+    assert depth <= MAX_DEPTH

@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 HOST ?= 127.0.0.1
@@ -14,23 +15,28 @@ REPORTS := reports
 install: $(STAMP)
 
 # Reinstall whenever pyproject.toml or this file changes. `python3.11 -m venv` seeds
-# setuptools 65.5, which has known CVEs: upgrade it with pip.
-$(STAMP): pyproject.toml Makefile
+# setuptools 65.5, which has known CVEs: upgrade it with pip. `make mock` installs what
+# serving needs, `make test` (and every target that runs tools) the test tools too.
+$(SERVE_STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run with PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
 # make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml;
 # WATCH=1 reloads the fixtures and the document when their files change.
-mock: $(STAMP)
+mock: $(SERVE_STAMP)
 	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC)) $(if $(WATCH),--watch)
 
 # The validating proxy: make proxy UPSTREAM=https://staging.example.com [PROXY_PORT=4011]
 # forwards to UPSTREAM and checks every exchange against the contract (README).
 PROXY_PORT ?= 4011
-proxy: $(STAMP)
+proxy: $(SERVE_STAMP)
 	@test -n "$(UPSTREAM)" || { echo "usage: make proxy UPSTREAM=https://..."; exit 2; }
 	$(BIN)/mockserver proxy --upstream $(UPSTREAM) --host $(HOST) --port $(PROXY_PORT) $(if $(SPEC),--spec $(SPEC))
 

@@ -1,4 +1,5 @@
-"""The `mockserver` command: `serve` the mock, or print a `token` for a fixture user."""
+"""The `mockserver` command: `serve` the mock, `proxy` a real server with checks, print a
+`token` for a fixture user, or the `effective-spec` the mock serves for a document."""
 
 from __future__ import annotations
 
@@ -316,7 +317,10 @@ def serve(
 @click.option(
     "--admin-token",
     envvar=settings.ADMIN_TOKEN_ENV,
-    help=f"Bearer token /__mock/violations requires; required off loopback. Env: {settings.ADMIN_TOKEN_ENV}.",
+    help=(
+        "Bearer token /__mock/violations requires; required off loopback and with --shared. "
+        f"Env: {settings.ADMIN_TOKEN_ENV}."
+    ),
 )
 @click.option(
     "--shared",

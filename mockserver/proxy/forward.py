@@ -5,8 +5,8 @@ headers (Host set to the upstream's; hop-by-hop headers, which belong to one con
 dropped) and body; every response comes back as the upstream sent it (status, headers,
 body bytes, redirects not followed, chunked when it was chunked), plus a header
 `X-Contract-Violations: N`. On the way both halves are checked against the contract:
-the request with the mock's own validators (validation.py), the response with
-response_validation.py. What breaks the contract is recorded (violations.py) and served
+the request with the mock's own validators (pipeline/validate/), the response with
+responses.py. What breaks the contract is recorded (violations.py) and served
 at /__mock/violations. The other /__mock paths are forwarded like any other.
 
 Responses are read into memory up to BUFFER_LIMIT bytes, so that their body is checked
@@ -73,12 +73,11 @@ class ProxySettings:
     reject_invalid_requests: bool = False
     report_dir: Path | None = Path("reports/proxy")
     admin_token: str | None = None
-    connections: int = 8
-    # Host names /__mock/violations answers to (a web page that rebinds its own name to
-    # 127.0.0.1 must not read what passed); None: any, as behind a reverse proxy.
-    trusted_hosts: tuple[str, ...] | None = (
-        LOOPBACK_HOSTS  # kept-alive connections to the upstream (the server's threads)
-    )
+    connections: int = 8  # kept-alive connections to the upstream (the server's threads)
+    # Host names the proxy answers to, on every request (a web page that rebinds its own
+    # name to 127.0.0.1 must not reach the upstream or read what passed); None: any, as
+    # behind a reverse proxy (--shared).
+    trusted_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS
 
 
 class PassthroughResponse(Response):

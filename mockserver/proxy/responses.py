@@ -7,7 +7,7 @@ breaks (a JSON pointer, with `$ref`s followed to where the rule is written), wha
 place expects and what the response had.
 
 Bodies are checked with a fastjsonschema function compiled from the schema (the draft 4
-translation of compiled_schemas.py), which is stricter than the reference, never more
+translation of pipeline/validate/schemas.py), which is stricter than the reference, never more
 lenient; only a body it rejects is checked again with the jsonschema validator the
 negotiator uses for the mock's own answers (openapi-schema-validator's), whose errors
 say where and why. Measured on the mock's getChatMessages page (1 KB; one core of the

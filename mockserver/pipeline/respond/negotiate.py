@@ -3,7 +3,7 @@
 For an operation without a behaviour, the answer is its declared success (the lowest
 2xx), with its preferred content type (JSON first): the declared example, else the first
 named example, else the schema's example, else a value generated from the schema
-(generator.py). Every candidate is validated against the document when the server
+(generate.py). Every candidate is validated against the document when the server
 starts; one that breaks its schema is reported with its pointer and line and never sent.
 Answers are built once, at start-up: each request gets the same, checked bytes. The one
 thing remembered is what was deleted: after a successful DELETE of a path, that path

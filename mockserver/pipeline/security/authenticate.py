@@ -15,7 +15,7 @@ from mockserver.pipeline.security.tokens import REALM, BearerJWT
 class Authenticator:
     """Checks requests against operations' security requirements.
 
-    Scheme handlers (security.py) are chosen once at start-up from the spec's
+    Scheme handlers (schemes.py) are chosen once at start-up from the spec's
     securitySchemes; the bearer-like schemes share one handler, which runs once a request.
     When every alternative fails, the 401 carries the challenge of each scheme tried.
     """

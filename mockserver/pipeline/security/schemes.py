@@ -43,7 +43,7 @@ def challenge_error(details: str, challenge: str, code: str = "UNAUTHORIZED") ->
 
 
 class Bearer:
-    """`http` bearer, `oauth2` and `openIdConnect`: the JWT check of auth.BearerJWT."""
+    """`http` bearer, `oauth2` and `openIdConnect`: the JWT check of tokens.BearerJWT."""
 
     def __init__(self, jwt_check) -> None:
         self.jwt_check = jwt_check

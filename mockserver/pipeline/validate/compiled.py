@@ -1,4 +1,5 @@
-"""Per-operation request validators, compiled from the contract once at start-up.
+"""Per-operation request validators, each compiled from the contract once, on its
+operation's first request (request.py's CompiledValidators).
 
 Each `OperationValidator` does what openapi-core's `unmarshal_request` does for one
 operation (parameters deserialised, cast, validated and unmarshalled; the body's media

@@ -1,4 +1,4 @@
-"""The contract's schemas, compiled once at start-up for the request fast path.
+"""The contract's schemas, compiled once (as their operation's validator is) for the request fast path.
 
 For each schema a request value is checked against, `CompiledSchema` answers what
 openapi-core's unmarshaller would, without its per-request schema resolution:

@@ -360,6 +360,15 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _parse(text: str, loader_class) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
 def _read(path: Path, schema: dict[str, Any], errors: list[str]) -> _File | None:
     """The file at `path` if it is YAML of the schema's shape; else None, its problems added to `errors`."""
     try:
@@ -370,21 +379,23 @@ def _read(path: Path, schema: dict[str, Any], errors: list[str]) -> _File | None
     except UnicodeDecodeError as exc:
         errors.append(f"{path}: not UTF-8: {exc.reason} at byte {exc.start}")
         return None
-    loader = yaml.SafeLoader(text)
+    # libyaml where present (the pure-Python parser took a tenth of a second per load); a
+    # file it refuses is read again by the pure-Python parser, whose messages point at the
+    # place of the mistake.
     try:
-        node = loader.get_single_node()
-        document = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1"
-        reason = ", ".join(part for part in (exc.context, exc.problem) if part)
-        errors.append(f"{path}:{where}: not valid YAML: {reason}")
-        return None
-    except yaml.YAMLError as exc:
-        errors.append(f"{path}: not valid YAML: {exc}")
-        return None
-    finally:
-        loader.dispose()
+        node, document = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        try:
+            node, document = _parse(text, yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1"
+            reason = ", ".join(part for part in (exc.context, exc.problem) if part)
+            errors.append(f"{path}:{where}: not valid YAML: {reason}")
+            return None
+        except yaml.YAMLError as exc:
+            errors.append(f"{path}: not valid YAML: {exc}")
+            return None
     file = _File(path, document, node)
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     problems = [

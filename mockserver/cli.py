@@ -344,8 +344,9 @@ def proxy(
     Requests and responses pass unchanged (plus X-Contract-Violations: N); what breaks
     the contract is listed at GET /__mock/violations and written to --report-dir (JSON
     and JUnit XML) on exit and on POST /__mock/violations/report."""
-    from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
+    from mockserver.proxy.forward import ProxySettings
     from mockserver.server.app import create_proxy_app
+    from mockserver.settings import PROXY_MAX_BODY_BYTES
 
     shared = shared or not is_loopback(host)
     if shared and not admin_token:
@@ -364,7 +365,7 @@ def proxy(
     except (SpecError, SettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        server = create_server(app, host, port, threads, max_body_bytes=MAX_BODY_BYTES)
+        server = create_server(app, host, port, threads, max_body_bytes=PROXY_MAX_BODY_BYTES)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"

@@ -22,6 +22,9 @@ MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
 
 # Largest request body accepted; a larger one is a 400 PAYLOAD_TOO_LARGE.
 MAX_BODY_BYTES = 1024 * 1024
+# Largest request body the proxy passes on (waitress refuses more); past MAX_BODY_BYTES it
+# is streamed to the upstream unchecked.
+PROXY_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 # Connections (`mockserver serve --max-connections ...`): how many at once, and how
 # long (seconds) a connection may stay idle between requests, a request take to send

@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from mockserver.contract.pointers import escape, pointer_parts
+
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -45,18 +47,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: #{self.pointer}: {self.message}"
-
-
-def escape(part: str | int) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
-
-
-def unescape(part: str) -> str:
-    return unquote(part).replace("~1", "/").replace("~0", "~")
-
-
-def pointer_parts(pointer: str) -> list[str]:
-    return [unescape(part) for part in pointer.lstrip("/").split("/")] if pointer.strip("/") else []
 
 
 @dataclass

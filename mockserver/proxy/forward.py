@@ -48,7 +48,6 @@ from mockserver.redaction import Redactor, contract_names
 VIOLATIONS_PATH = "/__mock/violations"
 BUFFER_LIMIT = 4 * 1024 * 1024  # a response body up to this size is checked before it is sent on
 CHUNK = 64 * 1024
-MAX_BODY_BYTES = 64 * 1024 * 1024  # largest request body the proxy accepts (waitress refuses more)
 # Headers of one connection, not of the message (RFC 9110 section 7.6.1), and those a
 # WSGI application may not set; the server writes its own framing.
 HOP_BY_HOP = {

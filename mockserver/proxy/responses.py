@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.contract import pointers
 from mockserver.contract.index import Contract, Operation
 from mockserver.contract.loading import escape
 from mockserver.pipeline.respond.negotiate import SchemaChecker
@@ -62,21 +63,11 @@ class Document:
         self.data = data
 
     def lookup(self, pointer: str) -> Any:
-        node: Any = self.data
-        for part in pointer.split("/")[1:] if pointer else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        return node
+        return pointers.lookup(self.data, pointer)
 
     def follow(self, node: Any, pointer: str) -> tuple[Any, str]:
         """`node` (at `pointer`) with its local $refs followed, and where it ends up."""
-        for _ in range(32):
-            ref = node.get("$ref") if isinstance(node, dict) else None
-            if not isinstance(ref, str) or not ref.startswith("#/"):
-                break
-            pointer = ref[1:]
-            node = self.lookup(pointer)
-        return node, pointer
+        return pointers.follow(self.data, node, pointer)
 
     def child(self, node: Any, pointer: str, key: str | int) -> tuple[Any, str]:
         return self.follow(node[key], f"{pointer}/{escape(key)}")

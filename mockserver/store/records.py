@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from mockserver.store.fixtures import Fixtures
+from mockserver.store.fixtures import E2eeKey, Fixtures
 
 
 class RuleViolation(Exception):
@@ -80,13 +80,6 @@ class MessageRecord:
         return user_id != self.sender_id and user_id not in self.read_by
 
 
-@dataclass(frozen=True)
-class E2eeKey:
-    identity_public_key: str
-    key_version: int
-    updated_at: str
-
-
 @dataclass
 class ProjectRecord:
     id: str
@@ -131,9 +124,6 @@ def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
                     for message in chat.messages
                 },
             )
-        keys = {
-            user: E2eeKey(key.identity_public_key, key.key_version, key.updated_at)
-            for user, key in project.e2ee_keys.items()
-        }
+        keys = dict(project.e2ee_keys)  # frozen: the fixtures' own
         projects[project.id] = ProjectRecord(project.id, project.members, chats, keys)
     return projects

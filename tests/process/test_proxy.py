@@ -38,11 +38,12 @@ from support import (
 
 from mockserver import settings as mock_settings
 from mockserver.controls.steering import admin_document
-from mockserver.proxy.forward import MAX_BODY_BYTES, ProxySettings
+from mockserver.proxy.forward import ProxySettings
 from mockserver.proxy.responses import Document
 from mockserver.server.app import create_proxy_app
 from mockserver.server.serving import serve_in_background
 from mockserver.settings import MAX_BODY_BYTES as MOCK_MAX_BODY_BYTES
+from mockserver.settings import PROXY_MAX_BODY_BYTES
 
 DETAILS = f"/api/chat/projects/{PROJECT}/chats/{CHAT}"
 JSON = {"Content-Type": "application/json"}
@@ -54,7 +55,7 @@ def proxy_to(upstream: str, tmp_path: Path, spec: Path = SPEC, **options) -> Ite
     settings = ProxySettings(upstream, report_dir=tmp_path / "reports", **options)
     app = create_proxy_app(spec, settings)
     try:
-        with serve_in_background(app, max_body_bytes=MAX_BODY_BYTES) as url:
+        with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES) as url:
             yield url, app
     finally:
         # Closed first, the upstream finishes each connection itself (waitress leaves the
@@ -120,7 +121,7 @@ class Scripted:
 @pytest.fixture
 def scripted() -> Iterator[tuple[Scripted, str]]:
     app = Scripted()
-    with serve_in_background(app, max_body_bytes=MAX_BODY_BYTES) as url:
+    with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES) as url:
         yield app, url
 
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.contract.loading import pointer_parts
+from mockserver.contract.pointers import lookup_ref
 
 MAX_DEPTH = 6  # deeper, optional properties are left out and arrays are empty
 FIXED_DATE = "2026-01-15"
@@ -151,10 +151,7 @@ class Generator:
         return schema
 
     def lookup(self, ref: str) -> Any:
-        node: Any = self.document
-        for part in pointer_parts(ref.partition("#")[2]):
-            node = node[int(part)] if isinstance(node, list) else node.get(part, {})
-        return node
+        return lookup_ref(self.document, ref, default={})
 
     def merged(self, schema: dict) -> dict:
         """allOf folded into one schema: properties and required united, the rest the last word."""

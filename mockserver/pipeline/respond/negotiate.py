@@ -35,6 +35,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from mockserver.contract.loading import Document, Problem, escape
+from mockserver.contract.pointers import follow
 from mockserver.contract.statuses import error_key, success_key
 from mockserver.errors import ApiError, envelope, render
 from mockserver.pipeline.respond.generate import Generator
@@ -180,12 +181,7 @@ class Negotiator:
 
     def _follow(self, node: Any, pointer: str) -> tuple[Any, str]:
         """`node` with its local $refs followed, and the pointer of what it ends at."""
-        for _ in range(32):
-            ref = node.get("$ref") if isinstance(node, dict) else None
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                break
-            node, pointer = self.generator.lookup(ref), ref[1:]
-        return node, pointer
+        return follow(self.generator.document, node, pointer, default={})
 
     def _report(self, pointer: str, message: str) -> None:
         problem = self.document.problem(pointer, message)

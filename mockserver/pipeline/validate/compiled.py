@@ -46,10 +46,6 @@ SOURCES: dict[str, Callable[[Any], Mapping[str, Any]]] = {
 }
 
 
-class Unsupported(Exception):
-    """The operation uses a feature only openapi-core handles."""
-
-
 def _boolean(value: str) -> bool:
     if value.lower() not in BOOLEAN_STRINGS:
         raise ValueError("not a boolean")
@@ -203,7 +199,7 @@ class Compiler:
         try:
             return compile_schema(self.factory, self.options, self.spec, schema_path, self.document, fast)
         except (NotCompilable, OpenAPIError) as exc:  # e.g. openapi-core refuses an unknown format
-            raise Unsupported(str(exc)) from exc
+            raise NotCompilable(str(exc)) from exc
 
     def operation(self, path: str, method: str) -> OperationValidator:
         item = self.spec / "paths" / path
@@ -224,16 +220,16 @@ class Compiler:
             spec = resolved.contents
         name, location = spec["name"], spec["in"]
         if "schema" not in spec:
-            raise Unsupported(f"parameter {name} has content, not a schema")
+            raise NotCompilable(f"parameter {name} has content, not a schema")
         if spec.get("style", DEFAULT_STYLES[location]) != DEFAULT_STYLES[location]:
-            raise Unsupported(f"parameter {name} has style {spec['style']}")
+            raise NotCompilable(f"parameter {name} has style {spec['style']}")
         schema_path = parameter / "schema"
         with schema_path.resolve() as resolved:
             schema = resolved.contents
         if schema.get("type") not in (None, "string", "integer", "number", "boolean") or any(
             key in schema for key in ("allOf", "anyOf", "oneOf")
         ):
-            raise Unsupported(f"parameter {name} is not of a primitive type")
+            raise NotCompilable(f"parameter {name} is not of a primitive type")
         return ParameterValidator(
             name,
             location,

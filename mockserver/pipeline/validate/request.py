@@ -13,9 +13,10 @@ import threading
 from openapi_core.unmarshalling.request.datatypes import RequestUnmarshalResult
 
 from mockserver.contract.index import Contract, Operation
-from mockserver.pipeline.validate.compiled import Compiler, OperationValidator, Unsupported
+from mockserver.pipeline.validate.compiled import Compiler, OperationValidator
 from mockserver.pipeline.validate.json_body import strict_json_loads
 from mockserver.pipeline.validate.reference import Reference
+from mockserver.pipeline.validate.schemas import NotCompilable
 
 
 class RequestValidator:
@@ -69,5 +70,5 @@ class CompiledValidators:
             self._compiler = Compiler(self.reference.openapi, self.contract.document, strict_json_loads)
         try:
             return self._compiler.operation(operation.path, operation.method.lower())
-        except Unsupported:
+        except NotCompilable:
             return None

@@ -24,6 +24,8 @@ from typing import Any
 import fastjsonschema
 from jsonschema_path import SchemaPath
 
+from mockserver.contract.pointers import lookup_ref
+
 ANNOTATIONS = {"title", "description", "default", "example", "deprecated", "writeOnly", "xml", "externalDocs"}
 SAME_IN_DRAFT4 = {
     "maximum",
@@ -70,7 +72,7 @@ def fast_check(format_checker, document, schema, reading: bool = False) -> Calla
     try:
         draft4 = _draft4(schema, document, formats, format_checker, frozenset(), reading)
         check = fastjsonschema.compile(draft4, formats=formats, use_default=False)
-    except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException, KeyError):  # KeyError: a broken $ref
+    except (NotCompilable, fastjsonschema.JsonSchemaDefinitionException, LookupError):  # a broken $ref
         return _never
 
     def is_valid(value: Any) -> bool:
@@ -98,10 +100,7 @@ def _never(value: Any) -> bool:
 def resolve_ref(document: dict[str, Any], ref: str) -> Any:
     if not ref.startswith("#/"):
         raise NotCompilable(f"external $ref {ref}")
-    node: Any = document
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
+    return lookup_ref(document, ref)
 
 
 def _follow(schema: Any, document, seen: frozenset[str]) -> tuple[dict[str, Any], frozenset[str]]:

@@ -33,6 +33,12 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 60.0
 
+# Longest value, in characters, of each request header the mock parses itself (waitress
+# bounds all the headers of a request together at 256 KiB, a 431). A longer Prefer is a
+# 400 INVALID_PREFER_HEADER. Prefer: some twenty times `code=200, example=NAME,
+# dynamic=true`, room for other tools' preferences.
+MAX_PREFER_CHARS = 1024
+
 # Deepest nesting of arrays and objects accepted in a JSON body.
 MAX_JSON_DEPTH = 64
 

@@ -21,6 +21,7 @@ import jwt
 
 from .errors import ApiError
 from .security import Bearer, Handler, Unsupported, handler_for
+from .settings import MAX_AUTHORIZATION_CHARS
 from .spec import Operation
 
 ALGORITHM = "HS256"
@@ -81,6 +82,8 @@ class BearerJWT:
         authorization = headers.get("Authorization")
         if not authorization:
             raise unauthorized("Authorization header is missing", error_code=None)
+        if len(authorization) > MAX_AUTHORIZATION_CHARS:
+            raise unauthorized(f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters")
         scheme, _, token = authorization.replace("\t", " ").partition(" ")
         if scheme.lower() != "bearer":
             raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)

@@ -5,21 +5,28 @@ parser's bytecode operations; the others attack a real server (waitress on 127.0
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import requests
-from support import PROJECT, bearer
+from support import FIXTURES, PROJECT, SECRET, SPEC, bearer
 
+from mockserver import create_app
+from mockserver.deployment import Safeguards
 from mockserver.errors import ApiError
 from mockserver.prefer import read
+from mockserver.security import DEFAULT_API_KEY
 from mockserver.serving import serve_in_background
-from mockserver.settings import MAX_PREFER_CHARS
+from mockserver.settings import MAX_API_KEY_CHARS, MAX_AUTHORIZATION_CHARS, MAX_PREFER_CHARS
 
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
+SECURITY = Path(__file__).resolve().parent / "specs" / "security.yaml"
+ADMIN_TOKEN = "admin-token-for-the-header-limit-tests-0123456789"
 
 # Headers of `size` characters built to make a backtracking parser work hard: the one of
 # the security review (`code`, spaces, `x`: quadratic under the old pattern), and runs of
@@ -149,3 +156,60 @@ def test_hostile_prefer_headers_do_not_hold_up_other_clients(server):
         for attacker in attackers:
             attacker.join(timeout=60)
     assert statuses == [400] * 4
+
+
+def test_an_authorization_header_over_the_limit_is_a_401_with_the_bearer_challenge(server):
+    at_limit = "Bearer " + "a" * (MAX_AUTHORIZATION_CHARS - 7)
+    malformed = requests.get(server + CHATS, headers={"Authorization": at_limit}, timeout=10)
+    assert malformed.status_code == 401
+    assert malformed.json()["details"] == "Token is malformed"  # read and checked as any token
+
+    over = requests.get(server + CHATS, headers={"Authorization": at_limit + "a"}, timeout=10)
+    assert over.status_code == 401
+    assert (
+        over.json()["details"]
+        == f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters"
+    )
+    assert over.headers["WWW-Authenticate"].startswith('Bearer realm="mudbase", error="invalid_token"')
+    # A valid token padded past the limit is refused all the same.
+    padded = bearer()["Authorization"].replace(" ", " " * MAX_AUTHORIZATION_CHARS)
+    assert requests.get(server + CHATS, headers={"Authorization": padded}, timeout=10).status_code == 401
+
+
+def test_basic_credentials_and_api_keys_over_their_limits_are_a_401_with_their_challenge():
+    app = create_app(SECURITY, FIXTURES, jwt_secret=SECRET)
+    credentials = base64.b64encode(b"morgan.chen@northwind.dev:" + b"p" * MAX_AUTHORIZATION_CHARS).decode()
+    with serve_in_background(app) as base_url:
+        basic = requests.get(base_url + "/basic", headers={"Authorization": "Basic " + credentials}, timeout=10)
+        key = requests.get(base_url + "/header-key", headers={"X-API-Key": "k" * (MAX_API_KEY_CHARS + 1)}, timeout=10)
+        good_key = requests.get(base_url + "/header-key", headers={"X-API-Key": DEFAULT_API_KEY}, timeout=10)
+    assert basic.status_code == 401
+    assert (
+        basic.json()["details"]
+        == f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters"
+    )
+    assert basic.headers["WWW-Authenticate"].startswith("Basic ")
+    assert key.status_code == 401
+    assert (
+        key.json()["details"]
+        == f"API key X-API-Key (header) is longer than the limit of {MAX_API_KEY_CHARS} characters"
+    )
+    assert key.headers["WWW-Authenticate"].startswith("ApiKey ")
+    assert good_key.status_code == 200
+
+
+def test_an_admin_authorization_header_over_the_limit_is_a_401():
+    app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, safeguards=Safeguards(admin_token=ADMIN_TOKEN))
+    with serve_in_background(app) as base_url:
+        admitted = requests.get(
+            base_url + "/__mock/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        )
+        padded = "Bearer" + " " * MAX_AUTHORIZATION_CHARS + ADMIN_TOKEN  # admitted, were it not so long
+        over = requests.get(base_url + "/__mock/health", headers={"Authorization": padded}, timeout=10)
+    assert admitted.status_code == 200
+    assert over.status_code == 401
+    assert (
+        over.json()["details"]
+        == f"The Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters"
+    )
+    assert over.headers["WWW-Authenticate"] == 'Bearer realm="mudbase-mock-admin", error="invalid_token"'

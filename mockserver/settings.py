@@ -36,6 +36,17 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 60.0
 
+# Longest value, in characters, of each request header the mock parses itself (waitress
+# bounds all the headers of a request together at 256 KiB, a 431). A longer Prefer is a
+# 400 INVALID_PREFER_HEADER; a longer Authorization header or API key, a 401 with the
+# scheme's challenge. Prefer: some twenty times `code=200, example=NAME, dynamic=true`,
+# room for other tools' preferences. Authorization: the field size Apache and nginx allow
+# by default (8 KiB), far above the mock's tokens (about 250 characters) and Basic
+# credentials. API keys: the mock's own is 20 characters.
+MAX_PREFER_CHARS = 1024
+MAX_AUTHORIZATION_CHARS = 8192
+MAX_API_KEY_CHARS = 1024
+
 # Deepest nesting of arrays and objects accepted in a JSON body.
 MAX_JSON_DEPTH = 64
 

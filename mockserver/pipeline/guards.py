@@ -8,6 +8,7 @@ import hmac
 from urllib.parse import urlsplit
 
 from mockserver.errors import ApiError
+from mockserver.settings import MAX_AUTHORIZATION_CHARS
 
 ADMIN_PREFIX = "/__mock"
 REALM = "mudbase-mock-admin"
@@ -53,7 +54,11 @@ def is_public(request) -> bool:
 def check_admin_request(request, admin_token: str | None) -> None:
     """An ApiError unless `request` may use the admin routes."""
     if admin_token and not is_public(request):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        authorization = request.headers.get("Authorization", "")
+        if len(authorization) > MAX_AUTHORIZATION_CHARS:
+            limit = f"longer than the limit of {MAX_AUTHORIZATION_CHARS} characters"
+            raise _unauthorized(f"The Authorization header is {limit}", "invalid_token")
+        scheme, _, token = authorization.partition(" ")
         if not token:
             raise _unauthorized("The /__mock routes need an Authorization: Bearer <admin token> header", None)
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), admin_token.encode()):

@@ -6,6 +6,8 @@
 
 Preferences follow RFC 7240 (separated by `,` or `;`, names case-insensitive, values may
 be quoted) and those the mock does not know, such as `return=minimal`, are ignored. A
+header longer than settings.MAX_PREFER_CHARS is a 400 before it is read; the rest is read
+in one pass over the header (str.split and str.partition, no backtracking). A
 forced response replaces the behaviour only: authentication (unless the mock runs with
 --prefer-skips-auth) and request validation come first, and a forced success changes no
 state. A forced failure is sent in the Error envelope, as the mock's own failures are,
@@ -22,9 +24,10 @@ from flask import Response
 
 from mockserver.errors import ApiError
 from mockserver.pipeline.respond.negotiate import Negotiator
+from mockserver.settings import MAX_PREFER_CHARS
 
 HEADER = "Prefer"
-_PREFERENCE = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*(?:=\s*("[^"]*"|[^,;\s]*))?\s*')
+KNOWN = ("code", "example", "dynamic")  # the preferences the mock reads; others are ignored
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,12 @@ class Preference:
 
 def read(header: str | None) -> Preference | None:
     """The mock's preferences in a Prefer header; None when it has none. A 400 ApiError
-    naming the header when a value is malformed."""
+    naming the header when it is too long or a value is malformed."""
     if not header:
         return None
-    values: dict[str, str] = {}
-    for item in re.split(r"[,;]", header):
-        match = _PREFERENCE.fullmatch(item)
-        if match and match.group(1).lower() in ("code", "example", "dynamic"):
-            values.setdefault(match.group(1).lower(), (match.group(2) or "").strip('"'))
+    if len(header) > MAX_PREFER_CHARS:
+        raise _bad(f"longer than the limit of {MAX_PREFER_CHARS} characters ({len(header)} sent)")
+    values = _preferences(header)
     if not values:
         return None
     code = values.get("code")
@@ -64,6 +65,27 @@ def read(header: str | None) -> Preference | None:
         example=values.get("example"),
         dynamic=None if dynamic is None else dynamic.lower() == "true",
     )
+
+
+def _preferences(header: str) -> dict[str, str]:
+    """The value of each preference the mock knows (the first one of each name), unquoted.
+
+    Each step is a str method over one piece of the header, and the pieces do not
+    overlap: the work is linear in the header's length."""
+    values: dict[str, str] = {}
+    for item in header.replace(";", ",").split(","):
+        name, _, value = item.partition("=")
+        name = name.strip().lower()
+        if name not in KNOWN or name in values:
+            continue
+        value = value.strip()
+        quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+        if quoted:
+            value = value[1:-1]
+        if '"' in value or not quoted and len(value.split(None, 1)) > 1:
+            raise _bad(f"{name}={value!r} is neither a token nor a quoted string")
+        values[name] = value
+    return values
 
 
 def forced_response(negotiator: Negotiator, operation_id: str, preference: Preference, reason: str) -> Response:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
+from mockserver.settings import MAX_API_KEY_CHARS, MAX_AUTHORIZATION_CHARS
 
 API_KEY_ENV = "MOCKSERVER_API_KEY"
 DEFAULT_API_KEY = "mudbase-mock-api-key"
@@ -60,7 +61,11 @@ class Basic:
         self.challenge = f'Basic realm="{realm}", charset="UTF-8"'
 
     def authenticate(self, request) -> Any:
-        scheme, _, encoded = (request.headers.get("Authorization") or "").strip().partition(" ")
+        authorization = request.headers.get("Authorization") or ""
+        if len(authorization) > MAX_AUTHORIZATION_CHARS:
+            limit = f"longer than the limit of {MAX_AUTHORIZATION_CHARS} characters"
+            raise challenge_error(f"Authorization header is {limit}", self.challenge)
+        scheme, _, encoded = authorization.strip().partition(" ")
         if scheme.lower() != "basic":
             raise challenge_error("Basic credentials are required", self.challenge)
         try:
@@ -86,6 +91,9 @@ class ApiKey:
         value = source.get(self.name)
         if not value:
             raise challenge_error(f"API key {self.name} ({self.location}) is missing", self.challenge)
+        if len(value) > MAX_API_KEY_CHARS:
+            limit = f"longer than the limit of {MAX_API_KEY_CHARS} characters"
+            raise challenge_error(f"API key {self.name} ({self.location}) is {limit}", self.challenge)
         if not hmac.compare_digest(value.encode(), api_key().encode()):
             raise challenge_error(f"API key {self.name} ({self.location}) is not valid", self.challenge)
         return None

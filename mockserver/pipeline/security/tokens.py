@@ -20,6 +20,7 @@ import jwt
 
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
+from mockserver.settings import MAX_AUTHORIZATION_CHARS
 
 ALGORITHM = "HS256"
 REALM = "mudbase"
@@ -71,6 +72,8 @@ class BearerJWT:
         authorization = headers.get("Authorization")
         if not authorization:
             raise unauthorized("Authorization header is missing", error_code=None)
+        if len(authorization) > MAX_AUTHORIZATION_CHARS:
+            raise unauthorized(f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters")
         scheme, _, token = authorization.replace("\t", " ").partition(" ")
         if scheme.lower() != "bearer":
             raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)

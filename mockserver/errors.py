@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mockserver.settings import MAX_BODY_BYTES
@@ -62,7 +62,8 @@ def render(exc: ApiError, document: dict | None = None) -> Response:
 def from_http_exception(exc: HTTPException) -> ApiError:
     """Werkzeug's own errors (routing, body size) in the API's shape."""
     if isinstance(exc, NotFound):
-        return ApiError(404, "NOT_FOUND", "Not found", f"No route matches {request.method} {request.path}")
+        details = f"No route matches {request.method} {request.path}"
+        return ApiError(404, "NOT_FOUND", "Not found", details + _under_base_path())
     if isinstance(exc, MethodNotAllowed):
         allowed = sorted(exc.valid_methods or [])
         return ApiError(
@@ -77,6 +78,18 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     status = exc.code or 500
     name = (exc.name or "Error").upper().replace(" ", "_")
     return ApiError(status, name, exc.name or "Error", exc.description or exc.name or "")
+
+
+def _under_base_path() -> str:
+    """The hint "; did you mean /v1/todos?" where the path is served under the base path."""
+    base = current_app.config.get("MOCKSERVER_BASE_PATH") or ""
+    if not base or request.path.startswith(base + "/"):
+        return ""
+    try:
+        current_app.url_map.bind("localhost").match(base + request.path, method=request.method)
+    except HTTPException:  # no such route under the base path either (or another method)
+        return ""
+    return f"; did you mean {base}{request.path}? (the document's servers put its paths under {base})"
 
 
 def payload_too_large() -> ApiError:

@@ -104,6 +104,7 @@ def create_app(
     )
 
     app = new_app(settings.MAX_BODY_BYTES)
+    app.config["MOCKSERVER_BASE_PATH"] = contract.base_path  # for the 404's hint (errors.py)
     app.extensions["mockserver.store"] = store
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.validator"] = validator

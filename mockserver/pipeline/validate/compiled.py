@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema_path import SchemaPath
+from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.datatypes import Parameters
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.unmarshalling.request.datatypes import RequestUnmarshalResult
@@ -60,7 +61,7 @@ class ParameterValidator:
         self.allow_empty = allow_empty
         self.has_default = "default" in schema
         self.default = schema.get("default")
-        schema_type = schema.get("type")
+        schema_type = self.schema_type = schema.get("type")
         self.cast = _boolean if schema_type == "boolean" else PRIMITIVE_CASTS[schema_type]
         self.checker: CompiledSchema = checker
 
@@ -73,7 +74,9 @@ class ParameterValidator:
             try:
                 value = self.cast(source[self.name])
             except (ValueError, TypeError):
-                return True, None, str(ParameterValidationError(self.name, self.location))
+                # The reason too, as the reference words it (reference.describe).
+                cast_error = CastError(source[self.name], self.schema_type)
+                return True, None, f"{ParameterValidationError(self.name, self.location)}: {cast_error}"
         elif self.has_default:
             value = self.default
         elif self.required:

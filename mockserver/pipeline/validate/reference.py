@@ -13,6 +13,7 @@ import base64
 from collections.abc import Callable
 
 from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
@@ -215,6 +216,8 @@ def describe(error: Exception) -> dict[str, str]:
         cause = error.__cause__
         if isinstance(cause, InvalidSchemaValue):
             return {error.name: "; ".join(e.message for e in cause.schema_errors)}
+        if isinstance(cause, CastError):  # the reason, not only the parameter's name
+            return {error.name: f"{error}: {cause}"}
         return {error.name: str(error)}
     if isinstance(error, MissingRequestBodyError):
         return {"body": "Request body is required"}

@@ -31,8 +31,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import Call, behaviour_for, chat_document, message_document, mock_additions
-from mockserver.contract.index import Contract, Operation
+from mockserver.behaviours import chat_document, message_document, mock_additions
+from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
@@ -41,6 +41,7 @@ from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
+from mockserver.server.behave import Behave
 from mockserver.server.deployment import LOCAL, Safeguards
 from mockserver.server.hooks import AsteriskTarget, Guards, RequestStart, install
 from mockserver.server.rate_limit import RateLimit
@@ -119,37 +120,8 @@ def create_app(
         controls,
     ]
 
-    behaviours = {
-        operation.operation_id: behaviour_for(operation.operation_id, operation.method, operation.path)
-        for operation in contract.operations
-    }
-
-    def answer(operation: Operation) -> Response:
-        faulty = controls.intercept(operation.operation_id)
-        if faulty is not None:
-            return faulty
-        preference = controls.preference()
-        caller = None
-        if preference is None or not options.prefer_skips_auth:
-            caller = g.caller = authenticator.authenticate(operation, request)
-        validated = validator.validate(request)
-        if preference is not None:
-            return controls.forced(operation.operation_id, preference)
-        behaviour = behaviours[operation.operation_id]
-        if behaviour is None:
-            return negotiator.success(operation.operation_id, request.method, request.path)
-        call = Call(
-            store,
-            secret,
-            settings.TOKEN_LIFETIME_SECONDS,
-            caller,
-            validated.parameters.path,
-            validated.body,
-            validated.parameters.query,
-        )
-        return behaviour(call)
-
-    route_operations(app, contract, answer)
+    behave = Behave(contract, controls, authenticator, validator, negotiator, store, secret)
+    route_operations(app, contract, behave)
 
     def reload_fixtures() -> None:
         """The state starts over from the fixture files as they are now; FixtureError,

@@ -35,7 +35,7 @@ from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
 from .spec import Contract, ExceptConverter, Operation, route_operations
-from .store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
+from .store import DEFAULT_PREFIX, MEMORY, StateLimits, Store, StoreUnavailable, open_store
 from .validation import validate_request
 
 access_log = logging.getLogger("mockserver.access")
@@ -51,11 +51,13 @@ def create_app(
     store: Store | None = None,
     store_url: str = MEMORY,
     store_prefix: str = DEFAULT_PREFIX,
+    limits: StateLimits | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
     SettingsError when the secret is too short, StoreError when the store cannot be opened.
     With a `store`, the app serves its state instead of opening one (a contract reloaded by
-    `serve --watch`)."""
+    `serve --watch`). The store holds at most its `limits` (by default
+    MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path))
     negotiator = Negotiator(contract.source, contract.version)
@@ -63,7 +65,7 @@ def create_app(
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
     fixtures_dir = Path(fixtures_dir)
     if store is None:
-        store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix)
+        store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix, limits or StateLimits.from_env())
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     authenticator = Authenticator(

@@ -2,7 +2,8 @@
 
 One re-entrant lock guards every read-modify-write, so parallel requests see a
 consistent state: of many parallel removals of one participant exactly one
-succeeds. The rules themselves live in chats.py, messages.py and sessions.py.
+succeeds. The rules themselves live in chats.py, messages.py and sessions.py, and the
+state's budget in budget.py.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from ..fixtures import Fixtures, User
+from .budget import DEFAULT_LIMITS, BudgetRules, StateLimits, Usage
 from .chats import ChatRules
 from .messages import MessageRules
 from .records import ChatRecord, MessageRecord, ProjectRecord, RuleViolation, Session, records_from_fixtures
 from .sessions import SessionRules
 
 
-class Store(ChatRules, MessageRules, SessionRules):
+class Store(ChatRules, MessageRules, SessionRules, BudgetRules):
     kind = "memory"
     problems: list[str] = []  # nothing about the memory store is worth a warning
 
-    def __init__(self, fixtures: Fixtures) -> None:
+    def __init__(self, fixtures: Fixtures, limits: StateLimits = DEFAULT_LIMITS) -> None:
         self.fixtures = fixtures
+        self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self._lock = threading.RLock()
         self._projects: dict[str, ProjectRecord] = {}
@@ -52,6 +55,7 @@ class Store(ChatRules, MessageRules, SessionRules):
             self._sessions = {}
             self._refresh_tokens = {}
             self._last_login = {}
+            self._usage = Usage()  # what the state holds beyond the fixtures (budget.py)
 
     def health(self) -> dict[str, str]:
         """What /__mock/health reports of the store: memory is always there."""

@@ -10,6 +10,9 @@ the new state; so a check and its change are atomic across replicas, as the lock
 them in one process. A rule that refuses (RuleViolation) commits too, since some
 refusals change state (a reused refresh token ends its session), and a read checks
 with an empty EXEC that what it read was one consistent state.
+
+The state's budget (budget.py) keeps its counters beside the documents, as integers
+that a rule reads without WATCH and changes with INCRBY in its MULTI/EXEC.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from ..fixtures import Fixtures
+from .budget import DEFAULT_LIMITS, RedisUsage, StateLimits
 from .chats import ChatRules
 from .memory import Store
 from .messages import MessageRules
@@ -204,6 +208,7 @@ class _Transaction:
     sessions: _Documents
     refresh_tokens: _Documents
     last_login: _Documents
+    usage: RedisUsage  # the budget's counters (budget.py)
 
     def commit(self) -> None:
         """Write every change at once; WatchError when another process changed a
@@ -215,6 +220,7 @@ class _Transaction:
                     self.pipe.delete(key)
                 else:
                     self.pipe.set(key, value)
+        self.usage.queue(self.pipe)
         self.pipe.execute()
 
 
@@ -242,8 +248,11 @@ class RedisStore(Store):
 
     kind = "redis"
 
-    def __init__(self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX, limits: StateLimits = DEFAULT_LIMITS
+    ) -> None:
         self.fixtures = fixtures
+        self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self.url = url
         self.prefix = prefix
@@ -295,6 +304,10 @@ class RedisStore(Store):
     def _last_login(self) -> _Documents:
         return self._transaction().last_login
 
+    @property
+    def _usage(self) -> RedisUsage:
+        return self._transaction().usage
+
     def _transaction(self) -> _Transaction:
         transaction = getattr(self._current, "transaction", None)
         if transaction is None:
@@ -314,6 +327,7 @@ class RedisStore(Store):
             _Documents(pipe, functools.partial(self._key, "session"), _decode_session, _encode_session),
             _Documents(pipe, functools.partial(self._key, "refresh-token"), bytes.decode, str.encode),
             _Documents(pipe, functools.partial(self._key, "last-login"), bytes.decode, str.encode),
+            RedisUsage(self._redis.get, functools.partial(self._key, "usage")),
         )
 
     def _atomically(self, rule: Callable, args: tuple, kwargs: dict) -> Any:

@@ -22,7 +22,7 @@ from . import prefer
 from .admin import ADMIN_PREFIX, is_admin_path
 from .errors import ApiError
 from .faults import DROP_CONNECTION, FaultRules, Latency
-from .journal import DEFAULT_SIZE, Journal
+from .journal import DEFAULT_BYTES, DEFAULT_SIZE, Journal
 from .negotiator import Negotiator
 from .prefer import Preference
 from .settings import MAX_BODY_BYTES
@@ -55,7 +55,9 @@ class Controls:
         self.options = options
         self.document = admin_document()
         self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
-        self.journal = Journal(options.journal_size)
+        # The journal's bytes are a limit of the state's (--state-limits journal_bytes=).
+        limits = getattr(app.extensions.get("mockserver.store"), "limits", None)
+        self.journal = Journal(options.journal_size, limits.journal_bytes if limits else DEFAULT_BYTES)
         self.operations = [
             {
                 "operationId": operation.operation_id,

@@ -3,6 +3,8 @@
 Recording is on the hot path of every request, so it keeps references only (the body
 bytes Flask already holds, the response's bytes, the parsed query); decoding, redaction
 and rendering happen when the journal is read. /__mock requests are never recorded.
+It keeps the last `size` requests, and fewer when their bodies would pass `max_bytes`
+(the state limit journal_bytes): then the oldest go first.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from werkzeug.datastructures import Headers, MultiDict
 from .errors import ApiError
 
 DEFAULT_SIZE = 500
+DEFAULT_BYTES = 32 * 1024 * 1024  # the request and response bodies kept, at most
+ENTRY_BYTES = 2048  # what an entry costs besides its bodies: its fields, headers and query
 REDACTED = "[redacted]"
 # Body fields and query parameters whose values never leave the mock: passwords, tokens, secrets.
 SECRET_NAME = re.compile(r"password|token|secret|apikey|api_key", re.IGNORECASE)
@@ -77,21 +81,32 @@ class Entry:
         return document
 
 
+def _cost(entry: Entry) -> int:
+    return ENTRY_BYTES + len(entry.request_body) + len(entry.response_body)
+
+
 class Journal:
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = DEFAULT_SIZE, max_bytes: int = DEFAULT_BYTES) -> None:
         self.size = size
-        self.entries: deque[Entry] = deque(maxlen=size)
+        self.max_bytes = max_bytes
+        self.entries: deque[Entry] = deque()
+        self.bytes = 0  # what the entries kept cost (_cost)
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
 
     def record(self, **fields: Any) -> None:
         if self.size:
             with self.lock:
-                self.entries.append(Entry(id=next(self.ids), **fields))
+                entry = Entry(id=next(self.ids), **fields)
+                self.entries.append(entry)
+                self.bytes += _cost(entry)
+                while len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1):
+                    self.bytes -= _cost(self.entries.popleft())
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.bytes = 0
 
     def listing(self, filters: MultiDict) -> list[dict[str, Any]]:
         """The entries, newest first, that match every filter of a GET's query; a 400

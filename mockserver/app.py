@@ -26,8 +26,9 @@ from werkzeug.exceptions import HTTPException
 
 from . import settings
 from .admin import ADMIN_PREFIX, check_admin_request, is_admin_path
+from .admin_state import state_response
 from .auth import Authenticator
-from .behaviours import Call, behaviour_for, chat_document, message_document
+from .behaviours import Call, behaviour_for
 from .controls import DEFAULT_OPTIONS, ControlOptions, Controls
 from .deployment import LOCAL, Safeguards, host_name
 from .errors import ApiError, from_http_exception, internal_error, new_request_id, render
@@ -141,15 +142,7 @@ def create_app(
 
     @app.get(f"{ADMIN_PREFIX}/state", endpoint="__mock.show_state")
     def show_state() -> Response:
-        chats = [
-            {
-                "projectId": project_id,
-                **chat_document(chat),
-                "messages": [message_document(message, store.users) for message in chat.messages.values()],
-            }
-            for project_id, chat in store.chats()
-        ]
-        return jsonify(chats=chats)
+        return state_response(store, request.args)  # a summary, or a page of a chat's messages
 
     @app.get(f"{ADMIN_PREFIX}/health", endpoint="__mock.health")
     def health() -> Response:

@@ -35,6 +35,7 @@ from .errors import ApiError, from_http_exception, internal_error, new_request_i
 from .fixtures import FixtureError, load_fixtures
 from .negotiator import Negotiator
 from .rate_limit import limit_failures
+from .security import require_own_api_key
 from .spec import Contract, ExceptConverter, Operation, route_operations
 from .store import DEFAULT_PREFIX, MEMORY, StateLimits, Store, StoreUnavailable, open_store
 from .validation import validate_request
@@ -55,10 +56,10 @@ def create_app(
     limits: StateLimits | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short, StoreError when the store cannot be opened.
-    With a `store`, the app serves its state instead of opening one (a contract reloaded by
-    `serve --watch`). The store holds at most its `limits` (by default
-    MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
+    SettingsError when the secret is too short (or a shared mock lacks its own API key),
+    StoreError when the store cannot be opened. With a `store`, the app serves its state
+    instead of opening one (a contract reloaded by `serve --watch`). The store holds at
+    most its `limits` (by default MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path))
     negotiator = Negotiator(contract.source, contract.version)
@@ -69,6 +70,7 @@ def create_app(
         store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix, limits or StateLimits.from_env())
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
+    require_own_api_key(contract.security_schemes, safeguards.shared)
     authenticator = Authenticator(
         contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
     )

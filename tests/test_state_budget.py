@@ -248,3 +248,32 @@ def test_the_journal_keeps_its_bodies_within_their_budget(serve):
     assert 1 <= len(kept) < 10
     assert len(json.dumps(kept)) < 512 * 1024
     assert kept[0]["requestBody"]["content"].startswith("19 ")  # the newest are the ones kept
+
+
+def test_an_edit_past_the_content_budget_is_refused_and_the_message_stays_as_it_was(serve):
+    base = serve("content_bytes=100")
+    message = post(base, MESSAGES, {"type": "text", "content": "short"}).json()["data"]["_id"]
+
+    edit = requests.patch(f"{base}{MESSAGES}/{message}", json={"content": "e" * 101}, headers=bearer(), timeout=30)
+
+    assert_limit_exceeded(edit, "content_bytes")
+    query = {"projectId": PROJECT, "chatId": CHAT, "cursor": FIXTURE_MESSAGES}
+    [kept] = requests.get(base + "/__mock/state", params=query, timeout=30).json()["messages"]
+    assert kept["content"] == "short" and "editedAt" not in kept
+
+
+def test_sessions_past_their_budget_refuse_a_logout_of_an_unknown_session_and_a_refresh(serve):
+    baseline = summary(serve())["bytes"]
+    base = serve(f"sessions=1,state_bytes={baseline + 500}")  # room for one session, not for a refresh
+    login = requests.post(base + "/api/auth/login", json=LOGIN, timeout=30).json()
+
+    # A token of no session the mock knows (as `mockserver token` prints): ending it takes a session.
+    unknown = requests.post(base + "/api/auth/logout", headers=bearer(), timeout=30)
+    assert unknown.status_code == 401
+    assert unknown.json()["code"] == "LIMIT_EXCEEDED"
+    refresh = requests.post(base + "/api/auth/refresh", json={"refreshToken": login["refreshToken"]}, timeout=30)
+    assert_limit_exceeded(refresh, "state_bytes")
+    # The session itself works on, and ends.
+    own = {"Authorization": f"Bearer {login['token']}"}
+    assert requests.post(base + "/api/auth/logout", headers=own, timeout=30).status_code == 200
+    assert requests.get(base + CHATS, headers=own, timeout=30).status_code == 401

@@ -58,7 +58,7 @@ def logout_user(call: Call) -> Response:
     except RuleViolation as exc:
         # A token of no session the store knows, with the sessions' budget full: the session
         # is not ended, and the contract declares no status but 401 for a failed logout.
-        raise ApiError(401, exc.code, exc.error, exc.details) from None
+        raise unauthorized(exc.details, error_code=None, code=exc.code, error=exc.error) from None
     return jsonify(message="Logout successful")
 
 

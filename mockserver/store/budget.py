@@ -29,9 +29,9 @@ byte sizes take KiB, MiB or GiB):
 
 The contract declares no maxLength for a message's content and no maxItems for its
 mentions (only `emoji`, 1 to 32 characters): those limits are the mock's own choices.
-With the defaults, a mock filled to its budget with 16 KiB messages (3,881 of them)
+With the defaults, a mock filled to its budget with 16 KiB messages (3,939 of them)
 measured 178 MiB of RSS, its journal full included, from 82 MiB at start; an attacker
-sending 1 MiB messages, all refused, left it at 139 MiB (benchmarks/state_budget.py).
+sending 1 MiB messages, all refused, left it at 136 MiB (benchmarks/state_budget.py).
 
 The byte estimate approximates, on the side of caution, what the records cost in this
 process's memory: the text they hold, plus a fixed cost per record, list item and dict

@@ -47,6 +47,9 @@ list (getUserChats: each listed chat's last message and unread count) and
 Every rule also reads `P:state`, which only a reset writes: a reset writes the fixtures
 under a new epoch in one MULTI, so that a rule that ran meanwhile runs again on them,
 then deletes the older epochs' keys.
+
+The state's budget (budget.py) keeps its counters under the epoch, as integers that a
+rule reads without WATCH and changes with INCRBY in its MULTI/EXEC (so a reset clears them).
 """
 
 from __future__ import annotations
@@ -70,9 +73,11 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
+from mockserver.store.keyed import key as keyed_key
 from mockserver.store.memory import Store
 from mockserver.store.messages import MessageRules
 from mockserver.store.records import (
@@ -255,8 +260,11 @@ class RedisStore(Store):
 
     kind = "redis"
 
-    def __init__(self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX, limits: StateLimits = DEFAULT_LIMITS
+    ) -> None:
         self.fixtures = fixtures
+        self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self.url = url
         self.prefix = prefix
@@ -308,6 +316,10 @@ class RedisStore(Store):
     def _last_login(self) -> Collection:
         return self._transaction().collection(LAST_LOGINS)
 
+    @property
+    def _usage(self) -> RedisUsage:
+        return self._transaction().usage
+
     def _transaction(self) -> Transaction:
         transaction = getattr(self._current, "transaction", None)
         if transaction is None:
@@ -321,7 +333,10 @@ class RedisStore(Store):
         epoch = _epoch_of(pipe.get(state))
         if epoch is None:
             raise _StateLost(state)
-        return Transaction(pipe, f"{self.prefix}:{epoch}")
+        transaction = Transaction(pipe, f"{self.prefix}:{epoch}")
+        # The budget's counters (budget.py), read without WATCH, added at commit.
+        transaction.usage = RedisUsage(self._redis.get, lambda name: keyed_key(transaction.prefix, "usage", name))
+        return transaction
 
     @staticmethod
     def _messages_between(
@@ -353,7 +368,7 @@ class RedisStore(Store):
                             result, refusal = rule(self, *args, **kwargs), None
                         except RuleViolation as exc:
                             result, refusal = None, exc
-                        transaction.commit()
+                        transaction.commit(last=transaction.usage.queue)
                     except _StateLost as lost:
                         self._load_fixtures_once(lost_key=str(lost))  # and the rule runs again, on the fixtures
                         continue

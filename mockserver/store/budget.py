@@ -42,8 +42,10 @@ same however full the store is. The fixtures' own cost is the baseline.
 
 In Redis the counters are keys of their own, read without WATCH and added to with
 INCRBY when a rule's transaction commits, so that they add no conflict between rules
-that touch different documents: replicas writing at the same instant may pass state_bytes or
-sessions by what those writes add, never more. Counts within a chat (its messages,
+that touch different items: replicas writing at the same instant may pass state_bytes or
+sessions by what those writes add, never more. There a chat's share past its creation,
+and a project's E2EE keys past its fixtures, are counters too (redis_store.py), not
+fields of the items every rule of the chat or project reads. Counts within a chat (its messages,
 participants, a message's reactions) are exact in both stores.
 """
 
@@ -208,18 +210,20 @@ def project_bytes(project: ProjectRecord) -> int:
 
 BYTES = "bytes"  # what the store holds beyond its fixtures (negative once fixture data is gone)
 SESSIONS = "sessions"
+# A counter's name: one word, or a word and the IDs it is of, e.g. ("chat-bytes", project, chat).
+Name = str | tuple[str, ...]
 
 
 class Usage:
     """The in-memory store's counters, behind its lock."""
 
     def __init__(self) -> None:
-        self._values: dict[str, int] = {}
+        self._values: dict[Name, int] = {}
 
-    def value(self, name: str) -> int:
+    def value(self, name: Name) -> int:
         return self._values.get(name, 0)
 
-    def add(self, name: str, delta: int) -> None:
+    def add(self, name: Name, delta: int) -> None:
         self._values[name] = self.value(name) + delta
 
 
@@ -228,19 +232,19 @@ class RedisUsage(Usage):
     other chats and sessions do not conflict over them), and changed by INCRBY in the
     rule's MULTI/EXEC, so that a rule run again after a lost race counts once."""
 
-    def __init__(self, read: Callable[[str], bytes | None], key_of: Callable[[str], str]) -> None:
+    def __init__(self, read: Callable[[str], bytes | None], key_of: Callable[[Name], str]) -> None:
         super().__init__()
         self._read = read
         self._key_of = key_of
-        self._pending: dict[str, int] = {}
+        self._pending: dict[Name, int] = {}
 
-    def value(self, name: str) -> int:
+    def value(self, name: Name) -> int:
         if name not in self._values:
             raw = self._read(self._key_of(name))
             self._values[name] = int(raw) if raw is not None else 0
         return self._values[name]
 
-    def add(self, name: str, delta: int) -> None:
+    def add(self, name: Name, delta: int) -> None:
         super().add(name, delta)
         self._pending[name] = self._pending.get(name, 0) + delta
 
@@ -263,15 +267,39 @@ class BudgetRules:
 
     limits: StateLimits = DEFAULT_LIMITS
 
-    def _state_bytes(self) -> int:
-        """The estimate of everything the store holds: its fixtures' cost plus the counter."""
+    def _fixture_records(self) -> tuple[dict[str, ProjectRecord], int]:
+        """The fixtures' records and their cost, built once per fixtures: the baseline of
+        the counters. Read them only: they are not the state."""
         baseline = getattr(self, "_baseline", None)
         if baseline is None or baseline[0] is not self.fixtures:
             from mockserver.store.records import records_from_fixtures
 
-            cost = sum(project_bytes(project) for project in records_from_fixtures(self.fixtures).values())
-            baseline = self._baseline = (self.fixtures, cost)
-        return baseline[1] + self._usage.value(BYTES)
+            projects = records_from_fixtures(self.fixtures)
+            cost = sum(project_bytes(project) for project in projects.values())
+            baseline = self._baseline = (self.fixtures, projects, cost)
+        return baseline[1], baseline[2]
+
+    def _state_bytes(self) -> int:
+        """The estimate of everything the store holds: its fixtures' cost plus the counter."""
+        return self._fixture_records()[1] + self._usage.value(BYTES)
+
+    # How a chat and a project keep their own share (what /__mock/state shows). In memory,
+    # on the records; the Redis store keeps them in counters of their own (redis_store.py),
+    # so that no rule writes an item that every other rule of its chat or project reads.
+
+    def _add_to_chat(self, chat: ChatRecord, cost: int) -> None:
+        chat.size_bytes += cost
+
+    def _chat_bytes(self, chat: ChatRecord) -> int:
+        """The estimate of what `chat` holds, its messages included."""
+        return chat.size_bytes
+
+    def _key_stored(self, project: ProjectRecord, previous: E2eeKey | None, key: E2eeKey) -> None:
+        """`key` replaces `previous` (None: the member had none) in `project`: the records tell."""
+
+    def _keys_held(self, project: ProjectRecord) -> tuple[int, int]:
+        """How many E2EE keys `project` holds, and the estimate of their bytes."""
+        return len(project.e2ee_keys), sum(key_bytes(key) for key in project.e2ee_keys.values())
 
     def _spend(self, cost: int, chat: ChatRecord | None = None) -> None:
         """Add `cost` bytes (negative: free them) to the state, and to `chat`'s own, or refuse
@@ -285,7 +313,7 @@ class BudgetRules:
                 )
         self._usage.add(BYTES, cost)
         if chat is not None:
-            chat.size_bytes += cost
+            self._add_to_chat(chat, cost)
 
     @staticmethod
     def _require_within(count: int, limit: int, name: str, what: str) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from dataclasses import dataclass
 
-from mockserver.store.budget import PARTICIPANT_BYTES, SESSIONS, chat_bytes, key_bytes, project_bytes, text_bytes
+from mockserver.store.budget import PARTICIPANT_BYTES, SESSIONS, chat_bytes, key_bytes, text_bytes
 from mockserver.store.records import ChatRecord, E2eeKey, MessageRecord, Participant, RuleViolation, instant
 
 
@@ -22,10 +21,10 @@ class ChatSummary:
 @dataclass(frozen=True)
 class ChatCounts:
     """A chat as the state's summary shows it: its participants, how many messages it
-    holds and the estimate of its bytes (ChatRecord.size_bytes), never its messages."""
+    holds and the estimate of its bytes, never its messages."""
 
     project_id: str
-    chat: ChatRecord  # without its messages
+    chat: ChatRecord  # without its messages; its size_bytes, the estimate
     message_count: int
 
 
@@ -124,19 +123,19 @@ class ChatRules:
             ]
 
     def state_counts(self) -> StateCounts:
-        """What the store holds, counted: each project and chat, without copying a message."""
+        """What the store holds, counted: each project and chat, without reading a message
+        (a chat's messages are counted by the store: the Redis store's index answers)."""
         with self._lock:
             projects, chats = [], []
             for project in self._projects.values():
-                messages = 0
+                messages = chats_bytes = 0
                 for chat in project.chats.values():
-                    chats.append(ChatCounts(project.id, chat.snapshot(with_messages=False), len(chat.messages)))
-                    messages += len(chat.messages)
-                projects.append(
-                    ProjectCounts(
-                        project.id, len(project.chats), messages, len(project.e2ee_keys), project_bytes(project)
-                    )
-                )
+                    counted = ChatCounts(project.id, self._chat_overview(chat), len(chat.messages))
+                    chats.append(counted)
+                    messages += counted.message_count
+                    chats_bytes += counted.chat.size_bytes
+                keys, keys_bytes = self._keys_held(project)
+                projects.append(ProjectCounts(project.id, len(project.chats), messages, keys, chats_bytes + keys_bytes))
             return StateCounts(projects, chats, self._usage.value(SESSIONS), self._state_bytes())
 
     def state_page(
@@ -146,8 +145,14 @@ class ChatRules:
         first, and how many it has: what the admin routes show, whoever takes part."""
         with self._lock:
             chat = self._chat(project_id, chat_id)
-            page = [message.snapshot() for message in itertools.islice(chat.messages.values(), offset, offset + limit)]
-            return chat.snapshot(with_messages=False), page, len(chat.messages)
+            page, total = self._messages_in_order(chat, offset=offset, limit=limit)
+            return self._chat_overview(chat), [message.snapshot() for message in page], total
+
+    def _chat_overview(self, chat: ChatRecord) -> ChatRecord:
+        """A copy of the chat without its messages, with the estimate of its bytes."""
+        overview = chat.snapshot(with_messages=False)
+        overview.size_bytes = self._chat_bytes(chat)
+        return overview
 
     def remove_participant(self, project_id: str, chat_id: str, caller_id: str, user_id: str) -> None:
         with self._lock:
@@ -202,6 +207,7 @@ class ChatRules:
             self._require_text_within(text_bytes(public_key), "The identity public key")
             key = E2eeKey(public_key, version, self.now())
             self._spend(key_bytes(key) - key_bytes(previous))
+            self._key_stored(project, previous, key)
             project.e2ee_keys[caller_id] = key
             return key
 

@@ -8,6 +8,7 @@ state's budget in budget.py.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,11 @@ class Store(ChatRules, MessageRules, SessionRules, BudgetRules):
             and (after is None or instant(message.created_at) > after)
         ]
         return matching[offset : offset + limit], len(matching)
+
+    @staticmethod
+    def _messages_in_order(chat: ChatRecord, *, offset: int, limit: int) -> tuple[list[MessageRecord], int]:
+        """The chat's messages oldest first, from `offset`, at most `limit`; and how many it has."""
+        return list(itertools.islice(chat.messages.values(), offset, offset + limit)), len(chat.messages)
 
     @staticmethod
     def _message(chat: ChatRecord, message_id: str) -> MessageRecord:

@@ -59,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver import settings
 from mockserver.settings import SettingsError
 from mockserver.store.records import ChatRecord, E2eeKey, MessageRecord, ProjectRecord, RuleViolation
 
@@ -80,7 +81,8 @@ class StateLimits:
     content_bytes: int = 16 * KIB
     sessions: int = 10_000
     state_bytes: int = 64 * MIB
-    journal_bytes: int = 8 * MIB  # settings.JOURNAL_MAX_BYTES
+    # settings.JOURNAL_MAX_BYTES as the limits are made: the journal's own default, one figure.
+    journal_bytes: int = dataclasses.field(default_factory=lambda: settings.JOURNAL_MAX_BYTES)
 
     @classmethod
     def parse(cls, text: str | None, base: StateLimits | None = None) -> StateLimits:

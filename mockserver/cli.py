@@ -23,7 +23,7 @@ from mockserver.server.logs import configure_logging
 from mockserver.server.reloading import Watcher
 from mockserver.server.serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
 from mockserver.settings import SettingsError
-from mockserver.store import DEFAULT_PREFIX, MEMORY, StoreError
+from mockserver.store import DEFAULT_PREFIX, MEMORY, STATE_LIMITS_ENV, StateLimits, StoreError
 from mockserver.store.fixtures import FixtureError, load_fixtures
 
 spec_option = click.option(
@@ -176,6 +176,13 @@ def main() -> None:
     help="API requests kept in the journal (GET /__mock/requests); 0 keeps none.",
 )
 @click.option("--seed", type=int, help="Seed of the random choices (--latency ranges, fault rule rates).")
+@click.option(
+    "--state-limits",
+    metavar="NAME=N,...",
+    envvar=STATE_LIMITS_ENV,
+    help="The most the state holds, past which a change is a 400 LIMIT_EXCEEDED, e.g. "
+    "messages_per_chat=500,state_bytes=16MiB (names and defaults: /__mock/state). Env: MOCKSERVER_STATE_LIMITS.",
+)
 def serve(
     host: str,
     port: int,
@@ -199,6 +206,7 @@ def serve(
     prefer_skips_auth: bool,
     journal_size: int,
     seed: int | None,
+    state_limits: str | None,
     watch: bool,
 ) -> None:
     """Serve the mock with a production WSGI server (waitress). POST /__mock/reset re-reads
@@ -222,11 +230,17 @@ def serve(
         delay = Latency.parse(latency) if latency else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--latency") from None
+    try:
+        limits = StateLimits.parse(state_limits)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--state-limits") from None
     options = ControlOptions(delay, journal_size, prefer_skips_auth, seed)
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
         secret = settings.jwt_secret(default_allowed=not shared)
-        app = create_app(spec, fixtures, secret, guards, options, store_url=store_url, store_prefix=store_prefix)
+        app = create_app(
+            spec, fixtures, secret, guards, options, store_url=store_url, store_prefix=store_prefix, limits=limits
+        )
     except (SpecError, FixtureError, SettingsError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     watcher = None

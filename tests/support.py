@@ -184,6 +184,18 @@ def read_line(process: subprocess.Popen, timeout: float = 30) -> str:
         raise TimeoutError(f"{process.args!r} printed no line in {timeout} s") from None
 
 
+def state_messages(base_url: str, project: str, chat: str, headers: dict[str, str] | None = None) -> list[dict]:
+    """Every message of a chat, oldest first, read a page at a time from /__mock/state."""
+    messages, cursor = [], None
+    while True:
+        query = {"projectId": project, "chatId": chat, "limit": 100} | ({"cursor": cursor} if cursor else {})
+        page = requests.get(base_url + "/__mock/state", params=query, headers=headers, timeout=10).json()
+        messages += page["messages"]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return messages
+
+
 def lasting_state(base_url: str, secret: str) -> dict[str, dict]:
     """What a contract scenario must leave as it found it, read from a running mock:
     each chat's participants with their roles (not when they joined) and its messages
@@ -192,7 +204,7 @@ def lasting_state(base_url: str, secret: str) -> dict[str, dict]:
     state = {
         chat["_id"]: {
             "participants": {p["userId"]: p["role"] for p in chat["participants"]},
-            "messages": chat["messages"],
+            "messages": state_messages(base_url, chat["projectId"], chat["_id"]),
         }
         for chat in chats
     }

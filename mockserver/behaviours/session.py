@@ -7,12 +7,12 @@ import secrets
 
 from flask import Response, jsonify
 
-from mockserver.behaviours.call import Call
+from mockserver.behaviours.call import Call, rule_failures
 from mockserver.behaviours.documents import user_document
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
 from mockserver.pipeline.security.tokens import issue_token, unauthorized
-from mockserver.store import RuleViolation
+from mockserver.store import LIMIT_EXCEEDED, RuleViolation
 
 
 def login_user(call: Call) -> Response:
@@ -26,7 +26,8 @@ def login_user(call: Call) -> Response:
             code="INVALID_CREDENTIALS",
             error="Invalid email or password",
         )
-    session_id, refresh_token = call.store.open_session(user.id, call.store.now())
+    with rule_failures():  # LIMIT_EXCEEDED: the mock holds as many sessions as it may
+        session_id, refresh_token = call.store.open_session(user.id, call.store.now())
     return jsonify(
         message="Login successful",
         token=issue_token(call.jwt_secret, user.id, user.email, call.token_lifetime, session_id),
@@ -41,7 +42,7 @@ def refresh_token(call: Call) -> Response:
         session_id, user_id, next_refresh_token = call.store.rotate_refresh_token(call.body["refreshToken"])
     except RuleViolation as exc:
         # No Bearer challenge: the refresh token travels in the body, not in Authorization.
-        raise ApiError(401, exc.code, exc.error, exc.details) from None
+        raise ApiError(400 if exc.code == LIMIT_EXCEEDED else 401, exc.code, exc.error, exc.details) from None
     user = call.store.users[user_id]
     return jsonify(
         message="Token refreshed successfully",
@@ -53,7 +54,12 @@ def refresh_token(call: Call) -> Response:
 
 def logout_user(call: Call) -> Response:
     caller = _signed_in(call)
-    call.store.end_session(caller.session_id, caller.user_id)
+    try:
+        call.store.end_session(caller.session_id, caller.user_id)
+    except RuleViolation as exc:
+        # A token of no session the store knows, with the sessions' budget full: the session
+        # is not ended, and the contract declares no status but 401 for a failed logout.
+        raise unauthorized(exc.details, error_code=None, code=exc.code, error=exc.error) from None
     return jsonify(message="Logout successful")
 
 

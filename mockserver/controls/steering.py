@@ -61,7 +61,13 @@ class Controls:
         self.options = options
         self.document = admin_document()
         self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
-        self.journal = Journal(options.journal_size, contract_names(contract.security_schemes))
+        # The journal's bytes are a limit of the state's (--state-limits journal_bytes=).
+        limits = getattr(app.extensions.get("mockserver.store"), "limits", None)
+        self.journal = Journal(
+            options.journal_size,
+            contract_names(contract.security_schemes),
+            limits.journal_bytes if limits else None,
+        )
         self.operations = [
             {
                 "operationId": operation.operation_id,

@@ -31,7 +31,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import chat_document, message_document, mock_additions
+from mockserver.behaviours import mock_additions
 from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
@@ -39,13 +39,15 @@ from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
+from mockserver.pipeline.security.schemes import require_own_api_key
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
 from mockserver.server.behave import Behave
 from mockserver.server.deployment import LOCAL, Safeguards
 from mockserver.server.hooks import AsteriskTarget, Guards, RequestStart, install
 from mockserver.server.rate_limit import RateLimit
-from mockserver.store import DEFAULT_PREFIX, MEMORY, Store, StoreUnavailable, open_store
+from mockserver.server.state_view import state_response
+from mockserver.store import DEFAULT_PREFIX, MEMORY, StateLimits, Store, StoreUnavailable, open_store
 from mockserver.store.fixtures import FixtureError, load_fixtures
 
 error_log = logging.getLogger("mockserver")
@@ -84,11 +86,13 @@ def create_app(
     store: Store | None = None,
     store_url: str = MEMORY,
     store_prefix: str = DEFAULT_PREFIX,
+    limits: StateLimits | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short, StoreError when the store cannot be opened.
-    With a `store`, the app serves its state instead of opening one (a contract reloaded by
-    `serve --watch`)."""
+    SettingsError when the secret is too short (or a shared mock lacks its own API key),
+    StoreError when the store cannot be opened. With a `store`, the app serves its state
+    instead of opening one (a contract reloaded by `serve --watch`). The store holds at
+    most its `limits` (by default MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
     started = time.perf_counter()
     contract = Contract(Path(spec_path), mock_additions())
     validator = RequestValidator(contract)
@@ -97,9 +101,10 @@ def create_app(
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
     fixtures_dir = Path(fixtures_dir)
     if store is None:
-        store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix)
+        store = open_store(load_fixtures(fixtures_dir), store_url, store_prefix, limits or StateLimits.from_env())
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
+    require_own_api_key(contract.security_schemes, safeguards.shared)
     authenticator = Authenticator(
         contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
     )
@@ -148,15 +153,7 @@ def create_app(
 
     @app.get(f"{ADMIN_PREFIX}/state", endpoint="__mock.show_state")
     def show_state() -> Response:
-        chats = [
-            {
-                "projectId": project_id,
-                **chat_document(chat),
-                "messages": [message_document(message, store.users) for message in chat.messages.values()],
-            }
-            for project_id, chat in store.chats()
-        ]
-        return jsonify(chats=chats)
+        return state_response(store, request.args)  # a summary, or a page of a chat's messages
 
     @app.get(f"{ADMIN_PREFIX}/health", endpoint="__mock.health")
     def health() -> Response:

@@ -3,9 +3,10 @@
 Bound to loopback, the mock serves the developer at the machine: the public default
 secret, open admin routes, no rate limit. Bound to any other
 address (or with `--shared`, e.g. behind a reverse proxy on the same host) it is a
-shared service: it needs a secret and an admin token of its own, and rate-limits
-failed logins. Either way, browsers may call the API from localhost origins and the
-ones listed with --cors-origin, with credentials.
+shared service: it needs a secret and an admin token of its own (and an API key, for
+a document with an apiKey scheme), and rate-limits failed logins. Either way, browsers
+may call the API from localhost origins and the ones listed with --cors-origin, with
+credentials.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Safeguards:
     trusted_hosts: tuple[str, ...] | None = None  # host names of the Host header; None: any
     rate_limit: str | None = None  # failed attempts per client address, e.g. "10/minute"
     max_token_lifetime: int = settings.MAX_TOKEN_LIFETIME_SECONDS
+    shared: bool = False  # no public default credential is accepted (security.require_own_api_key)
 
 
 # A developer's machine, as the Flask test client and create_app() see it by default.
@@ -95,6 +97,7 @@ def safeguards(
         trusted_hosts=trusted_hosts,
         rate_limit=None if rate_limit == "off" else rate_limit,
         max_token_lifetime=max_token_lifetime,
+        shared=shared,
     )
 
 

@@ -3,6 +3,7 @@ shared by every process and replica (`RedisStore`)."""
 
 from __future__ import annotations
 
+from mockserver.store.budget import DEFAULT_LIMITS, LIMIT_EXCEEDED, STATE_LIMITS_ENV, StateLimits
 from mockserver.store.chats import ChatSummary
 from mockserver.store.fixtures import Fixtures
 from mockserver.store.memory import Store
@@ -12,17 +13,23 @@ from mockserver.store.redis_store import DEFAULT_PREFIX, RedisStore, StoreError,
 MEMORY = "memory"
 
 
-def open_store(fixtures: Fixtures, url: str = MEMORY, prefix: str = DEFAULT_PREFIX) -> Store:
-    """The store `url` names: `memory`, or a Redis URL (redis://HOST:PORT/DB, rediss://, unix://)."""
+def open_store(
+    fixtures: Fixtures, url: str = MEMORY, prefix: str = DEFAULT_PREFIX, limits: StateLimits = DEFAULT_LIMITS
+) -> Store:
+    """The store `url` names: `memory`, or a Redis URL (redis://HOST:PORT/DB, rediss://, unix://),
+    holding at most what `limits` allow."""
     if url == MEMORY:
-        return Store(fixtures)
+        return Store(fixtures, limits)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise StoreError(f"--store {url!r}: use `memory` or a Redis URL such as redis://127.0.0.1:6379/0")
-    return RedisStore(fixtures, url, prefix)
+    return RedisStore(fixtures, url, prefix, limits)
 
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_PREFIX",
+    "LIMIT_EXCEEDED",
+    "STATE_LIMITS_ENV",
     "MEMORY",
     "ChatRecord",
     "ChatSummary",
@@ -31,6 +38,7 @@ __all__ = [
     "Participant",
     "RedisStore",
     "RuleViolation",
+    "StateLimits",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -250,13 +250,17 @@ class Collection(MutableMapping):
             raise RuntimeError("page() reads the stored index: call it before adding or removing items")
         low = "-inf" if above is None else f"({above}"
         high = "+inf" if below is None else f"({below}"
-        count = -1 if limit is None else limit
         self.watch_index()
+        total = self.tx.pipe.zcount(self.index_key, low, high)
+        # Past the last item, no range is asked for: Redis refuses a LIMIT offset past a
+        # 64-bit integer, and a client's page number may take it there.
+        if offset >= total or limit == 0:
+            return [], total
+        count = total - offset if limit is None else min(limit, total - offset)
         if reverse:
             members = self.tx.pipe.zrevrangebyscore(self.index_key, high, low, start=offset, num=count)
         else:
             members = self.tx.pipe.zrangebyscore(self.index_key, low, high, start=offset, num=count)
-        total = self.tx.pipe.zcount(self.index_key, low, high)
         return list(self._items_of([member.decode() for member in members])), total
 
     def stored_bytes(self) -> int:

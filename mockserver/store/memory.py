@@ -2,15 +2,18 @@
 
 One re-entrant lock guards every read-modify-write, so parallel requests see a
 consistent state: of many parallel removals of one participant exactly one
-succeeds. The rules themselves live in chats.py, messages.py and sessions.py.
+succeeds. The rules themselves live in chats.py, messages.py and sessions.py, and the
+state's budget in budget.py.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
+from mockserver.store.budget import DEFAULT_LIMITS, BudgetRules, StateLimits, Usage
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures, User
 from mockserver.store.messages import MessageRules
@@ -26,12 +29,13 @@ from mockserver.store.records import (
 from mockserver.store.sessions import SessionRules
 
 
-class Store(ChatRules, MessageRules, SessionRules):
+class Store(ChatRules, MessageRules, SessionRules, BudgetRules):
     kind = "memory"
     problems: list[str] = []  # nothing about the memory store is worth a warning
 
-    def __init__(self, fixtures: Fixtures) -> None:
+    def __init__(self, fixtures: Fixtures, limits: StateLimits = DEFAULT_LIMITS) -> None:
         self.fixtures = fixtures
+        self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self._lock = threading.RLock()
         self._projects: dict[str, ProjectRecord] = {}
@@ -60,6 +64,7 @@ class Store(ChatRules, MessageRules, SessionRules):
             self._sessions = {}
             self._refresh_tokens = {}
             self._last_login = {}
+            self._usage = Usage()  # what the state holds beyond the fixtures (budget.py)
 
     def health(self) -> dict[str, str]:
         """What /__mock/health reports of the store: memory is always there."""
@@ -131,6 +136,11 @@ class Store(ChatRules, MessageRules, SessionRules):
             and (after is None or instant(message.created_at) > after)
         ]
         return matching[offset : offset + limit], len(matching)
+
+    @staticmethod
+    def _messages_in_order(chat: ChatRecord, *, offset: int, limit: int) -> tuple[list[MessageRecord], int]:
+        """The chat's messages oldest first, from `offset`, at most `limit`; and how many it has."""
+        return list(itertools.islice(chat.messages.values(), offset, offset + limit)), len(chat.messages)
 
     @staticmethod
     def _message(chat: ChatRecord, message_id: str) -> MessageRecord:

@@ -50,6 +50,7 @@ class ChatRecord:
     description: str | None = None
     participants: dict[str, Participant] = field(default_factory=dict)  # user ID -> participant, join order
     messages: dict[str, MessageRecord] = field(default_factory=dict)  # message ID -> message, oldest first
+    size_bytes: int = 0  # the estimate of what the chat holds, its messages included (budget.py)
 
     def snapshot(self, with_messages: bool = True) -> ChatRecord:
         """A copy that later changes leave alone; without its messages (`messages` empty)
@@ -99,6 +100,8 @@ class Session:
 
 
 def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
+    from .budget import chat_bytes  # which needs this module's records
+
     projects: dict[str, ProjectRecord] = {}
     for project in fixtures.projects.values():
         chats = {}
@@ -124,6 +127,7 @@ def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
                     for message in chat.messages
                 },
             )
+            chats[chat.id].size_bytes = chat_bytes(chats[chat.id])
         keys = dict(project.e2ee_keys)  # frozen: the fixtures' own
         projects[project.id] = ProjectRecord(project.id, project.members, chats, keys)
     return projects

@@ -20,6 +20,10 @@ with `E` the epoch of the state (a number that each reset of the state increment
 | `P:E:item:session:{session}`             | JSON       | a login's session                              |
 | `P:E:item:refresh-token:{token}`         | string     | the session ID of a refresh token              |
 | `P:E:item:last-login:{user}`             | string     | the instant of the user's last login           |
+| `P:E:usage:bytes`, `P:E:usage:sessions`  | integer    | the budget's bytes past the fixtures; sessions |
+| `P:E:usage:chat-bytes:{project}:{chat}`  | integer    | bytes a chat gained since its item was created |
+| `P:E:usage:e2ee-keys:{project}`          | integer    | E2EE keys (and `e2ee-key-bytes:`, their bytes) |
+|                                          |            | the project gained past its fixtures           |
 
 (Each part is `%`-escaped, so an ID with `:` cannot run into the next part.) A count
 per chat or project is the ZCARD of an index, its bytes one counter: a state budget
@@ -47,6 +51,13 @@ list (getUserChats: each listed chat's last message and unread count) and
 Every rule also reads `P:state`, which only a reset writes: a reset writes the fixtures
 under a new epoch in one MULTI, so that a rule that ran meanwhile runs again on them,
 then deletes the older epochs' keys.
+
+The state's budget (budget.py) keeps its counters under the epoch (`P:E:usage:...`, so a
+reset clears them), as integers that a rule reads without WATCH and changes with INCRBY
+in its MULTI/EXEC. The budget's checks read what their rule reads already (a chat's
+messages counted by the ZCARD of its index, a project's chats by theirs) and those
+counters; a chat's share of the estimate is a counter of its own, not a field its item
+rewrites, so reactions or reads on two messages of one chat still do not conflict.
 """
 
 from __future__ import annotations
@@ -70,9 +81,11 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits, key_bytes
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
+from mockserver.store.keyed import key as keyed_key
 from mockserver.store.memory import Store
 from mockserver.store.messages import MessageRules
 from mockserver.store.records import (
@@ -255,8 +268,11 @@ class RedisStore(Store):
 
     kind = "redis"
 
-    def __init__(self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, fixtures: Fixtures, url: str, prefix: str = DEFAULT_PREFIX, limits: StateLimits = DEFAULT_LIMITS
+    ) -> None:
         self.fixtures = fixtures
+        self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self.url = url
         self.prefix = prefix
@@ -308,6 +324,10 @@ class RedisStore(Store):
     def _last_login(self) -> Collection:
         return self._transaction().collection(LAST_LOGINS)
 
+    @property
+    def _usage(self) -> RedisUsage:
+        return self._transaction().usage
+
     def _transaction(self) -> Transaction:
         transaction = getattr(self._current, "transaction", None)
         if transaction is None:
@@ -321,7 +341,10 @@ class RedisStore(Store):
         epoch = _epoch_of(pipe.get(state))
         if epoch is None:
             raise _StateLost(state)
-        return Transaction(pipe, f"{self.prefix}:{epoch}")
+        transaction = Transaction(pipe, f"{self.prefix}:{epoch}")
+        # The budget's counters (budget.py), read without WATCH, added at commit.
+        transaction.usage = RedisUsage(self._redis.get, functools.partial(_usage_key, transaction.prefix))
+        return transaction
 
     @staticmethod
     def _messages_between(
@@ -334,6 +357,44 @@ class RedisStore(Store):
             offset=offset,
             limit=limit,
             reverse=True,
+        )
+
+    @staticmethod
+    def _messages_in_order(chat: ChatRecord, *, offset: int, limit: int) -> tuple[list[MessageRecord], int]:
+        """That page alone, oldest first, from the chat's message index."""
+        return chat.messages.page(offset=offset, limit=limit)
+
+    # --- the budget's shares of a chat and a project (budget.py) --------------------------
+    # A chat item holds the estimate of its bytes as it was created; what the rules add
+    # and take away afterwards goes to a counter of the chat's own, and a project's E2EE
+    # keys are counted beyond the fixtures' in counters of the project's own: the items
+    # every rule of the chat or the project reads are not written to keep a count.
+
+    def _add_to_chat(self, chat: ChatRecord, cost: int) -> None:
+        if isinstance(chat, _OwnChat):
+            self._usage.add(("chat-bytes", *chat.messages.scope), cost)
+        else:
+            super()._add_to_chat(chat, cost)  # a new chat: in its item, written anyway
+
+    def _chat_bytes(self, chat: ChatRecord) -> int:
+        if isinstance(chat, _OwnChat):
+            return chat.size_bytes + self._usage.value(("chat-bytes", *chat.messages.scope))
+        return chat.size_bytes
+
+    def _key_stored(self, project: ProjectRecord, previous: E2eeKey | None, key: E2eeKey) -> None:
+        if previous is None:
+            self._usage.add(("e2ee-keys", project.id), 1)
+        self._usage.add(("e2ee-key-bytes", project.id), key_bytes(key) - key_bytes(previous))
+
+    def _keys_held(self, project: ProjectRecord) -> tuple[int, int]:
+        """The fixtures' keys (no rule removes one) and the counters: no key read."""
+        count, cost = 0, 0
+        fixture = self._fixture_records()[0].get(project.id)
+        if fixture is not None:
+            count, cost = super()._keys_held(fixture)
+        return (
+            count + self._usage.value(("e2ee-keys", project.id)),
+            cost + self._usage.value(("e2ee-key-bytes", project.id)),
         )
 
     def _atomically(self, rule: Callable, args: tuple, kwargs: dict) -> Any:
@@ -353,7 +414,7 @@ class RedisStore(Store):
                             result, refusal = rule(self, *args, **kwargs), None
                         except RuleViolation as exc:
                             result, refusal = None, exc
-                        transaction.commit()
+                        transaction.commit(last=transaction.usage.queue)
                     except _StateLost as lost:
                         self._load_fixtures_once(lost_key=str(lost))  # and the rule runs again, on the fixtures
                         continue
@@ -469,6 +530,11 @@ class RedisStore(Store):
     def _fixtures_digest(self) -> str:
         projects = records_from_fixtures(self.fixtures).values()
         return hashlib.sha256(b"\n".join(_dump(project) for project in projects)).hexdigest()
+
+
+def _usage_key(prefix: str, name: str | tuple[str, ...]) -> str:
+    """The key of a budget counter (budget.py): `P:E:usage:{name...}`."""
+    return keyed_key(prefix, "usage", *((name,) if isinstance(name, str) else name))
 
 
 def _epoch_of(state: bytes | None) -> int | None:

@@ -1,11 +1,13 @@
 """Rules of sessions: a login opens one, a refresh token works once and rotates,
-reuse of a spent refresh token or a logout ends the session."""
+reuse of a spent refresh token or a logout ends the session. Sessions, and the refresh
+tokens kept to detect reuse, count against the state's budget (budget.py)."""
 
 from __future__ import annotations
 
 import secrets
 import time
 
+from mockserver.store.budget import REFRESH_TOKEN_BYTES, SESSION_BYTES, SESSIONS
 from mockserver.store.records import RuleViolation, Session
 
 REFRESH_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -21,6 +23,7 @@ class SessionRules:
         session_id = "ses_" + secrets.token_urlsafe(12)
         refresh_token = "rt_" + secrets.token_urlsafe(32)
         with self._lock:
+            self._count_new_session()
             self._sessions[session_id] = Session(user_id, refresh_token, time.time() + REFRESH_TOKEN_LIFETIME_SECONDS)
             self._refresh_tokens[refresh_token] = session_id
             self._last_login[user_id] = when
@@ -41,6 +44,7 @@ class SessionRules:
                 raise _invalid_refresh_token("The refresh token was used already; its session is now ended")
             if time.time() > session.refresh_expires_at:
                 raise _invalid_refresh_token("The refresh token has expired")
+            self._spend(REFRESH_TOKEN_BYTES)
             session.refresh_token = "rt_" + secrets.token_urlsafe(32)
             session.refresh_expires_at = time.time() + REFRESH_TOKEN_LIFETIME_SECONDS
             self._refresh_tokens[session.refresh_token] = session_id
@@ -50,7 +54,10 @@ class SessionRules:
         """Logout: the session's access and refresh tokens stop working. A session the
         store does not know (a token from `mockserver token`) is recorded as ended."""
         with self._lock:
-            session = self._sessions.setdefault(session_id, Session(user_id, None, 0.0))
+            session = self._sessions.get(session_id)
+            if session is None:
+                self._count_new_session()
+                session = self._sessions[session_id] = Session(user_id, None, 0.0)
             session.revoked = True
 
     def session_ended(self, session_id: str) -> bool:
@@ -61,3 +68,10 @@ class SessionRules:
     def last_login(self, user_id: str) -> str | None:
         with self._lock:
             return self._last_login.get(user_id)
+
+    def _count_new_session(self) -> None:
+        """Make room for one more session, or refuse it (LIMIT_EXCEEDED)."""
+        sessions = self._usage.value(SESSIONS)
+        self._require_within(sessions + 1, self.limits.sessions, "sessions", "Sessions")
+        self._spend(SESSION_BYTES)
+        self._usage.add(SESSIONS, 1)

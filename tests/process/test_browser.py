@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -279,6 +280,62 @@ def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault
     console.locator("#clear-faults").click()
     expect(faults).to_have_text("No active fault rules")
     assert requests.get(f"{mock}/__mock/faults", timeout=10).json() == {"faults": []}
+
+
+# Counts the console's requests, each held 300 ms, before its own script runs.
+COUNT_FETCHES = """
+window.consoleFetches = { started: 0, inFlight: 0, most: 0, urls: [] };
+const realFetch = window.fetch.bind(window);
+window.fetch = async (...args) => {
+  const seen = window.consoleFetches;
+  seen.started += 1;
+  seen.inFlight += 1;
+  seen.most = Math.max(seen.most, seen.inFlight);
+  seen.urls.push(String(args[0]));
+  try {
+    await new Promise((done) => setTimeout(done, 300));
+    return await realFetch(...args);
+  } finally {
+    seen.inFlight -= 1;
+  }
+};
+"""
+SET_VISIBILITY = """(state) => {
+  Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def fetches_reach(page, count: int, timeout: float) -> None:
+    """Wait until the console has started `count` requests (the console's CSP forbids the
+    eval that Playwright's wait_for_function needs)."""
+    deadline = time.monotonic() + timeout
+    while page.evaluate("window.consoleFetches.started") < count:
+        assert time.monotonic() < deadline, f"the console started fewer than {count} requests in {timeout} s"
+        page.wait_for_timeout(100)
+
+
+def test_the_console_polls_one_request_at_a_time_for_summaries_and_not_while_hidden(browser, mock):
+    page = browser.new_page()
+    try:
+        page.add_init_script(COUNT_FETCHES)
+        page.goto(f"{mock}/__mock/")
+        fetches_reach(page, 10, timeout=20)
+        assert page.evaluate("window.consoleFetches.most") == 1  # never two requests at once
+        state_reads = [url for url in page.evaluate("window.consoleFetches.urls") if "/__mock/state" in url]
+        assert state_reads and all(url.endswith("/state") or "limit=20" in url for url in state_reads), state_reads
+
+        page.evaluate(SET_VISIBILITY, "hidden")
+        page.wait_for_timeout(2_000)  # the refresh under way, if any, ends
+        hidden = page.evaluate("window.consoleFetches.started")
+        page.wait_for_timeout(3_000)
+        assert page.evaluate("window.consoleFetches.started") == hidden  # no poll while hidden
+
+        page.evaluate(SET_VISIBILITY, "visible")
+        fetches_reach(page, hidden + 1, timeout=5)
+        assert page.evaluate("window.consoleFetches.most") == 1
+    finally:
+        page.close()
 
 
 def test_a_page_on_an_allowed_origin_can_neither_read_nor_change_the_admin_routes(open_page, mock, fault_rules):

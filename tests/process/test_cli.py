@@ -18,6 +18,7 @@ from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, ServeProc
 
 from mockserver.cli import main
 from mockserver.settings import DEFAULT_JWT_SECRET
+from mockserver.store import StateLimits
 
 MOCKSERVER = Path(sys.executable).with_name("mockserver")
 
@@ -199,3 +200,28 @@ def test_effective_spec_prints_the_document_the_mock_serves():
     served = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client().get("/__mock/served-openapi.json")
     assert json.loads(result.stdout) == served.get_json()
     assert json.loads(result.stdout)["paths"]["/notes"]["get"]["responses"]["401"]["x-mockserver-added"] is True
+
+
+def test_serve_takes_the_state_limits_from_the_option_or_the_environment(monkeypatch):
+    seen = []
+
+    def create_server(app, host, port, threads, limits):
+        store = app.extensions["mockserver.store"]
+        seen.append((store.limits, app.extensions["mockserver.controls"].journal.max_bytes))
+        raise OSError(98, "not started by the test")
+
+    monkeypatch.setattr("mockserver.cli.create_server", create_server)
+    CliRunner().invoke(main, ["serve", "--state-limits", "messages_per_chat=50, state-bytes=2MiB,journal_bytes=1KiB"])
+    CliRunner().invoke(main, ["serve"], env={"MOCKSERVER_STATE_LIMITS": "sessions=7"})
+
+    (first, first_journal), (second, _) = seen
+    assert (first.messages_per_chat, first.state_bytes, first_journal) == (50, 2 * 1024 * 1024, 1024)
+    assert first.reactions_per_message == StateLimits().reactions_per_message == 20  # the rest: defaults
+    assert second.sessions == 7
+
+
+@pytest.mark.parametrize("limits", ["messages=5", "sessions=0", "state_bytes=1TB", "sessions"])
+def test_serve_refuses_a_malformed_state_limit_naming_the_option(limits):
+    result = CliRunner().invoke(main, ["serve", "--state-limits", limits])
+    assert result.exit_code == 2
+    assert "--state-limits" in result.stderr

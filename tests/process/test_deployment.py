@@ -3,15 +3,18 @@ header, each finding of the security review replayed against `mockserver serve`.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 import jwt
 import pytest
 import requests
 from click.testing import CliRunner
-from support import CHAT, FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, ServeProcess
+from support import CHAT, FIXTURES, MOCKSERVER, MORGAN, PARTICIPANTS, ROOT, SAM, ServeProcess
 
 from mockserver.cli import main
+from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 from mockserver.settings import DEFAULT_JWT_SECRET
 
 SECRET = "team-deployment-secret-0123456789abcdefghijkl"
@@ -20,6 +23,8 @@ FRONTEND = "https://preview.example.dev"
 EVIL = "https://evil.example"
 MORGAN_LOGIN = {"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}
 THIRTY_ONE_YEARS = 31 * 365 * 24 * 3600
+SECURITY_SPEC = ROOT / "tests" / "specs" / "security.yaml"  # an apiKey scheme in a header, the query, a cookie
+API_KEY = "team-api-key-0123456789abcdefghijklmnopqrstuv"
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +278,45 @@ def test_preflights_echo_only_the_allowed_header_names_as_browsers_send_them(lap
         timeout=10,
     )
     assert response.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
+
+
+# --- 5. A shared mock accepts the public default API key -------------------------
+
+
+@pytest.mark.parametrize("value", ["", "short-key"], ids=["unset", "short"])
+def test_a_shared_mock_of_an_api_key_document_refuses_to_start_without_a_key_of_its_own(value):
+    env = {**os.environ, "MOCKSERVER_JWT_SECRET": SECRET, "MOCKSERVER_ADMIN_TOKEN": ADMIN_TOKEN}
+    env["MOCKSERVER_API_KEY"] = value
+    command = [str(MOCKSERVER), "serve", "--shared", "--port", "0", "--spec", str(SECURITY_SPEC)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the shared mock started, accepting the public default API key")
+    assert process.returncode != 0
+    expected = "MOCKSERVER_API_KEY must be set on a shared mock" if not value else "MOCKSERVER_API_KEY is 9 bytes long"
+    assert expected in stderr, stderr
+
+
+def test_a_shared_mock_takes_its_own_api_key_and_refuses_the_default():
+    env = {"MOCKSERVER_JWT_SECRET": SECRET, "MOCKSERVER_ADMIN_TOKEN": ADMIN_TOKEN, "MOCKSERVER_API_KEY": API_KEY}
+    with ServeProcess("--shared", "--spec", str(SECURITY_SPEC), env=env) as server:
+        for where in ("header", "query"):
+            path = f"{server.base_url}/{where}-key"
+            default = (
+                {"headers": {"X-API-Key": DEFAULT_API_KEY}}
+                if where == "header"
+                else {"params": {"api_key": DEFAULT_API_KEY}}
+            )
+            own = {"headers": {"X-API-Key": API_KEY}} if where == "header" else {"params": {"api_key": API_KEY}}
+            assert requests.get(path, timeout=10, **default).status_code == 401
+            assert requests.get(path, timeout=10, **own).status_code == 200
+
+
+def test_on_loopback_the_default_api_key_still_works():
+    env = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": "", "MOCKSERVER_API_KEY": ""}
+    with ServeProcess("--spec", str(SECURITY_SPEC), env=env) as server:
+        response = requests.get(f"{server.base_url}/header-key", headers={"X-API-Key": DEFAULT_API_KEY}, timeout=10)
+        assert response.status_code == 200

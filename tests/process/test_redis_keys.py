@@ -18,7 +18,7 @@ from redis_server import RedisServer
 from support import CHAT, FIXTURES, MORGAN, OTHER_CHAT, PROJECT, SECRET, SPEC, ContractClient, bearer
 
 from mockserver import create_app
-from mockserver.store import RedisStore
+from mockserver.store import RedisStore, StateLimits
 from mockserver.store.fixtures import load_fixtures
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
 from mockserver.store.redis_store import LAYOUT
@@ -73,8 +73,16 @@ def redis_traffic(monkeypatch) -> Iterator[Traffic]:
 
 @pytest.fixture
 def shared(redis_server: RedisServer):
-    """An app on a Redis state of its own, and that state's store."""
-    app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store_url=redis_server.url, store_prefix=uuid.uuid4().hex)
+    """An app on a Redis state of its own, and that state's store; its messages may hold
+    CONTENT_CHARS (past the budget's default content_bytes, 16 KiB)."""
+    app = create_app(
+        SPEC,
+        FIXTURES,
+        jwt_secret=SECRET,
+        store_url=redis_server.url,
+        store_prefix=uuid.uuid4().hex,
+        limits=StateLimits(content_bytes=2 * CONTENT_CHARS),
+    )
     app.test_client_class = ContractClient
     return app.test_client(), app.extensions["mockserver.store"]
 
@@ -141,6 +149,19 @@ def test_a_page_between_two_instants_reads_that_page_alone(shared, monkeypatch):
     assert 2 * CONTENT_CHARS < traffic.received < 3 * CONTENT_CHARS, traffic.received
 
 
+def test_the_state_summary_reads_no_message(shared, monkeypatch):
+    # Each chat's messages are counted by its index, its bytes by a counter: no item read.
+    client, store = shared
+    fill(client)
+    with redis_traffic(monkeypatch) as traffic:
+        response = client.get("/__mock/state")
+    assert response.status_code == 200
+    assert traffic.keys_naming("item:message:") == []
+    assert traffic.received < 10_000, traffic.received
+    chat = next(chat for chat in response.get_json()["chats"] if chat["_id"] == CHAT)
+    assert chat["messageCount"] == FILL + 3 and chat["bytes"] > FILL * CONTENT_CHARS
+
+
 # --- what a rule conflicts with ---------------------------------------------------------
 
 
@@ -197,6 +218,70 @@ def test_sends_into_one_chat_commit_in_the_order_of_their_instants(shared, monke
     assert held_at > other_at
     listed = client.get(messages_path(CHAT), headers=bearer()).get_json()["data"]["messages"]
     assert [m["content"] for m in listed[:2]] == ["held", "other"]
+
+
+def runs_of_a_held_edit(store: RedisStore, monkeypatch, held_id: str, other_id: str) -> int:
+    """An edit of message `held_id` of CHAT that read the chat and the message and waits,
+    before taking its instant, for an edit of `other_id` to commit; how many times the
+    held edit ran. Both make their message longer, so both change the chat's share of
+    the state's budget."""
+    runs = {"held": 0}
+    held = threading.current_thread
+    holding, other_edited = threading.Event(), threading.Event()
+    begin, now = store._begin, store.now
+
+    def counting_begin(pipe):
+        if held().name == "held":
+            runs["held"] += 1
+        return begin(pipe)
+
+    def held_now():
+        if held().name == "held" and runs["held"] == 1 and not holding.is_set():
+            holding.set()
+            assert other_edited.wait(10)
+        return now()
+
+    monkeypatch.setattr(store, "_begin", counting_begin)
+    monkeypatch.setattr(store, "now", held_now)
+
+    def edit(message_id: str) -> None:
+        store.edit_message(PROJECT, CHAT, message_id, MORGAN, f"{message_id} at greater length", None)
+
+    thread = threading.Thread(target=edit, args=(held_id,), name="held")
+    thread.start()
+    assert holding.wait(10)
+    edit(other_id)
+    other_edited.set()
+    thread.join(timeout=30)
+    monkeypatch.undo()
+    return runs["held"]
+
+
+def sent_by_morgan(store: RedisStore, *contents: str) -> list[str]:
+    return [
+        store.send_message(
+            PROJECT, CHAT, MORGAN, message_type="text", content=content, e2ee=None, reply_to=None, mentions=[]
+        ).id
+        for content in contents
+    ]
+
+
+def test_edits_of_two_messages_of_one_chat_do_not_conflict(shared, monkeypatch):
+    # What they add to the chat's share of the budget goes to a counter no rule WATCHes,
+    # not to the chat's item, which the other edit read.
+    client, store = shared
+    first, second = sent_by_morgan(store, "a", "b")
+    before = next(chat for chat in store.state_counts().chats if chat.chat.id == CHAT).chat.size_bytes
+    assert runs_of_a_held_edit(store, monkeypatch, first, second) == 1
+    after = next(chat for chat in store.state_counts().chats if chat.chat.id == CHAT).chat.size_bytes
+    assert after - before == len(f"{first} at greater length") - 1 + len(f"{second} at greater length") - 1
+
+
+def test_edits_of_one_message_conflict(shared, monkeypatch):
+    # The control of the test above: the other edit wrote the message the held one read.
+    client, store = shared
+    [only] = sent_by_morgan(store, "a")
+    assert runs_of_a_held_edit(store, monkeypatch, only, only) == 2
 
 
 # --- resets and layouts ------------------------------------------------------------------

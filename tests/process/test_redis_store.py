@@ -304,6 +304,63 @@ def test_a_second_replica_keeps_the_state_and_a_reset_on_either_resets_both(redi
     assert [p["userId"] for p in next(c for c in chats if c["_id"] == CHAT)["participants"]] == [MORGAN, ALEX, SAM]
 
 
+def budget_traffic(client) -> None:
+    """A rule of each kind the state's budget counts, through the API."""
+    key_path = f"/api/chat/projects/{PROJECT}/me/chat-e2ee-key"
+    kickoff = "msg_7Hc2LqW9xT4bNp3R"  # Morgan's, in CHAT
+    sent = client.post(MESSAGES, json={"type": "text", "content": "counted"}, headers=bearer())
+    gone = client.post(MESSAGES, json={"type": "text", "content": "deleted"}, headers=bearer())
+    calls = [
+        sent,
+        gone,
+        client.delete(f"{MESSAGES}/{gone.get_json()['data']['_id']}", headers=bearer()),
+        client.post(f"{MESSAGES}/{kickoff}/reactions", json={"emoji": "🚀"}, headers=bearer()),
+        client.post(f"{MESSAGES}/{kickoff}/reactions", json={"emoji": "🚀"}, headers=bearer(ALEX)),
+        client.delete(f"{MESSAGES}/{kickoff}/reactions", json={"emoji": "🚀"}, headers=bearer(ALEX)),
+        client.post(f"{MESSAGES}/read", json={"messageIds": [sent.get_json()["data"]["_id"]]}, headers=bearer(ALEX)),
+        client.patch(f"{MESSAGES}/{kickoff}", json={"content": "kick-off, edited at length"}, headers=bearer()),
+        client.post(PARTICIPANTS, json={"userId": PRIYA}, headers=bearer()),
+        client.delete(PARTICIPANTS, json={"userId": SAM}, headers=bearer()),
+        client.post(
+            f"/api/chat/projects/{PROJECT}/chats",
+            json={"name": "Counted", "type": "group", "participants": [ALEX]},
+            headers=bearer(),
+        ),
+        client.put(key_path, json={"identityPublicKey": "c2FtLWtleQ=="}, headers=bearer(SAM)),
+        client.put(key_path, json={"identityPublicKey": "bW9yZ2FuLWlkZW50aXR5LWtleS12Mi1sb25nZXI="}, headers=bearer()),
+        client.post("/api/auth/login", json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}),
+    ]
+    assert all(call.status_code < 300 for call in calls), [(call.status_code, call.get_json()) for call in calls]
+
+
+def counted(summary: dict) -> dict:
+    """A state summary but its instants and random IDs."""
+    return {
+        "bytes": summary["bytes"],
+        "sessions": summary["sessions"],
+        "projects": summary["projects"],
+        "chats": sorted(
+            (chat["name"], chat["messageCount"], chat["bytes"], [p["userId"] for p in chat["participants"]])
+            for chat in summary["chats"]
+        ),
+    }
+
+
+def test_the_state_summary_counts_on_redis_as_in_memory(redis_server):
+    # The Redis store keeps a chat's share of the estimate and a project's E2EE keys in
+    # counters of their own (not in the items its rules read): they add up as the
+    # memory store's records do.
+    memory = create_app(SPEC, FIXTURES, jwt_secret=SECRET).test_client()
+    shared = shared_app(redis_server.url, f"counted-{uuid.uuid4().hex}").test_client()
+    assert counted(memory.get("/__mock/state").get_json()) == counted(shared.get("/__mock/state").get_json())
+    for client in (memory, shared):
+        budget_traffic(client)
+    in_memory, in_redis = (counted(client.get("/__mock/state").get_json()) for client in (memory, shared))
+    assert in_redis == in_memory
+    project = next(p for p in in_redis["projects"] if p["projectId"] == PROJECT)
+    assert (project["chatCount"], project["e2eeKeyCount"]) == (3, 3)
+
+
 def test_mocks_with_other_prefixes_do_not_share(redis_server):
     first = shared_app(redis_server.url, f"one-{uuid.uuid4().hex}").test_client()
     second = shared_app(redis_server.url, f"two-{uuid.uuid4().hex}").test_client()

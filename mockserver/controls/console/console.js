@@ -1,10 +1,20 @@
 // The mock's console: reads the admin API (/__mock/...) and shows it. Everything is
 // rendered with textContent, never innerHTML: journal entries hold what clients sent.
+//
+// It polls one request at a time: the next poll is due POLL_MS after the last one has
+// finished, and none is made while the tab is hidden. The state is read as a summary
+// (counts and sizes), plus the newest messages of the one chat on show.
 "use strict";
 
 const TOKEN_KEY = "mudbase-mock-admin-token";
 const POLL_MS = 1000;
 const JOURNAL_ROWS = 100;
+const CHAT_MESSAGES = 20;
+
+let shownChat = null; // {projectId, chatId} of the chat whose messages are shown; null: the first
+let refreshing = null; // the refresh under way, if any
+let refreshAgain = false; // asked for while one was under way
+let pollTimer = null;
 
 function adminHeaders(extra) {
   const headers = Object.assign({}, extra);
@@ -78,12 +88,28 @@ function renderFaults(faults) {
   }
 }
 
-function renderState(chats) {
+function size(bytes) {
+  return bytes < 1024 * 1024 ? (bytes / 1024).toFixed(1) + " KiB" : (bytes / 1024 / 1024).toFixed(1) + " MiB";
+}
+
+function isShown(chat) {
+  return shownChat !== null && shownChat.projectId === chat.projectId && shownChat.chatId === chat._id;
+}
+
+function renderState(state, page) {
   const container = document.getElementById("chats");
   container.replaceChildren();
-  for (const chat of chats) {
+  container.appendChild(element("p", `About ${size(state.bytes)} of ${size(state.limits.stateBytes)}; ` +
+    `${state.sessions} sessions of ${state.limits.sessions}`, "state-total"));
+  for (const chat of state.chats) {
     const block = element("div", null, "chat");
-    block.appendChild(element("h3", `${chat.name || chat._id} (${chat.type || "chat"}, ${chat.projectId})`));
+    const title = element("h3", `${chat.name || chat._id} (${chat.type || "chat"}, ${chat.projectId})`);
+    title.title = "Show this chat's newest messages";
+    title.addEventListener("click", () => {
+      shownChat = { projectId: chat.projectId, chatId: chat._id };
+      refresh();
+    });
+    block.appendChild(title);
     const people = element("ul");
     for (const participant of chat.participants) {
       const user = participant.user || participant;
@@ -92,14 +118,17 @@ function renderState(chats) {
     }
     block.appendChild(element("p", "Participants"));
     block.appendChild(people);
-    const messages = element("ul");
-    for (const message of chat.messages) {
-      const sender = message.sender ? message.sender.firstName || message.sender._id : "";
-      messages.appendChild(element("li", `${sender}: ${message.content}`));
+    block.appendChild(element("p", `${chat.messageCount} messages, about ${size(chat.bytes)}`));
+    if (page && isShown(chat)) {
+      const messages = element("ul");
+      for (const message of page.messages) {
+        const sender = message.sender ? message.sender.firstName || message.sender._id : "";
+        messages.appendChild(element("li", `${sender}: ${message.isE2ee ? "(encrypted)" : message.content}`));
+      }
+      if (page.messages.length === 0) messages.appendChild(element("li", "No messages", "empty"));
+      block.appendChild(element("p", page.messages.length < chat.messageCount ? "The newest messages" : "Messages"));
+      block.appendChild(messages);
     }
-    if (chat.messages.length === 0) messages.appendChild(element("li", "No messages", "empty"));
-    block.appendChild(element("p", "Messages"));
-    block.appendChild(messages);
     container.appendChild(block);
   }
 }
@@ -112,18 +141,70 @@ function renderOperations(operations) {
   }
 }
 
-async function refresh() {
+// One request at a time: each waits for the one before.
+async function refreshOnce() {
   try {
-    const [journal, faults, state] = await Promise.all([admin("GET", "requests?limit=" + JOURNAL_ROWS), admin("GET", "faults"),
-      admin("GET", "state")]);
+    const journal = await admin("GET", "requests?limit=" + JOURNAL_ROWS);
     renderJournal(journal.requests);
+    const faults = await admin("GET", "faults");
     renderFaults(faults.faults);
-    renderState(state.chats);
+    const state = await admin("GET", "state");
+    if (shownChat === null || !state.chats.some(isShown)) {
+      shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
+    }
+    let page = null;
+    if (shownChat !== null) {
+      const chat = state.chats.find(isShown);
+      const query = new URLSearchParams({ projectId: chat.projectId, chatId: chat._id, limit: String(CHAT_MESSAGES),
+        cursor: String(Math.max(0, chat.messageCount - CHAT_MESSAGES)) });
+      page = await admin("GET", "state?" + query);
+    }
+    renderState(state, page);
     showStatus("Updated " + new Date().toLocaleTimeString(), false);
   } catch (error) {
     showStatus(error.message, true);
   }
 }
+
+// A refresh asked for while one is under way runs once that one is done, never beside it.
+function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        await refreshOnce();
+      } while (refreshAgain);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+// The next poll, POLL_MS after the last one finished; none while the tab is hidden.
+function schedulePoll() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  if (document.visibilityState === "hidden") return;
+  pollTimer = setTimeout(async () => {
+    pollTimer = null;
+    await refresh();
+    schedulePoll();
+  }, POLL_MS);
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+  } else {
+    refresh().then(schedulePoll);
+  }
+});
 
 async function act(method, path, done) {
   try {
@@ -150,7 +231,7 @@ async function start() {
   document.getElementById("reset-state").addEventListener("click", () => act("POST", "reset", "State reset"));
   await loadOperations();
   await refresh();
-  setInterval(refresh, POLL_MS);
+  schedulePoll();
 }
 
 async function loadOperations() {

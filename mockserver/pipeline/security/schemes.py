@@ -8,7 +8,9 @@ whose `WWW-Authenticate` challenge names the scheme:
   `mockserver token` issue, whatever flow the document describes. Scopes are not checked.
 - `http` basic: a fixture user's email (or user ID) and password.
 - `apiKey` in a header, the query or a cookie: the mock's API key
-  (`MOCKSERVER_API_KEY`, else `mudbase-mock-api-key`). It stands for no user.
+  (`MOCKSERVER_API_KEY`, else `mudbase-mock-api-key`). It stands for no user. The default
+  is public, so a shared mock whose document has an apiKey scheme needs a key of its own
+  of at least 32 bytes, or does not start (`require_own_api_key`).
 - any other `http` scheme (digest, ...): refused with a challenge of that scheme, as the
   mock cannot check it.
 """
@@ -22,6 +24,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mockserver import settings
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
 from mockserver.settings import MAX_API_KEY_CHARS, MAX_AUTHORIZATION_CHARS
@@ -32,6 +35,22 @@ DEFAULT_API_KEY = "mudbase-mock-api-key"
 
 def api_key() -> str:
     return os.environ.get(API_KEY_ENV) or DEFAULT_API_KEY
+
+
+def require_own_api_key(security_schemes: Mapping[str, Any], shared: bool) -> None:
+    """A SettingsError when a shared mock would check an apiKey scheme against the public
+    default key: MOCKSERVER_API_KEY must then be set, at least MIN_SECRET_BYTES long."""
+    names = [name for name, scheme in security_schemes.items() if (scheme or {}).get("type") == "apiKey"]
+    if not shared or not names:
+        return
+    value = os.environ.get(API_KEY_ENV, "")
+    if not value:
+        raise settings.SettingsError(
+            f"{API_KEY_ENV} must be set on a shared mock: the document's apiKey scheme "
+            f"{', '.join(names)} would accept the public default key {DEFAULT_API_KEY!r}. "
+            "Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    settings.check_secret(API_KEY_ENV, value)
 
 
 class Handler(Protocol):

@@ -19,14 +19,13 @@ sends it with the status and body the operation declares for such a failure.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
@@ -42,13 +41,13 @@ from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
+from mockserver.server.admin_routes import add_mock_routes
 from mockserver.server.behave import Behave
 from mockserver.server.deployment import LOCAL, Safeguards
 from mockserver.server.hooks import AsteriskTarget, Guards, RequestStart, install
 from mockserver.server.rate_limit import RateLimit
-from mockserver.server.state_view import state_response
 from mockserver.store import DEFAULT_PREFIX, MEMORY, StateLimits, Store, StoreUnavailable, open_store
-from mockserver.store.fixtures import FixtureError, load_fixtures
+from mockserver.store.fixtures import load_fixtures
 
 error_log = logging.getLogger("mockserver")
 
@@ -128,39 +127,7 @@ def create_app(
     behave = Behave(contract, controls, authenticator, validator, negotiator, store, secret)
     route_operations(app, contract, behave)
 
-    def reload_fixtures() -> None:
-        """The state starts over from the fixture files as they are now; FixtureError,
-        and nothing changed, when they do not load."""
-        store.load(load_fixtures(fixtures_dir))
-        negotiator.forget_deletions()
-
-    app.extensions["mockserver.reload_fixtures"] = reload_fixtures
-
-    @app.post(f"{ADMIN_PREFIX}/reset", endpoint="__mock.reset_state")
-    def reset_state() -> Response:
-        try:
-            reload_fixtures()
-            controls.faults.clear()
-        except FixtureError as exc:
-            details = "\n".join(exc.errors) + "\nThe state and the fixtures in use are as they were."
-            raise ApiError(400, "INVALID_FIXTURES", "Fixtures not reloaded", details) from None
-        return jsonify(message="State reset to fixtures")
-
-    @app.get(f"{ADMIN_PREFIX}/served-openapi.json", endpoint="__mock.served_document")
-    def served_document() -> Response:
-        # The document as served: repaired, plus the failures the mock adds (contract/additions.py).
-        return Response(json.dumps(contract.document, ensure_ascii=False), mimetype="application/json")
-
-    @app.get(f"{ADMIN_PREFIX}/state", endpoint="__mock.show_state")
-    def show_state() -> Response:
-        return state_response(store, request.args)  # a summary, or a page of a chat's messages
-
-    @app.get(f"{ADMIN_PREFIX}/health", endpoint="__mock.health")
-    def health() -> Response:
-        report = store.health()
-        response = jsonify(report)
-        response.status_code = 200 if report["status"] == "ok" else 503
-        return response
+    add_mock_routes(app, contract, store, negotiator, controls, fixtures_dir)
 
     if safeguards.rate_limit:
         declares_429 = {

@@ -100,6 +100,15 @@ NO_ID = "no id property"
 NO_ROLE = "no role"
 BENEATH_ITEM = "beneath an item"
 BESIDE_COLLECTION = "beside a collection"
+RULES = {  # what each group of skipped operations means
+    NO_ITEM_PATH: "the path neither ends in a parameter nor has a path below it that does",
+    NO_COLLECTION: "an item path whose parent path has no POST and no GET answering a list",
+    NO_ITEM_ROLE: "an item path with no GET, PUT, PATCH or DELETE",
+    NO_ID: "no schema of the item has a property the item path's parameter names",
+    NO_ROLE: "on a resource's item path or collection, but in none of its roles",
+    BENEATH_ITEM: "below a resource's item path: an action on an item, or a part of one",
+    BESIDE_COLLECTION: "beside a collection, and no list of its items filtered by their properties",
+}
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,8 @@ NO_ROLE = "no role"
 BENEATH_ITEM = "beneath an item"
 BESIDE_COLLECTION = "beside a collection"
 RULES = {  # what each group of skipped operations means
-    NO_ITEM_PATH: "the path neither ends in a parameter nor has a path below it that does",
-    NO_COLLECTION: "an item path whose parent path has no POST and no GET answering a list",
+    NO_ITEM_PATH: "the path neither ends in a parameter nor is the collection of one that does",
+    NO_COLLECTION: "an item path and the path above it, which has no POST and no GET answering a list",
     NO_ITEM_ROLE: "an item path with no GET, PUT, PATCH or DELETE",
     NO_ID: "no schema of the item has a property the item path's parameter names",
     NO_ROLE: "on a resource's item path or collection, but in none of its roles",
@@ -412,6 +412,8 @@ class _Inference:
             )
             return self._skip(operation, BESIDE_COLLECTION, why)
         why = f"{path} ends in no parameter, and no path below it does: neither an item nor a collection"
+        if any(p.startswith(path.rstrip("/") + "/") and _parameter(_segments(p)[-1]) for p in self.operations):
+            why = f"{path} ends in no parameter, and is the collection of no item path (one segment below it)"
         return self._skip(operation, NO_ITEM_PATH, why)
 
     @staticmethod
@@ -442,6 +444,8 @@ class _Inference:
         if create is None and lister is None:
             there = "has no POST and no GET answering a list" if at_collection else "is no path of the document"
             self._skip_all([item_path], NO_COLLECTION, f"{item_path} has no collection: {collection_path} {there}")
+            why = f"{collection_path} is no collection of {item_path}: it has no POST and no GET answering a list"
+            self._skip_all([collection_path], NO_COLLECTION, why)
             return
 
         found = [f"POST {create.operation_id} (create)"] if create else []

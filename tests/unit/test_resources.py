@@ -523,6 +523,8 @@ def test_where_the_rules_do_not_apply_each_operation_is_skipped_with_why(tmp_pat
             "/health": {"get": operation("health", answer={"type": "object"})},
             "/reports/{reportId}": {"get": operation("getReport", path=("reportId",), answer=ref("Blob"))},
             "/resets/{token}": {"post": operation("resetPassword", path=("token",))},
+            "/logs": {"get": operation("logSummary", answer=ref("Blob"))},  # an object, no list
+            "/logs/{logId}": {"get": operation("getLog", path=("logId",), answer=ref("Blob"))},
             "/notes": {"post": operation("createNote", body=ref("Blob"), answer=ref("Blob"))},
             "/notes/{noteId}": {"get": operation("getNote", path=("noteId",), answer=ref("Blob"))},
             "/pets": {
@@ -542,6 +544,8 @@ def test_where_the_rules_do_not_apply_each_operation_is_skipped_with_why(tmp_pat
         "health": NO_ITEM_PATH,
         "getReport": NO_COLLECTION,
         "resetPassword": NO_ITEM_ROLE,
+        "logSummary": NO_COLLECTION,
+        "getLog": NO_COLLECTION,
         "createNote": NO_ID,
         "getNote": NO_ID,
         "deleteAllPets": NO_ROLE,
@@ -550,6 +554,7 @@ def test_where_the_rules_do_not_apply_each_operation_is_skipped_with_why(tmp_pat
     }
     why = {skip.operation_id: skip.reason for skip in model.skipped}
     assert why["getReport"] == "/reports/{reportId} has no collection: /reports is no path of the document"
+    assert why["logSummary"] == "/logs is no collection of /logs/{logId}: it has no POST and no GET answering a list"
     assert why["createNote"].startswith("noteId names no property of the item")
     assert why["uploadPhoto"].startswith("beneath the item path /pets/{petId} of pets")
 

@@ -16,6 +16,7 @@ import yaml
 from openapi_spec_validator import validate
 from support import (
     FIXTURES,
+    MUDBASE_OPENAPI,
     PROJECT,
     ROOT,
     SECRET,
@@ -107,7 +108,19 @@ def test_served_operations_list_the_document(client):
     } in operations
 
 
-@pytest.mark.parametrize("spec", [SPEC, SPECS / "petstore.yaml", SPECS / "library_31.yaml"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SPEC,
+        SPECS / "petstore.yaml",
+        SPECS / "library_31.yaml",
+        pytest.param(
+            MUDBASE_OPENAPI,
+            marks=pytest.mark.skipif(not MUDBASE_OPENAPI.is_file(), reason=f"{MUDBASE_OPENAPI} is absent"),
+        ),
+    ],
+    ids=lambda p: p.name,
+)
 def test_the_resources_are_inferred_on_the_first_request_and_conform(spec):
     app = create_app(spec, FIXTURES, jwt_secret=SECRET)
     app.test_client_class = ContractClient  # checks the answer against admin_openapi.yaml

@@ -5,10 +5,10 @@ and on the full Mudbase description when it is at hand. No app is built."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from support import MUDBASE_OPENAPI as MUDBASE
 from support import ROOT
 
 from mockserver.behaviours import mock_additions
@@ -26,9 +26,6 @@ from mockserver.resources.infer import (
 )
 
 SPECS = ROOT / "tests" / "specs"
-# The full Mudbase description, beside the repository (as CI lays shared/ out); another
-# place with MUDBASE_OPENAPI (a git worktree's parent has no shared/).
-MUDBASE = Path(os.environ.get("MUDBASE_OPENAPI") or ROOT.parent / "shared" / "reference" / "mudbase-openapi.yaml")
 
 
 def model_of(path: Path) -> ResourceModel:

@@ -1,5 +1,6 @@
 """The `mockserver` command: `serve` the mock, `proxy` a real server with checks, print a
-`token` for a fixture user, or the `effective-spec` the mock serves for a document."""
+`token` for a fixture user, the `effective-spec` the mock serves for a document, or the
+`resources` inferred from it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from mockserver.contract.index import Contract, SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.security.tokens import issue_token
+from mockserver.resources import infer
+from mockserver.resources.report import text
 from mockserver.server.app import create_app
 from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from mockserver.server.logs import configure_logging
@@ -448,6 +451,25 @@ def effective_spec(spec: Path) -> None:
     for problem in contract.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(json.dumps(contract.document, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@version_option
+@click.argument("spec", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The model as JSON, as GET /__mock/resources answers it.")
+def resources(spec: Path, as_json: bool) -> None:
+    """Print the resources inferred from SPEC (what GET /__mock/resources answers): each
+    item path with its collection, id, schema, scope and operations by role, every
+    operation in none grouped by the rule that did not apply; each with its reason."""
+    try:
+        contract = Contract(spec, mock_additions())
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+    model = infer(contract)
+    if as_json:
+        click.echo(json.dumps(model.document(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(text(model, str(spec)))
 
 
 def _interrupt(_signum, _frame) -> None:

@@ -26,6 +26,11 @@ from mockserver.controls.steering import admin_document
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi.yaml"
 FIXTURES = ROOT / "fixtures"
+# The full Mudbase description, beside the repository (as CI lays shared/ out); elsewhere
+# with MUDBASE_OPENAPI (a git worktree's parent has no shared/).
+MUDBASE_OPENAPI = Path(
+    os.environ.get("MUDBASE_OPENAPI") or ROOT.parent / "shared" / "reference" / "mudbase-openapi.yaml"
+)
 SECRET = "test-secret-for-the-mock-server-tests-long-enough-for-hs512-keys-0123"
 
 PROJECT = "proj_CE5hbCg5EPjP"

@@ -1,6 +1,7 @@
 """What a frontend developer steers the mock with, wired into an app: latency and fault
 rules (faults.py), forced responses (prefer.py), the request journal (journal.py), and
-their admin routes, with the admin API's own document and the console page.
+their admin routes, with the admin API's own document, the console page, the served
+operations and the resources inferred from the document (resources/, on first request).
 
 The mock's view calls `intercept` first and `forced` after validation; `before` (latency)
 and `after` (the journal) are one of the app's hooks (server/hooks.py).
@@ -28,6 +29,7 @@ from mockserver.pipeline.respond import prefer
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.respond.prefer import Preference
 from mockserver.redaction import contract_names
+from mockserver.resources import infer
 from mockserver.settings import MAX_BODY_BYTES
 
 PACKAGE = resources.files(__package__)
@@ -79,7 +81,18 @@ class Controls:
         ]
         self.latency_rng = random.Random(options.seed)
         self.latency_lock = threading.Lock()
+        self.contract = contract
+        self._resources: dict[str, Any] | None = None
+        self._resources_lock = threading.Lock()
         self._routes(app)
+
+    def resources(self) -> dict[str, Any]:
+        """The resource model of the document, as JSON: inferred on the first request for
+        it, not at start-up (which it would add to for every app, most never asked)."""
+        with self._resources_lock:
+            if self._resources is None:
+                self._resources = infer(self.contract).document()
+            return self._resources
 
     # --- the hook: latency before, the journal after -------------------------------------
 
@@ -176,6 +189,10 @@ class Controls:
         @app.get(f"{ADMIN_PREFIX}/operations", endpoint="__mock.served_operations")
         def served_operations() -> Response:
             return jsonify(operations=self.operations)
+
+        @app.get(f"{ADMIN_PREFIX}/resources", endpoint="__mock.resources")
+        def resources() -> Response:
+            return jsonify(self.resources())
 
         @app.get(f"{ADMIN_PREFIX}/faults", endpoint="__mock.list_faults")
         def list_faults() -> Response:

@@ -14,7 +14,18 @@ import pytest
 import requests
 import yaml
 from openapi_spec_validator import validate
-from support import FIXTURES, PROJECT, ROOT, SECRET, SPEC, ContractClient, bearer, check_admin_response
+from support import (
+    FIXTURES,
+    MUDBASE_OPENAPI,
+    PROJECT,
+    ROOT,
+    SECRET,
+    SPEC,
+    ContractClient,
+    admin_response_errors,
+    bearer,
+    check_admin_response,
+)
 
 from mockserver import create_app
 from mockserver.server.deployment import Safeguards
@@ -23,6 +34,7 @@ from mockserver.server.serving import serve_in_background
 ADMIN_TOKEN = "console-admin-token-0123456789abcdefghijkl"
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 CONSOLE = ROOT / "mockserver" / "controls" / "console"
+SPECS = ROOT / "tests" / "specs"
 
 
 @pytest.fixture
@@ -65,7 +77,8 @@ def test_every_admin_route_of_the_app_is_in_the_document(app):
 def test_each_route_and_its_failures_conform(guarded):
     """With an admin token set: each route with it, and the failures without it or without JSON."""
     auth = admin_auth()
-    for path in ("/__mock/openapi.json", "/__mock/operations", "/__mock/state", "/__mock/faults", "/__mock/requests"):
+    paths = ("/__mock/openapi.json", "/__mock/operations", "/__mock/resources", "/__mock/state", "/__mock/faults")
+    for path in (*paths, "/__mock/requests"):
         assert guarded.get(path, headers=auth).status_code == 200, path
         assert guarded.get(path).status_code == 401, path
     rule = guarded.post("/__mock/faults", json={"operationId": "getUserChats", "status": 404}, headers=auth)
@@ -93,6 +106,50 @@ def test_served_operations_list_the_document(client):
         "path": "/api/chat/projects/{projectId}/chats/{chatId}/participants",
         "statuses": ["200", "400", "401"],
     } in operations
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SPEC,
+        SPECS / "petstore.yaml",
+        SPECS / "library_31.yaml",
+        pytest.param(
+            MUDBASE_OPENAPI,
+            marks=pytest.mark.skipif(not MUDBASE_OPENAPI.is_file(), reason=f"{MUDBASE_OPENAPI} is absent"),
+        ),
+    ],
+    ids=lambda p: p.name,
+)
+def test_the_resources_are_inferred_on_the_first_request_and_conform(spec):
+    app = create_app(spec, FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient  # checks the answer against admin_openapi.yaml
+    controls = app.extensions["mockserver.controls"]
+    assert controls._resources is None  # not at start-up
+    client = app.test_client()
+    first = client.get("/__mock/resources")
+    assert first.status_code == 200
+    assert admin_response_errors("GET", "/__mock/resources", first) == []
+    model = first.get_json()
+    assert model == client.get("/__mock/resources").get_json()
+    assert model["resources"], "a resource in each of these documents"
+    contract = app.extensions["mockserver.contract"]
+    placed = [(o["method"], o["path"]) for r in model["resources"] for o in r["operations"]]
+    skipped = [(s["method"], s["path"]) for s in model["skipped"]]
+    assert sorted(placed + skipped) == sorted((op.method, op.path) for op in contract.operations)
+
+
+def test_the_resources_of_the_chat_api(client):
+    resources = {r["name"]: r for r in client.get("/__mock/resources").get_json()["resources"]}
+    assert list(resources) == ["chats", "messages"]
+    messages = resources["messages"]
+    assert messages["itemPath"] == "/api/chat/projects/{projectId}/chats/{chatId}/messages/{messageId}"
+    assert (messages["id"]["property"], messages["scope"], messages["parent"]) == (
+        "_id",
+        ["projectId", "chatId"],
+        "chats",
+    )
+    assert messages["id"]["reason"].startswith("messageId -> _id: ")
 
 
 @pytest.mark.parametrize(
@@ -140,8 +197,9 @@ def test_over_http_the_console_and_the_admin_api_conform(app):
         for file in ("console.js", "console.css"):
             assert requests.get(f"{base_url}/__mock/console/{file}", timeout=10).status_code == 200
         requests.get(base_url + CHATS, headers=bearer(), timeout=10)
-        for path in ("/__mock/", "/__mock/openapi.json", "/__mock/operations", "/__mock/requests", "/__mock/faults"):
+        for path in ("/__mock/", "/__mock/openapi.json", "/__mock/operations", "/__mock/resources", "/__mock/faults"):
             check_admin_response(requests.get(base_url + path, timeout=10))
+        check_admin_response(requests.get(f"{base_url}/__mock/requests", timeout=10))
         journal = requests.get(f"{base_url}/__mock/requests", timeout=10).json()["requests"]
         assert [entry["operationId"] for entry in journal] == ["getUserChats"]
 

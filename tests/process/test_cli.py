@@ -87,7 +87,9 @@ def test_serve_from_another_folder_serves_the_shipped_contract_and_fixtures(tmp_
         assert login.status_code == 200
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["token"]], ids=["mockserver", "serve", "token"])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["token"], ["resources"]], ids=["mockserver", "serve", "token", "resources"]
+)
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_short_and_long_help_on_every_command(command, flag):
     result = CliRunner().invoke(main, [*command, flag])
@@ -97,7 +99,9 @@ def test_short_and_long_help_on_every_command(command, flag):
     assert "-h, --help" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["token"]], ids=["mockserver", "serve", "token"])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["token"], ["resources"]], ids=["mockserver", "serve", "token", "resources"]
+)
 def test_version_on_every_command(command):
     result = CliRunner().invoke(main, [*command, "--version"])
 
@@ -225,3 +229,40 @@ def test_serve_refuses_a_malformed_state_limit_naming_the_option(limits):
     result = CliRunner().invoke(main, ["serve", "--state-limits", limits])
     assert result.exit_code == 2
     assert "--state-limits" in result.stderr
+
+
+def test_resources_prints_each_resource_with_its_reasons_and_the_skipped_by_rule():
+    spec = ROOT / "tests" / "specs" / "petstore.yaml"
+    result = CliRunner().invoke(main, ["resources", str(spec)])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{spec}: 1 resource (4 operations), 3 skipped, of 7 operations"
+    assert lines[2].split() == ["RESOURCE", "ID", "SCOPE", "ROLES", "ITEM", "PATH"]
+    assert lines[3].split() == ["pet", "petId", "->", "id", "-", "create", "list", "read", "delete", "/pet/{petId}"]
+    text = " ".join(result.stdout.split())
+    assert "item /pet/{petId}: a path ending in a parameter is an item" in text
+    assert "id petId -> id: petId names a pet's ID" in text
+    assert "filter: status -> status: a query parameter named like a property of the items" in text
+    assert "Skipped: no item path (3): " in text
+    assert "POST /store/order (placeOrder): /store/order ends in no parameter" in text
+
+
+def test_resources_json_is_what_the_admin_route_answers():
+    from mockserver.server.app import create_app
+
+    spec = ROOT / "tests" / "specs" / "library_31.yaml"
+    result = CliRunner().invoke(main, ["resources", "--json", str(spec)])
+
+    assert result.exit_code == 0, result.output
+    served = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client().get("/__mock/resources")
+    assert json.loads(result.stdout) == served.get_json()
+
+
+def test_resources_of_a_broken_document_is_a_clear_error(tmp_path):
+    spec = tmp_path / "broken.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo: {title: x, version: '1'}\n")
+    result = CliRunner().invoke(main, ["resources", str(spec)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")

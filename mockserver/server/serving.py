@@ -223,7 +223,10 @@ def serve_in_background(
         # Finish in-flight requests, then close every socket from the loop's own
         # thread (closing them from here races its select()); the loop ends with them.
         server.task_dispatcher.shutdown()
-        server.trigger.pull_trigger(lambda: _close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: _close_all(server._map))
+        except OSError:  # the loop's wake-up pipe is gone (seen once under load): close from here
+            _close_all(server._map)
         thread.join(timeout=10)
 
 

@@ -53,6 +53,17 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_VALUES = 10_000
 MAX_JSON_STRING_CHARS = 64 * 1024
 
+# Bounds of an OpenAPI document (`--spec`) and of the files its $refs bring in, so that
+# start-up on any input ends within seconds, serving or refusing with file, line and
+# reason. Bytes: of each file, and of all of them together. Values: every mapping,
+# sequence, key and scalar of the data, YAML aliases expanded (an alias stands for a copy
+# of its anchor), in each file and in the bundled document. Levels: of nesting, so that
+# the walks over the data (several Python frames a level) stay far from the recursion
+# limit. The 363-operation Mudbase description is 1.3 MB, 81,000 values and 16 levels.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_NODES = 1_000_000
+MAX_DOCUMENT_DEPTH = 128
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
 # The contract and fixtures ship in the package: in the repository mockserver/data links

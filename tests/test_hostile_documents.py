@@ -1,0 +1,167 @@
+"""`mockserver serve --spec FILE` on hostile documents: each ends at once with a clear
+outcome, served (with a warning naming pointer and line) or refused with file, line and
+reason, never a traceback or a hang. The documents are under tests/specs/hostile/, or
+written here when they are large; the process-level tests run the real command with a
+timeout that only guards against a hang, and the work of the walks and of the generator
+is counted in calls, not timed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from support import FIXTURES, MOCKSERVER, ROOT, SECRET
+
+from mockserver import loading
+from mockserver.app import create_app
+from mockserver.loading import SpecError, load_document
+from mockserver.settings import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
+from mockserver.spec import _unknown_formats
+
+HOSTILE = ROOT / "tests" / "specs" / "hostile"
+HANG = 120  # seconds: a guard against a hang, not a measure (each case takes a second or a few)
+
+
+def refusal(spec: Path) -> str:
+    """What `mockserver serve --spec SPEC` prints when it refuses SPEC (it must)."""
+    result = subprocess.run(
+        [str(MOCKSERVER), "serve", "--port", "0", "--spec", str(spec), "--fixtures", str(FIXTURES)],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env={**os.environ, "MOCKSERVER_JWT_SECRET": SECRET},
+    )
+    assert result.returncode == 1, (result.returncode, result.stdout[-500:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    return result.stderr
+
+
+def openapi(**response: object) -> dict:
+    """A document of one operation, GET /a, whose 200 response is `response`."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "hostile", "version": "1"},
+        "paths": {"/a": {"get": {"responses": {"200": {"description": "ok", **response}}}}},
+    }
+
+
+def warnings_of(app) -> list[str]:
+    return [str(problem) for problem in app.extensions["mockserver.startup"]["problems"]]
+
+
+# --- refused at once, with file, line and reason ------------------------------------------
+
+
+def test_a_yaml_alias_bomb_is_refused_naming_the_line_where_it_passes_the_limit():
+    stderr = refusal(HOSTILE / "alias_bomb.yaml")
+    assert f"alias_bomb.yaml:22: more than the limit of {MAX_DOCUMENT_NODES} values once its YAML aliases" in stderr
+
+
+def test_the_alias_bomb_is_refused_before_its_data_is_built(monkeypatch):
+    def construct_document(self, node):
+        raise AssertionError("the data of an alias bomb was built")
+
+    monkeypatch.setattr(loading._Loader, "construct_document", construct_document)
+    # A node's own repr expands its aliases: pytest's report of a failure here would not end.
+    monkeypatch.setattr(yaml.Node, "__repr__", lambda node: f"<{type(node).__name__} at line {node.start_mark.line}>")
+    with pytest.raises(SpecError, match=r"alias_bomb\.yaml:22: more than the limit"):
+        load_document(HOSTILE / "alias_bomb.yaml")
+
+
+def test_an_alias_inside_the_node_it_names_is_refused():
+    # The data would be a mapping that holds itself: every walk of it would never end.
+    stderr = refusal(HOSTILE / "alias_cycle.yaml")
+    assert "alias_cycle.yaml:12: a YAML alias refers to a node that contains it" in stderr
+
+
+@pytest.mark.parametrize("levels", [10_000, MAX_DOCUMENT_DEPTH])
+def test_a_deeply_nested_json_document_is_refused(tmp_path, levels):
+    # 10,000 nested lists: past libyaml's own limit (1000), so read as JSON, which overflowed.
+    spec = tmp_path / "deep.json"
+    head = json.dumps(openapi())[:-1]
+    spec.write_text(head + ', "x-deep": ' + "[" * levels + "]" * levels + "}")
+    assert f"deep.json:1: nested deeper than the limit of {MAX_DOCUMENT_DEPTH} levels" in refusal(spec)
+
+
+def nested_example(levels: int) -> dict:
+    """A document whose example nests `levels` levels (8 levels down: the document nests
+    8 + `levels`), under a recursive schema that jsonschema checks it against at start-up."""
+    example: dict = {}
+    for _ in range(levels - 1):
+        example = {"child": example}
+    node = {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
+    media = {"schema": {"$ref": "#/components/schemas/Node"}, "example": example}
+    return {**openapi(content={"application/json": media}), "components": {"schemas": {"Node": node}}}
+
+
+def test_a_document_nested_to_the_limit_is_served_and_one_level_more_refused(tmp_path):
+    spec = tmp_path / "deep.json"
+    document = nested_example(MAX_DOCUMENT_DEPTH - 8)
+    spec.write_text(json.dumps(document))
+    app = create_app(spec, FIXTURES, jwt_secret=SECRET)
+    assert app.extensions["mockserver.startup"]["problems"] == []
+    assert (
+        app.test_client().get("/a").get_json()
+        == document["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    )
+    spec.write_text(json.dumps(nested_example(MAX_DOCUMENT_DEPTH - 7)))
+    with pytest.raises(SpecError, match=f"deep.json:1: nested deeper than the limit of {MAX_DOCUMENT_DEPTH} levels"):
+        create_app(spec, FIXTURES, jwt_secret=SECRET)
+
+
+def test_an_empty_file_is_refused():
+    assert "empty.yaml:1: not an OpenAPI document (the file is empty, not an object)" in refusal(HOSTILE / "empty.yaml")
+
+
+def test_a_binary_file_is_refused_naming_the_byte():
+    stderr = refusal(HOSTILE / "binary.png")
+    assert "binary.png:1: not YAML or JSON: byte 0x89 at offset 0 is not UTF-8 (a binary file?)" in stderr
+
+
+def test_refs_that_fan_out_across_files_are_refused_at_the_value_limit(tmp_path):
+    # Each file holds ten $refs to the next: 10^8 values once bundled, from 8 small files.
+    for level in range(8):
+        items = [{"$ref": f"f{level + 1}.json#/x"}] * 10 if level < 7 else ["lol"] * 10
+        (tmp_path / f"f{level}.json").write_text(json.dumps({"x": items}))
+    document = openapi(content={"application/json": {"schema": {"$ref": "#/components/schemas/Fan"}}})
+    document["components"] = {"schemas": {"Fan": {"type": "array", "x-laughs": {"$ref": "f0.json#/x"}}}}
+    (tmp_path / "main.json").write_text(json.dumps(document))
+    stderr = refusal(tmp_path / "main.json")
+    assert f"the document passes the limit of {MAX_DOCUMENT_NODES} values" in stderr
+    assert "main.json" in stderr
+
+
+def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(loading, "MAX_DOCUMENT_BYTES", 1000)
+    spec = tmp_path / "big.json"
+    spec.write_text(json.dumps(openapi(description="x" * 1000)))
+    with pytest.raises(SpecError, match=r"big\.json: larger than the limit of 1000 bytes"):
+        load_document(spec)
+
+
+# --- the work, counted ------------------------------------------------------------------
+
+
+class CountedList(list):
+    """A list that counts how often it is iterated: how often a walk looks into it."""
+
+    iterations = 0
+
+    def __iter__(self):
+        CountedList.iterations += 1
+        return super().__iter__()
+
+
+def test_the_walks_look_into_a_node_shared_by_aliases_once():
+    CountedList.iterations = 0
+    shared = CountedList([{"format": "objectid"}, {"type": "string"}])
+    document = {"paths": {f"/p{index}": {"x": shared} for index in range(1000)}}
+    assert not loading._has_external_refs(document)
+    assert CountedList.iterations == 1
+    CountedList.iterations = 0
+    assert set(_unknown_formats(document, "3.0")) == {"objectid"}
+    assert CountedList.iterations == 1

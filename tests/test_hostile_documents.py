@@ -143,6 +143,46 @@ def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
         load_document(spec)
 
 
+# --- served, with a warning naming pointer and line ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "schemas, pointer",
+    [
+        ({"A": {"allOf": [{"$ref": "#/components/schemas/A"}]}}, "/components/schemas/A/allOf/0"),
+        ({"A": {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/A"}]}}, "/components/schemas/A/oneOf/1"),
+        ({"A": {"$ref": "#/components/schemas/B"}, "B": {"not": {"$ref": "#/components/schemas/A"}}}, None),
+    ],
+)
+def test_a_schema_applied_in_place_within_itself_is_refused_or_reported(tmp_path, schemas, pointer):
+    # No value can be checked against it: jsonschema recursed until a RecursionError.
+    spec = tmp_path / "doc.json"
+    document = openapi(content={"application/json": {"schema": {"$ref": "#/components/schemas/A"}}})
+    spec.write_text(json.dumps({**document, "components": {"schemas": schemas}}))
+    with pytest.raises(SpecError, match="leads back to this schema with no property or item between") as refused:
+        create_app(spec, FIXTURES, jwt_secret=SECRET)
+    assert "and an operation uses it" in str(refused.value)
+    if pointer:
+        assert f"#{pointer}: $ref #/components/schemas/A leads back" in str(refused.value)
+    # Where no operation uses it, a warning.
+    document = openapi(content={"application/json": {"schema": {"type": "string"}}})
+    spec.write_text(json.dumps({**document, "components": {"schemas": schemas}}))
+    warnings = warnings_of(create_app(spec, FIXTURES, jwt_secret=SECRET))
+    assert any("leads back to this schema" in warning and "no operation uses it" in warning for warning in warnings)
+
+
+def test_a_response_key_that_is_no_status_is_ignored_with_a_warning(tmp_path):
+    spec = tmp_path / "doc.json"
+    document = openapi()
+    document["paths"]["/a"]["get"]["responses"].update({"²": {"description": "x"}, "9" * 5000: {"description": "y"}})
+    spec.write_text(json.dumps(document))
+    app = create_app(spec, FIXTURES, jwt_secret=SECRET)
+    warnings = warnings_of(app)
+    assert any("#/paths/~1a/get/responses/²: response key '²' is neither a status" in w for w in warnings), warnings
+    assert sum("is neither a status (200, 4XX) nor default: ignored" in w for w in warnings) == 2
+    assert app.test_client().get("/a").status_code == 200
+
+
 # --- the work, counted ------------------------------------------------------------------
 
 

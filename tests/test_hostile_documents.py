@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from support import FIXTURES, MOCKSERVER, ROOT, SECRET
 
 from mockserver import loading
 from mockserver.app import create_app
+from mockserver.generator import MAX_ITEMS, MAX_NESTING, MAX_VALUES, Generator
 from mockserver.loading import SpecError, load_document
 from mockserver.settings import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
 from mockserver.spec import _unknown_formats
@@ -38,6 +42,51 @@ def refusal(spec: Path) -> str:
     assert result.returncode == 1, (result.returncode, result.stdout[-500:], result.stderr[-2000:])
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     return result.stderr
+
+
+class Served:
+    """`mockserver serve --spec SPEC` that must start: its URL, and its stderr once stopped."""
+
+    def __init__(self, spec: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(MOCKSERVER), "serve", "--port", "0", "--spec", str(spec), "--fixtures", str(FIXTURES)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "MOCKSERVER_JWT_SECRET": SECRET},
+        )
+        self.stderr: list[str] = []
+        lines: queue.Queue[str] = queue.Queue()
+        self.readers = [
+            threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True),
+            # "" once stdout ends: the process stopped without a banner (refused, or crashed)
+            threading.Thread(target=lambda: [*map(lines.put, self.process.stdout), lines.put("")], daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
+        try:
+            banner = lines.get(timeout=HANG)
+        except queue.Empty:
+            self.stop()
+            raise AssertionError(f"mockserver serve --spec {spec.name} printed nothing in {HANG} s") from None
+        assert banner.startswith("Mudbase mock serving"), (banner, self.stop())
+        self.base_url = banner.split(" at ", 1)[1].split()[0]
+
+    def stop(self) -> str:
+        if self.process.returncode is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            for reader in self.readers:
+                reader.join(timeout=10)
+            self.process.stdout.close()
+            self.process.stderr.close()
+        return "".join(self.stderr)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
 
 
 def openapi(**response: object) -> dict:
@@ -146,6 +195,44 @@ def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
 # --- served, with a warning naming pointer and line ---------------------------------------
 
 
+def test_a_schema_that_requires_itself_is_served_with_a_warning():
+    with Served(HOSTILE / "self_required.yaml") as server:
+        got = requests.get(server.base_url + "/nodes", timeout=10)
+        nested = {}
+        for _ in range(50):
+            nested = {"child": nested}
+        posted = requests.post(server.base_url + "/nodes", json=nested, timeout=10)
+    stderr = server.stop()
+    assert "Traceback" not in stderr
+    pointer = "self_required.yaml:15: #/paths/~1nodes/get/responses/200/content/application~1json/schema"
+    assert f"{pointer}: no valid value generated: 'child' is a required property (at /child/child/" in stderr
+    assert got.status_code == 200
+    body, levels = got.json(), 0
+    while "child" in body:
+        body, levels = body["child"], levels + 1
+    assert levels == MAX_NESTING - 1  # cut where the generator's nesting ends
+    assert posted.status_code == 400  # a finite node always lacks a child somewhere
+    assert posted.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_a_json_document_with_100k_keys_is_served(tmp_path):
+    # 100,000 properties, all required, one of them twice: each repair and generator step
+    # is a look-up (a scan of the list for each name took quadratic time: no answer at all).
+    names = [f"p{index}" for index in range(100_000)]
+    schema = {"type": "object", "required": [*names, names[0]], "properties": dict.fromkeys(names, {})}
+    spec = tmp_path / "wide.json"
+    spec.write_text(json.dumps(openapi(content={"application/json": {"schema": schema}})))
+    with Served(spec) as server:
+        answer = requests.get(server.base_url + "/a", timeout=30)
+    stderr = server.stop()
+    assert "Traceback" not in stderr
+    assert "wide.json:1: #/paths/~1a/get/responses/200/content/application~1json/schema/required: duplicate" in stderr
+    # The generator stops at its bound of values: the answer lacks the rest, and says so.
+    assert f"no valid value generated: 'p{MAX_VALUES - 1}' is a required property" in stderr
+    assert answer.status_code == 200
+    assert len(answer.json()) == MAX_VALUES - 1
+
+
 @pytest.mark.parametrize(
     "schemas, pointer",
     [
@@ -205,3 +292,63 @@ def test_the_walks_look_into_a_node_shared_by_aliases_once():
     CountedList.iterations = 0
     assert set(_unknown_formats(document, "3.0")) == {"objectid"}
     assert CountedList.iterations == 1
+
+
+class Counted:
+    """Counts the generator's calls of Generator.value (each value it makes, or cuts)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls = 0
+        original = Generator.value
+
+        def value(generator, *args, **kwargs):
+            self.calls += 1
+            return original(generator, *args, **kwargs)
+
+        monkeypatch.setattr(Generator, "value", value)
+
+
+def generator_for(schemas: dict) -> Generator:
+    return Generator({"components": {"schemas": schemas}}, "3.0", lambda schema, value: False)
+
+
+def test_the_generator_cuts_a_recursion_of_required_properties_at_its_nesting_limit(monkeypatch):
+    counted = Counted(monkeypatch)
+    node = {"type": "object", "required": ["child"], "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
+    value = generator_for({"Node": node}).value({"$ref": "#/components/schemas/Node"})
+    levels = 0
+    while "child" in value:
+        value, levels = value["child"], levels + 1
+    assert value == {} and levels == MAX_NESTING - 1
+    assert counted.calls == MAX_NESTING + 1  # one a level, and the one that is cut
+
+
+def test_the_generator_stops_at_its_bound_of_values(monkeypatch):
+    # Two oneOf options that are the schema itself, a level down each: 2^32 values unbounded.
+    counted = Counted(monkeypatch)
+    twice = {"oneOf": [{"$ref": "#/components/schemas/Tree"}, {"$ref": "#/components/schemas/Tree"}]}
+    tree = {"type": "object", "required": ["next"], "properties": {"next": twice}}
+    generator_for({"Tree": tree}).value({"$ref": "#/components/schemas/Tree"})
+    assert counted.calls <= MAX_VALUES + 2 * MAX_NESTING  # past the bound, each call open asks once more
+    # and a huge minItems, minProperties or minLength is a bounded value
+    counted.calls = 0
+    many = generator_for({}).value({"type": "array", "minItems": 2_000_000, "items": {"type": "integer"}})
+    assert len(many) == MAX_ITEMS
+    assert counted.calls == MAX_ITEMS + 1
+    assert len(generator_for({}).value({"type": "object", "minProperties": 2_000_000})) == MAX_ITEMS
+
+
+@pytest.mark.parametrize(
+    "schema, kind",
+    [
+        ({"type": "integer", "minimum": float("inf")}, int),
+        ({"type": "number", "minimum": "1e+3"}, int),
+        ({"type": "number", "minimum": 1e299, "multipleOf": 1e-300}, float),
+        ({"type": "string", "minLength": "5", "format": ["a"], "pattern": 5}, str),
+        ({"type": "object", "required": True, "properties": ["a"], "maxProperties": 1.5}, dict),
+        ({"type": "array", "minItems": -3, "maxItems": "2", "prefixItems": {"a": 1}}, list),
+    ],
+)
+def test_the_generator_ignores_keywords_of_the_wrong_type(schema, kind):
+    # Each raised before (OverflowError, TypeError, AttributeError): at start-up, a traceback.
+    assert type(generator_for({}).value(schema)) is kind

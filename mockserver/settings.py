@@ -81,6 +81,7 @@ VIOLATIONS_KEPT = 10_000
 VIOLATIONS_MAX_BYTES = 32 * 1024 * 1024
 UNDOCUMENTED_CASES = 100
 
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4010
 # The contract and fixtures ship in the package: in the repository mockserver/data links

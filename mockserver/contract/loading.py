@@ -3,12 +3,19 @@ line of every JSON pointer, so that each warning and refusal can name where it i
 
 YAML is parsed once (libyaml when present) into its node tree, from which the data is
 built; the tree stays to answer `line(pointer)`. Dates stay strings, as in JSON.
+
+Every file is bounded before its data is built (MAX_DOCUMENT_* below): its size, and
+its node tree as the data would be, YAML aliases expanded (a "billion laughs" of 1.5 KB
+would be billions of values), nested no deeper than a limit, and without an alias to a
+node that contains it (data without end). The bundled document is held to the same
+bounds. So every later walk of the data (repairs, generator, validators) is bounded too:
+a hostile document is refused with its file, line and reason.
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +23,19 @@ from urllib.parse import unquote
 
 import yaml
 
-from mockserver.contract.pointers import escape, pointer_parts
+from mockserver.contract.pointers import array_index, escape, pointer_parts
+
+# Bounds of an OpenAPI document (`--spec`) and of the files its $refs bring in, so that
+# start-up on any input ends within seconds, serving or refusing with file, line and
+# reason. Bytes: of each file, and of all of them together. Values: every mapping,
+# sequence, key and scalar of the data, YAML aliases expanded (an alias stands for a copy
+# of its anchor), in each file and in the bundled document. Levels: of nesting, so that
+# the walks over the data (several Python frames a level) stay far from the recursion
+# limit. The 363-operation Mudbase description is 1.3 MB, 81,000 values and 16 levels.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_NODES = 1_000_000
+MAX_DOCUMENT_DEPTH = 128
+
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -29,6 +48,20 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """An integer, or a YAML error at its line for one that Python refuses to read (more
+    than 4300 digits: a ValueError, and a traceback, before)."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        digits = f"an integer of {len(node.value)} characters: Python reads at most {limit} digits"
+        raise yaml.constructor.ConstructorError(None, None, digits, node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class SpecError(Exception):
@@ -54,6 +87,9 @@ class SourceFile:
     path: Path
     data: Any
     node: yaml.Node | None  # None when parsed as plain JSON (no lines)
+    size: int = 0  # bytes
+    # Per mapping node (by id), its keys' value nodes: a look-up per pointer part, not a scan.
+    _keys: dict[int, dict[Any, yaml.Node]] = field(default_factory=dict, repr=False, compare=False)
 
     def line(self, pointer: str) -> int | None:
         node = self.node
@@ -61,9 +97,15 @@ class SourceFile:
             return None
         for part in pointer_parts(pointer):
             if isinstance(node, yaml.MappingNode):
-                node = next((value for key, value in node.value if key.value == part), None)
-            elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-                node = node.value[int(part)]
+                keys = self._keys.get(id(node))
+                if keys is None:
+                    keys = self._keys[id(node)] = {}
+                    for key, value in node.value:
+                        if isinstance(key, yaml.ScalarNode):
+                            keys.setdefault(key.value, value)
+                node = keys.get(part)
+            elif isinstance(node, yaml.SequenceNode) and (index := array_index(part, len(node.value))) is not None:
+                node = node.value[index]
             else:
                 node = None
             if node is None:
@@ -73,25 +115,103 @@ class SourceFile:
 
 def read_source(path: Path) -> SourceFile:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as file:
+            raw = file.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
         raise SpecError(f"{path}: cannot read the document: {exc}") from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise SpecError(f"{path}: larger than the limit of {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = f"byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        raise SpecError(f"{path}:{line}: not YAML or JSON: {byte} is not UTF-8 (a binary file?)") from None
     try:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_nodes(path, node)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except RecursionError:  # the pure-Python composer (no libyaml) on deep nesting
+        raise SpecError(f"{path}: nested deeper than the limit of {MAX_DOCUMENT_DEPTH} levels") from None
     except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
         try:  # JSON that YAML 1.1 refuses (rare): no lines, but served
-            return SourceFile(path, json.loads(text), None)
+            data = json.loads(text)
+        except RecursionError:  # libyaml refuses past 1000 levels; json.loads then overflows
+            raise SpecError(f"{where}: nested deeper than the limit of {MAX_DOCUMENT_DEPTH} levels") from None
         except ValueError:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
             reason = getattr(exc, "problem", None) or str(exc)
             raise SpecError(f"{where}: not YAML or JSON: {reason}") from None
-    return SourceFile(path, data, node)
+        _check_data(path, data)
+        return SourceFile(path, data, None, len(raw))
+    return SourceFile(path, data, node, len(raw))
+
+
+def _check_nodes(path: Path, root: yaml.Node) -> None:
+    """A SpecError unless the data of `root` is within the bounds, aliases expanded, and
+    finite. Each collection node is visited once (a depth-first walk, an explicit stack):
+    the values and levels under a node shared by aliases are counted once, then added up."""
+    if isinstance(root, yaml.ScalarNode):
+        return
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels) of its data
+    open_: set[int] = set()  # the nodes being walked: those that contain the current one
+    shared = False  # whether a node was met again (through an alias)
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None, int]] = [(root, None, 0)]
+    while stack:
+        node, nested, scalars = stack.pop()
+        key = id(node)
+        if nested is not None:  # every nested collection is done: add them up
+            open_.discard(key)
+            values, levels = 1 + scalars, 1 if scalars else 0  # levels below this node
+            for child in nested:
+                child_values, child_levels = done[id(child)]
+                values += child_values
+                levels = max(levels, child_levels)
+            levels += 1
+            if values > MAX_DOCUMENT_NODES or levels > MAX_DOCUMENT_DEPTH:
+                _out_of_bounds(f"{path}:{node.start_mark.line + 1}", values, levels, shared)
+            done[key] = (values, levels)
+        elif key in open_:
+            where = f"{path}:{node.start_mark.line + 1}"
+            raise SpecError(f"{where}: a YAML alias refers to a node that contains it: the data would never end")
+        elif key in done:
+            shared = True
+        else:
+            open_.add(key)
+            children = node.value
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in children for part in pair]
+            nested = [child for child in children if not isinstance(child, yaml.ScalarNode)]
+            stack.append((node, nested, len(children) - len(nested)))
+            stack.extend((child, None, 0) for child in nested)
+
+
+def _check_data(path: Path, data: Any) -> None:
+    """`_check_nodes` for data read as JSON (a tree: nothing shared, no lines)."""
+    values = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, levels = stack.pop()
+        values += 1
+        if values > MAX_DOCUMENT_NODES or levels > MAX_DOCUMENT_DEPTH:
+            _out_of_bounds(str(path), values, levels, False)
+        if isinstance(node, dict):
+            stack.extend((child, levels + 1) for pair in node.items() for child in pair)
+        elif isinstance(node, list):
+            stack.extend((child, levels + 1) for child in node)
+
+
+def _out_of_bounds(where: str, values: int, levels: int, aliased: bool) -> None:
+    if levels > MAX_DOCUMENT_DEPTH:
+        raise SpecError(f"{where}: nested deeper than the limit of {MAX_DOCUMENT_DEPTH} levels")
+    aliases = " once its YAML aliases are expanded" if aliased else ""
+    raise SpecError(f"{where}: more than the limit of {MAX_DOCUMENT_NODES} values{aliases}")
 
 
 @dataclass
@@ -114,7 +234,9 @@ class Document:
 def load_document(path: Path) -> Document:
     main = read_source(path)
     if not isinstance(main.data, dict):
-        raise SpecError(f"{path}: not an OpenAPI document (the top level is not an object)")
+        line = main.node.start_mark.line + 1 if main.node is not None else 1
+        found = "the file is empty" if main.data is None else f"the top level is a {type(main.data).__name__}"
+        raise SpecError(f"{path}:{line}: not an OpenAPI document ({found}, not an object)")
     document = Document(path, main.data, main, files=[path.resolve()])
     if _has_external_refs(main.data):
         bundler = _Bundler(document)
@@ -123,39 +245,62 @@ def load_document(path: Path) -> Document:
     return document
 
 
-def _has_external_refs(node: Any) -> bool:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            return True
-        return any(_has_external_refs(value) for value in node.values())
-    if isinstance(node, list):
-        return any(_has_external_refs(value) for value in node)
+def _has_external_refs(data: Any) -> bool:
+    seen: set[int] = set()  # containers shared by YAML aliases are looked into once
+    nodes = [data]
+    while nodes:
+        node = nodes.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return True
+            nodes.extend(node.values())
+        else:
+            nodes.extend(node)
     return False
 
 
 class _Bundler:
     """Replaces each `$ref` to another file with the part it points to (its own `$ref`s,
-    local to that file, followed in turn), as Prism and swagger-cli bundle documents."""
+    local to that file, followed in turn), as Prism and swagger-cli bundle documents.
+
+    The bundled document is new data (a copy of each part, the file's own data untouched),
+    held to the bounds of one file: a value for each it holds, parts brought in by $refs
+    (and YAML aliases) included, and levels counted across the files."""
 
     def __init__(self, document: Document) -> None:
         self.document = document
         self.files: dict[Path, SourceFile] = {document.path.resolve(): document.main}
+        self.values = 0
+        self.bytes = document.main.size
 
     def bundle(self) -> None:
         self.document.data = self._walk(self.document.data, self.document.path.resolve(), "", ())
 
-    def _walk(self, node: Any, base: Path, pointer: str, stack: tuple[str, ...]) -> Any:
+    def _walk(self, node: Any, base: Path, pointer: str, stack: tuple[str, ...], levels: int = 1) -> Any:
+        self.values += 1
+        if self.values > MAX_DOCUMENT_NODES or levels > MAX_DOCUMENT_DEPTH:
+            limit = f"{MAX_DOCUMENT_DEPTH} levels" if levels > MAX_DOCUMENT_DEPTH else f"{MAX_DOCUMENT_NODES} values"
+            where = _where(self.document.problem(pointer, ""))
+            raise SpecError(
+                f"{where}: with the files its $refs name bundled in, the document passes the limit of {limit}"
+            )
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and (not ref.startswith("#") or base != self.document.path.resolve()):
-                return self._inline(ref, base, pointer, stack)
-            return {key: self._walk(value, base, f"{pointer}/{escape(key)}", stack) for key, value in node.items()}
+                return self._inline(ref, base, pointer, stack, levels)
+            return {
+                key: self._walk(value, base, f"{pointer}/{escape(key)}", stack, levels + 1)
+                for key, value in node.items()
+            }
         if isinstance(node, list):
-            return [self._walk(value, base, f"{pointer}/{index}", stack) for index, value in enumerate(node)]
+            return [self._walk(item, base, f"{pointer}/{index}", stack, levels + 1) for index, item in enumerate(node)]
         return node
 
-    def _inline(self, ref: str, base: Path, pointer: str, stack: tuple[str, ...]) -> Any:
+    def _inline(self, ref: str, base: Path, pointer: str, stack: tuple[str, ...], levels: int) -> Any:
         file_part, _, fragment = ref.partition("#")
         target_path = (base.parent / unquote(file_part)).resolve() if file_part else base
         key = f"{target_path}#{fragment}"
@@ -166,19 +311,23 @@ class _Bundler:
             if not target_path.is_file():
                 raise SpecError(f"{_where(where)}: $ref {ref}: no such file {target_path}")
             self.files[target_path] = read_source(target_path)
+            self.bytes += self.files[target_path].size
+            if self.bytes > MAX_DOCUMENT_BYTES:
+                limit = f"the limit of {MAX_DOCUMENT_BYTES} bytes"
+                raise SpecError(f"{_where(where)}: $ref {ref}: the files of the document together pass {limit}")
         target: Any = self.files[target_path].data
         for part in pointer_parts(fragment):
             if isinstance(target, dict) and part in target:
                 target = target[part]
-            elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-                target = target[int(part)]
+            elif isinstance(target, list) and (index := array_index(part, len(target))) is not None:
+                target = target[index]
             else:
                 raise SpecError(f"{_where(where)}: $ref {ref}: {target_path.name} has no #{fragment}")
         if pointer and base == self.document.path.resolve():
             self.document.bundled.append(
                 self.document.problem(pointer, f"$ref {ref} to another file: bundled in from {target_path.name}")
             )
-        return self._walk(copy.deepcopy(target), target_path, pointer, (*stack, key))
+        return self._walk(target, target_path, pointer, (*stack, key), levels)
 
 
 def _where(problem: Problem) -> str:

@@ -27,6 +27,23 @@ def pointer_parts(pointer: str) -> list[str]:
     return [unescape(part) for part in pointer.lstrip("/").split("/")] if pointer.strip("/") else []
 
 
+def array_index(part: str, length: int) -> int | None:
+    """`part` of a pointer as an index of an array of `length` items, or None: only ASCII
+    digits (`int` takes `²` and refuses 5,000 digits), and within the array."""
+    if part.isascii() and part.isdigit() and len(part) <= len(str(length)) and int(part) < length:
+        return int(part)
+    return None
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, list):
+        index = array_index(part, len(node))
+        if index is None:
+            raise LookupError(part)
+        return node[index]
+    return node[part]
+
+
 def lookup(document: Any, pointer: str, default: Any = _MISSING) -> Any:
     """The node at a JSON pointer the mock wrote (no percent-decoding); LookupError, or
     `default` when given, where nothing is there."""
@@ -34,7 +51,7 @@ def lookup(document: Any, pointer: str, default: Any = _MISSING) -> Any:
     for part in pointer.split("/")[1:] if pointer else []:
         part = part.replace("~1", "/").replace("~0", "~")
         try:
-            node = node[int(part)] if isinstance(node, list) else node[part]
+            node = _child(node, part)
         except (LookupError, TypeError, ValueError):
             if default is _MISSING:
                 raise LookupError(pointer) from None
@@ -47,7 +64,7 @@ def lookup_ref(document: Any, ref: str, default: Any = _MISSING) -> Any:
     node = document
     for part in pointer_parts(ref.partition("#")[2]):
         try:
-            node = node[int(part)] if isinstance(node, list) else node[part]
+            node = _child(node, part)
         except (LookupError, TypeError, ValueError):
             if default is _MISSING:
                 raise LookupError(ref) from None

@@ -5,18 +5,28 @@ took 7-8 s on the 363-operation Mudbase description to do so). This walks the do
 once, repairs what has one meaning to a mock, and reports each repair as a `Problem`
 (JSON pointer, line, what was done). It refuses, with the same pointer and line, only
 what cannot be served: not OpenAPI 3.0/3.1, no paths, or a `$ref` an operation needs
-that points nowhere.
+that points nowhere or back to its own schema with no property or item between (`A:
+{allOf: [$ref: A]}`: no value could ever be checked against it).
+
+Its work is linear in the document (loading.py bounds the document's size): each node is
+seen once a place it has, and every check is a look-up, never a scan of a list.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from mockserver.contract.loading import Document, Problem, SpecError, escape, pointer_parts
+from mockserver.contract.loading import Document, Problem, SpecError, array_index, escape, pointer_parts
 
 # Keys whose values are data (examples, defaults...), not schema or document structure.
 DATA_KEYS = {"example", "examples", "default", "enum", "const", "value"}
 COMPOSITIONS = ("oneOf", "anyOf", "allOf")
+# Where a schema applies the schemas under it to the same value (so a $ref there that
+# leads back to the schema never ends); `properties`, `items`... apply them to a part.
+IN_PLACE_LISTS = COMPOSITIONS
+IN_PLACE = ("not", "if", "then", "else")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def openapi_version(document: Document) -> str:
@@ -75,6 +85,11 @@ class _Walker:
         if pointer.endswith("/responses"):
             for key in [key for key in node if not isinstance(key, str)]:  # YAML reads `200:` as a number
                 node[str(key)] = node.pop(key)
+            if _is_operation_responses(pointer):
+                for key in [key for key in node if not _is_response_key(key)]:
+                    del node[key]
+                    message = f"response key {key[:40]!r} is neither a status (200, 4XX) nor default: ignored"
+                    self.warn(f"{pointer}/{escape(key)}", message)
         for keyword in COMPOSITIONS:
             if node.get(keyword) == []:
                 del node[keyword]
@@ -82,7 +97,8 @@ class _Walker:
         required = node.get("required")
         if isinstance(required, list) and len(set(map(str, required))) < len(required):
             node["required"] = list(dict.fromkeys(required))
-            duplicates = sorted({name for name in required if required.count(name) > 1})
+            counts = Counter(map(str, required))
+            duplicates = sorted(name for name, count in counts.items() if count > 1)
             self.warn(f"{pointer}/required", f"duplicate required entries {duplicates}: each counted once")
         schema_type = node.get("type")
         if isinstance(schema_type, list) and self.version == "3.0":
@@ -113,26 +129,60 @@ class _Walker:
         self.warn(f"{pointer}/nullable", "nullable is OpenAPI 3.0; read as a type that also allows null")
 
     def check_refs(self) -> None:
-        """A `$ref` that points nowhere is a warning where no operation needs it, else a refusal."""
-        broken = [(pointer, ref) for pointer, ref in self.refs if not self._resolves(ref)]
+        """A `$ref` that points nowhere, or back to its own schema in place, is a warning
+        where no operation needs it, else a refusal."""
+        broken = [(pointer, ref, "points nowhere") for pointer, ref in self.refs if not self._resolves(ref)]
+        message = "leads back to this schema with no property or item between: no value can be checked against it"
+        broken += [(pointer, ref, message) for pointer, ref in self._in_place_cycles()]
         if not broken:
             return
         used = self._reachable()
-        for pointer, ref in broken:
-            if any(pointer == root or pointer.startswith(root + "/") for root in used):
-                raise SpecError(f"{_at(self.document, pointer)}: $ref {ref} points nowhere, and an operation uses it")
-            self.warn(pointer, f"$ref {ref} points nowhere; no operation uses it")
+        for pointer, ref, reason in broken:
+            if (_component_of(pointer) or _path_root(pointer)) in used:
+                raise SpecError(f"{_at(self.document, pointer)}: $ref {ref} {reason}, and an operation uses it")
+            self.warn(pointer, f"$ref {ref} {reason}; no operation uses it")
 
     def _resolves(self, ref: str) -> bool:
         node: Any = self.document.data
         for part in pointer_parts(ref[1:]):
             if isinstance(node, dict) and part in node:
                 node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
+            elif isinstance(node, list) and (index := array_index(part, len(node))) is not None:
+                node = node[index]
             else:
                 return False
         return True
+
+    def _in_place_cycles(self) -> list[tuple[str, str]]:
+        """(pointer, ref) of each $ref that closes a cycle of schemas applied in place: the
+        schema at its target applies, through $refs and compositions only, the schema the
+        $ref is in. A depth-first walk with an explicit stack, each schema walked once."""
+        edges: dict[str, list[tuple[str, str, str]]] = {}  # schema -> (target, pointer, ref) it applies in place
+        for pointer, ref in self.refs:
+            target = "".join(f"/{escape(part)}" for part in pointer_parts(ref[1:]))
+            for owner in _in_place_owners(pointer):
+                edges.setdefault(owner, []).append((target, pointer, ref))
+        cycles: list[tuple[str, str]] = []
+        state: dict[str, bool] = {}  # schema -> True while walked, False once done
+        for start in edges:
+            if start in state:
+                continue
+            state[start] = True
+            stack = [(start, iter(edges[start]))]
+            while stack:
+                schema, pending = stack[-1]
+                step = next(pending, None)
+                if step is None:
+                    state[schema] = False
+                    stack.pop()
+                    continue
+                target, pointer, ref = step
+                if state.get(target) is True:
+                    cycles.append((pointer, ref))
+                elif target not in state:
+                    state[target] = True
+                    stack.append((target, iter(edges.get(target, ()))))
+        return list(dict.fromkeys(cycles))
 
     def _reachable(self) -> set[str]:
         """Pointers of the paths and of every component an operation reaches through $refs."""
@@ -159,3 +209,29 @@ def _component_of(pointer: str) -> str | None:
 
 def _path_root(pointer: str) -> str:
     return "/".join(pointer.split("/")[:2])
+
+
+def _in_place_owners(pointer: str) -> list[str]:
+    """`pointer` and each schema that applies it in place: /A/allOf/0/not -> /A/allOf/0, /A."""
+    parts = pointer.split("/")
+    owners = [pointer]
+    while True:
+        if len(parts) > 2 and parts[-2] in IN_PLACE_LISTS and parts[-1].isdigit():
+            parts = parts[:-2]
+        elif len(parts) > 1 and parts[-1] in IN_PLACE:
+            parts = parts[:-1]
+        else:
+            return owners
+        owners.append("/".join(parts))
+
+
+def _is_operation_responses(pointer: str) -> bool:
+    parts = pointer.split("/")
+    return len(parts) == 5 and parts[1] == "paths" and parts[3] in HTTP_METHODS
+
+
+def _is_response_key(key: str) -> bool:
+    """200, 4XX (any case), default, or an extension (x-...)."""
+    if key == "default" or key.startswith("x-"):
+        return True
+    return len(key) == 3 and key[0] in "12345" and (key[1:].isascii() and key[1:].isdigit() or key[1:].upper() == "XX")

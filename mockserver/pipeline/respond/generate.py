@@ -11,6 +11,15 @@ it: the negotiator reports those).
 hypothesis (with a fixed seed: `derandomize`) turns a `pattern` into a string; the rest
 is plain code, cheap enough to build every response of a 363-operation document at
 start-up.
+
+The work is bounded whatever the document holds: a value nests at most MAX_NESTING
+generator calls (a property, an item, a oneOf option each), holds at most MAX_VALUES
+values, and a document's values together at most MAX_DOCUMENT_VALUES. Past a bound the
+generator cuts: an object leaves the property out, an array ends, anything else is null.
+So a schema whose required properties recurse without end (`Node` requires a `Node`)
+gets a value that stops MAX_NESTING levels down, which its schema refuses (a required
+property missing there), and the negotiator reports it with the schema's pointer and
+line. Keywords of the wrong type (`minimum: "1"`, `required: true`) are ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +34,15 @@ from typing import Any
 from mockserver.contract.pointers import lookup_ref
 
 MAX_DEPTH = 6  # deeper, optional properties are left out and arrays are empty
+# Bounds of the work (the 363-operation Mudbase description needs at most 7 levels and 63
+# values for a body, 601 values in all): generator calls nested (a property, an item, a
+# oneOf option each), values in one value, values for all the document; items of an array
+# and properties added for minProperties; characters padded for minLength.
+MAX_NESTING = 32
+MAX_VALUES = 10_000
+MAX_DOCUMENT_VALUES = 1_000_000
+MAX_ITEMS = 1_000
+MAX_STRING_CHARS = 64 * 1024
 FIXED_DATE = "2026-01-15"
 FIXED_TIME = "09:30:00Z"
 
@@ -82,6 +100,9 @@ BY_NAME: dict[str, str] = {
 }
 
 
+_CUT = object()  # what the generator returns past a bound: left out of objects and arrays, else null
+
+
 class Generator:
     """Values for schemas of one document (whose local `$ref`s it follows)."""
 
@@ -91,10 +112,37 @@ class Generator:
         self.version = version
         self.is_valid = is_valid
         self._patterns: dict[str, str | None] = {}
+        self._nesting = 0  # generator calls under way
+        self._values = 0  # values of the value under way
+        self._document_values = 0
 
     def value(self, schema: Any, key: str = "", name: str = "", depth: int = 0, writing: bool = False) -> Any:
         """A value for `schema`; `key` seeds identifiers, `name` is the property's name.
         `writing`: for a request (readOnly left out), else a response (writeOnly left out)."""
+        if self._nesting == 0:
+            self._values = 0
+            made = self._made(schema, key, name, depth, writing)
+            return None if made is _CUT else made
+        return self._made(schema, key, name, depth, writing)
+
+    def _made(self, schema: Any, key: str, name: str, depth: int, writing: bool) -> Any:
+        """`_value`, or _CUT past a bound. Each call counts, the cut ones too."""
+        if self._exhausted():
+            return _CUT
+        self._values += 1
+        self._document_values += 1
+        if self._nesting >= MAX_NESTING:
+            return _CUT
+        self._nesting += 1
+        try:
+            return self._value(schema, key, name, depth, writing)
+        finally:
+            self._nesting -= 1
+
+    def _exhausted(self) -> bool:
+        return self._values >= MAX_VALUES or self._document_values >= MAX_DOCUMENT_VALUES
+
+    def _value(self, schema: Any, key: str, name: str, depth: int, writing: bool) -> Any:
         schema = self.resolve(schema)
         if not isinstance(schema, dict):
             return None if schema is False else "example"
@@ -105,7 +153,7 @@ class Generator:
         if "allOf" in schema:
             schema = self.merged(schema)
         for keyword in ("oneOf", "anyOf"):
-            if schema.get(keyword):
+            if schema.get(keyword) and isinstance(schema[keyword], list):
                 rest = {k: v for k, v in schema.items() if k != keyword}
                 options = [self.merged({"allOf": [rest, option]}) for option in schema[keyword]]
                 return self._first_fitting(schema, options, key, name, depth, writing)
@@ -120,6 +168,8 @@ class Generator:
         values = []
         for index, option in enumerate(options):
             value = self.value(option, f"{key}/{index}", name, depth, writing)
+            if value is _CUT:
+                value = None
             if self.is_valid(schema, value):
                 return value
             values.append(value)
@@ -134,10 +184,10 @@ class Generator:
         (an object of one option is often one of the others too, when none has `required`)."""
         if not isinstance(value, dict):
             return None
-        own = self.merged(option).get("properties") or {}
+        own = _mapping(self.merged(option).get("properties"))
         extra = {}
         for other in options:
-            for prop in self.merged(other).get("properties") or {}:
+            for prop in _mapping(self.merged(other).get("properties")):
                 if prop not in own and prop not in value:
                     extra[prop] = None
         return {**value, **extra} if extra else None
@@ -151,23 +201,27 @@ class Generator:
         return schema
 
     def lookup(self, ref: str) -> Any:
+        """What `ref` points to in the document; {} (any value) where it points nowhere."""
         return lookup_ref(self.document, ref, default={})
 
-    def merged(self, schema: dict) -> dict:
+    def merged(self, schema: dict, nesting: int = 0) -> dict:
         """allOf folded into one schema: properties and required united, the rest the last word."""
         out: dict[str, Any] = {}
         parts = [{k: v for k, v in schema.items() if k != "allOf"}]
-        parts += [self.resolve(part) for part in schema.get("allOf", [])]
+        all_of = schema.get("allOf")
+        parts += [self.resolve(part) for part in all_of] if isinstance(all_of, list) else []
         for part in parts:
             if not isinstance(part, dict):
                 continue
-            if "allOf" in part:
-                part = self.merged(part)
+            if "allOf" in part and nesting < MAX_NESTING:
+                part = self.merged(part, nesting + 1)
             for k, v in part.items():
                 if k == "properties":
-                    out["properties"] = {**out.get("properties", {}), **v}
+                    out["properties"] = {**_mapping(out.get("properties")), **_mapping(v)}
                 elif k == "required":
-                    out["required"] = list(dict.fromkeys([*out.get("required", []), *v]))
+                    out["required"] = list(dict.fromkeys([*_names(out.get("required")), *_names(v)]))
+                elif k in BOUNDS and _finite(v) is None:
+                    continue
                 elif k in ("minimum", "minLength", "minItems", "minProperties"):
                     out[k] = max(out.get(k, v), v)
                 elif k in ("maximum", "maxLength", "maxItems", "maxProperties"):
@@ -200,15 +254,16 @@ class Generator:
     # --- one method per type --------------------------------------------------------
 
     def _object(self, schema, key, name, depth, writing) -> dict:
-        required = [r for r in schema.get("required", []) if isinstance(r, str)]
-        properties = schema.get("properties") or {}
+        required = _names(schema.get("required"))
+        must = set(required)
+        properties = _mapping(schema.get("properties"))
         out: dict[str, Any] = {}
-        limit = schema.get("maxProperties", math.inf)
+        limit = _count(schema, "maxProperties", math.inf)
         for prop, sub in properties.items():
             if len(out) >= limit:
                 break
             resolved = self.resolve(sub)
-            if prop not in required:
+            if prop not in must:
                 if depth >= MAX_DEPTH or not isinstance(resolved, dict) or len(out) >= limit - len(required):
                     continue
                 if resolved.get("writeOnly" if not writing else "readOnly"):
@@ -219,24 +274,28 @@ class Generator:
             if prop not in out:
                 extra = additional if isinstance(additional, dict) else {}
                 out[prop] = self.value(extra, f"{key}/{prop}", prop, depth + 1, writing)
-        minimum = schema.get("minProperties", 0)
+        minimum = min(_count(schema, "minProperties", 0), MAX_ITEMS)
         index = 0
-        while len(out) < minimum:
+        while len(out) < minimum and not self._exhausted():
             extra = additional if isinstance(additional, dict) else {}
             out.setdefault(f"key{index}", self.value(extra, f"{key}/key{index}", "", depth + 1, writing))
             index += 1
-        return out
+        return {prop: value for prop, value in out.items() if value is not _CUT}
 
     def _array(self, schema, key, name, depth, writing) -> list:
         items = schema.get("items", {})
-        minimum = schema.get("minItems", 0)
+        minimum = _count(schema, "minItems", 0)
         count = max(minimum, 1 if depth < MAX_DEPTH else 0)
-        count = min(count, schema.get("maxItems", count))
-        prefix = schema.get("prefixItems") or []
+        count = min(count, _count(schema, "maxItems", count), MAX_ITEMS)
+        prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
         out = [self.value(sub, f"{key}/{i}", name, depth + 1, writing) for i, sub in enumerate(prefix[:count])]
+        if _CUT in out:
+            return out[: out.index(_CUT)]
         index = len(out)
         while len(out) < count:
             item = self.value(items, f"{key}/{index}", name, depth + 1, writing)
+            if item is _CUT:
+                break
             if schema.get("uniqueItems") and item in out:
                 item = self._vary(items, item, index)
             out.append(item)
@@ -252,8 +311,8 @@ class Generator:
         return item
 
     def _string(self, schema, key, name, depth, writing) -> str:
-        fmt = schema.get("format")
-        if "pattern" in schema:
+        fmt = schema.get("format") if isinstance(schema.get("format"), str) else None
+        if isinstance(schema.get("pattern"), str):
             text = self._from_pattern(schema["pattern"])
             if text is not None:
                 return text
@@ -263,7 +322,7 @@ class Generator:
             text = FORMATS[fmt]
         else:
             text = self._by_name(name, key)
-        minimum, maximum = schema.get("minLength", 0), schema.get("maxLength")
+        minimum, maximum = min(_count(schema, "minLength", 0), MAX_STRING_CHARS), _count(schema, "maxLength", None)
         if len(text) < minimum:
             text += "x" * (minimum - len(text))
         if maximum is not None and len(text) > maximum:
@@ -293,8 +352,9 @@ class Generator:
         return int(self._number(schema, key, name, depth, writing, integer=True))
 
     def _number(self, schema, key, name, depth, writing, integer: bool = False) -> float | int:
-        low, high = schema.get("minimum"), schema.get("maximum")
-        exclusive_low, exclusive_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        low, high = _finite(schema.get("minimum")), _finite(schema.get("maximum"))
+        exclusive_low = _finite(schema.get("exclusiveMinimum"), flag=True)
+        exclusive_high = _finite(schema.get("exclusiveMaximum"), flag=True)
         step = 1 if integer else 0.5
         if isinstance(exclusive_low, bool):  # 3.0: a flag on minimum
             exclusive_low = low if exclusive_low else None
@@ -312,8 +372,8 @@ class Generator:
             value = max(value, math.ceil(floor) if integer else floor)
         if ceiling is not None:
             value = min(value, math.floor(ceiling) if integer else ceiling)
-        multiple = schema.get("multipleOf")
-        if multiple:
+        multiple = _finite(schema.get("multipleOf"))
+        if multiple and multiple > 0 and abs(value / multiple) < 1e15:  # else no multiple is exact in a float
             value = math.ceil(value / multiple) * multiple
             if ceiling is not None and value > ceiling:
                 value -= multiple
@@ -326,6 +386,35 @@ class Generator:
 
     def _null(self, schema, key, name, depth, writing) -> None:
         return None
+
+
+BOUNDS = ("minimum", "minLength", "minItems", "minProperties", "maximum", "maxLength", "maxItems", "maxProperties")
+
+
+def _finite(value: Any, flag: bool = False) -> Any:
+    """`value` if it is a number a float can hold (or, with `flag`, a bool: 3.0's
+    exclusiveMinimum), else None: a keyword of the wrong type is ignored."""
+    if isinstance(value, bool):
+        return value if flag else None
+    if isinstance(value, int | float) and -1e300 < value < 1e300:  # neither inf nor nan
+        return value
+    return None
+
+
+def _count(schema: dict, keyword: str, default: Any) -> Any:
+    """The schema's non-negative integer `keyword` (minItems, maxLength...), else `default`."""
+    value = schema.get(keyword)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _names(value: Any) -> list[str]:
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
 
 
 def _common_type(first: Any, second: Any) -> Any:

@@ -182,14 +182,18 @@ def _unknown_formats(document: dict, version: str) -> dict[str, Callable[[object
     ignores one it does not know, where openapi-core refuses every value (its issue 515)."""
     known = (oas30_format_checker if version == "3.0" else oas31_format_checker).checkers
     formats: set[str] = set()
+    seen: set[int] = set()  # containers shared by YAML aliases are looked into once
     nodes: list = [document]
     while nodes:
         node = nodes.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             if isinstance(node.get("format"), str):
                 formats.add(node["format"])
             nodes.extend(node.values())
-        elif isinstance(node, list):
+        else:
             nodes.extend(node)
     return {name: _any_value for name in formats - set(known)}
 

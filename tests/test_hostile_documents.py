@@ -21,7 +21,7 @@ from support import FIXTURES, MOCKSERVER, ROOT, SECRET
 
 from mockserver import loading
 from mockserver.app import create_app
-from mockserver.generator import MAX_ITEMS, MAX_NESTING, MAX_VALUES, Generator
+from mockserver.generator import MAX_ITEMS, MAX_NESTING, MAX_PATTERN_WIDTH, MAX_PATTERNS, MAX_VALUES, Generator
 from mockserver.loading import SpecError, load_document
 from mockserver.settings import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
 from mockserver.spec import _unknown_formats
@@ -352,3 +352,43 @@ def test_the_generator_stops_at_its_bound_of_values(monkeypatch):
 def test_the_generator_ignores_keywords_of_the_wrong_type(schema, kind):
     # Each raised before (OverflowError, TypeError, AttributeError): at start-up, a traceback.
     assert type(generator_for({}).value(schema)) is kind
+
+
+class CountedFind:
+    """Counts how often hypothesis calls the condition of `find`: twice for the string it
+    finds (once more to confirm it), once for each other string it tries."""
+
+    def __init__(self, monkeypatch) -> None:
+        import hypothesis
+
+        self.calls = 0
+        original = hypothesis.find
+
+        def find(strategy, condition, **kwargs):
+            def counted(value):
+                self.calls += 1
+                return condition(value)
+
+            return original(strategy, counted, **kwargs)
+
+        monkeypatch.setattr(hypothesis, "find", find)
+
+
+def test_a_pattern_costs_hypothesis_one_string(monkeypatch):
+    # The first string of a fixed seed is the simplest already: shrinking it tried 103
+    # strings for the same "aaa" (a second or more a pattern, minutes for `a{1000}`).
+    counted = CountedFind(monkeypatch)
+    assert generator_for({}).value({"type": "string", "pattern": "^[a-z]{3,8}$"}) == "aaa"
+    assert counted.calls == 2
+
+
+def test_patterns_past_the_bounds_are_not_given_to_hypothesis(monkeypatch):
+    counted = CountedFind(monkeypatch)
+    generator = generator_for({})
+    # a shortest match one character over the bound (`(a{1000}){1000}` took hypothesis minutes)
+    assert generator.value({"type": "string", "pattern": f"^a{{{MAX_PATTERN_WIDTH + 1}}}$"}) == "example"
+    assert counted.calls == 0
+    # more distinct patterns than MAX_PATTERNS: the rest get the usual string
+    for index in range(MAX_PATTERNS + 10):
+        generator.value({"type": "string", "pattern": f"^x{index}$"})
+    assert counted.calls == 2 * (MAX_PATTERNS - 1)  # the one over the bound counted among them

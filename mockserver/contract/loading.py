@@ -273,24 +273,30 @@ class _Bundler:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        self.files: dict[Path, SourceFile] = {document.path.resolve(): document.main}
+        self.main = document.path.resolve()
+        self.files: dict[Path, SourceFile] = {self.main: document.main}
+        self.paths: dict[tuple[Path, str], Path] = {}  # (base, file part of a $ref) -> the file, resolved once
         self.values = 0
         self.bytes = document.main.size
 
     def bundle(self) -> None:
-        self.document.data = self._walk(self.document.data, self.document.path.resolve(), "", ())
+        self.document.data = self._walk(self.document.data, self.main, "", ())
 
     def _walk(self, node: Any, base: Path, pointer: str, stack: tuple[str, ...], levels: int = 1) -> Any:
         self.values += 1
         if self.values > MAX_DOCUMENT_NODES or levels > MAX_DOCUMENT_DEPTH:
             limit = f"{MAX_DOCUMENT_DEPTH} levels" if levels > MAX_DOCUMENT_DEPTH else f"{MAX_DOCUMENT_NODES} values"
-            where = _where(self.document.problem(pointer, ""))
+            # The line of the main file's $ref that brought this part in (the pointer, past it, is in other files).
+            outer = pointer
+            while outer and self.document.line(outer) is None:
+                outer = outer.rpartition("/")[0]
+            where = _where(Problem(pointer, self.document.line(outer), "", str(self.document.path)))
             raise SpecError(
                 f"{where}: with the files its $refs name bundled in, the document passes the limit of {limit}"
             )
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and (not ref.startswith("#") or base != self.document.path.resolve()):
+            if isinstance(ref, str) and (not ref.startswith("#") or base != self.main):
                 return self._inline(ref, base, pointer, stack, levels)
             return {
                 key: self._walk(value, base, f"{pointer}/{escape(key)}", stack, levels + 1)
@@ -302,19 +308,24 @@ class _Bundler:
 
     def _inline(self, ref: str, base: Path, pointer: str, stack: tuple[str, ...], levels: int) -> Any:
         file_part, _, fragment = ref.partition("#")
-        target_path = (base.parent / unquote(file_part)).resolve() if file_part else base
+        if (base, file_part) not in self.paths:
+            self.paths[base, file_part] = (base.parent / unquote(file_part)).resolve() if file_part else base
+        target_path = self.paths[base, file_part]
         key = f"{target_path}#{fragment}"
-        where = self.document.problem(pointer, "")
+
+        def where() -> str:
+            return _where(self.document.problem(pointer, ""))
+
         if key in stack:
-            raise SpecError(f"{_where(where)}: $ref {ref} refers back to itself across files; cannot be bundled")
+            raise SpecError(f"{where()}: $ref {ref} refers back to itself across files; cannot be bundled")
         if target_path not in self.files:
             if not target_path.is_file():
-                raise SpecError(f"{_where(where)}: $ref {ref}: no such file {target_path}")
+                raise SpecError(f"{where()}: $ref {ref}: no such file {target_path}")
             self.files[target_path] = read_source(target_path)
             self.bytes += self.files[target_path].size
             if self.bytes > MAX_DOCUMENT_BYTES:
                 limit = f"the limit of {MAX_DOCUMENT_BYTES} bytes"
-                raise SpecError(f"{_where(where)}: $ref {ref}: the files of the document together pass {limit}")
+                raise SpecError(f"{where()}: $ref {ref}: the files of the document together pass {limit}")
         target: Any = self.files[target_path].data
         for part in pointer_parts(fragment):
             if isinstance(target, dict) and part in target:
@@ -322,8 +333,8 @@ class _Bundler:
             elif isinstance(target, list) and (index := array_index(part, len(target))) is not None:
                 target = target[index]
             else:
-                raise SpecError(f"{_where(where)}: $ref {ref}: {target_path.name} has no #{fragment}")
-        if pointer and base == self.document.path.resolve():
+                raise SpecError(f"{where()}: $ref {ref}: {target_path.name} has no #{fragment}")
+        if pointer and base == self.main:
             self.document.bundled.append(
                 self.document.problem(pointer, f"$ref {ref} to another file: bundled in from {target_path.name}")
             )

@@ -21,7 +21,14 @@ from support import FIXTURES, MOCKSERVER, ROOT, SECRET
 
 from mockserver.contract import loading
 from mockserver.contract.loading import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES, SpecError, load_document
-from mockserver.pipeline.respond.generate import MAX_ITEMS, MAX_NESTING, MAX_VALUES, Generator
+from mockserver.pipeline.respond.generate import (
+    MAX_ITEMS,
+    MAX_NESTING,
+    MAX_PATTERN_WIDTH,
+    MAX_PATTERNS,
+    MAX_VALUES,
+    Generator,
+)
 from mockserver.pipeline.validate.reference import _unknown_formats
 from mockserver.server.app import create_app
 
@@ -180,7 +187,7 @@ def test_refs_that_fan_out_across_files_are_refused_at_the_value_limit(tmp_path)
     (tmp_path / "main.json").write_text(json.dumps(document))
     stderr = refusal(tmp_path / "main.json")
     assert f"the document passes the limit of {MAX_DOCUMENT_NODES} values" in stderr
-    assert "main.json" in stderr
+    assert "main.json:1: #/components/schemas/Fan/x-laughs/0/" in stderr  # the line of the $ref in main.json
 
 
 def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
@@ -351,3 +358,43 @@ def test_the_generator_stops_at_its_bound_of_values(monkeypatch):
 def test_the_generator_ignores_keywords_of_the_wrong_type(schema, kind):
     # Each raised before (OverflowError, TypeError, AttributeError): at start-up, a traceback.
     assert type(generator_for({}).value(schema)) is kind
+
+
+class CountedFind:
+    """Counts how often hypothesis calls the condition of `find`: twice for the string it
+    finds (once more to confirm it), once for each other string it tries."""
+
+    def __init__(self, monkeypatch) -> None:
+        import hypothesis
+
+        self.calls = 0
+        original = hypothesis.find
+
+        def find(strategy, condition, **kwargs):
+            def counted(value):
+                self.calls += 1
+                return condition(value)
+
+            return original(strategy, counted, **kwargs)
+
+        monkeypatch.setattr(hypothesis, "find", find)
+
+
+def test_a_pattern_costs_hypothesis_one_string(monkeypatch):
+    # The first string of a fixed seed is the simplest already: shrinking it tried 103
+    # strings for the same "aaa" (a second or more a pattern, minutes for `a{1000}`).
+    counted = CountedFind(monkeypatch)
+    assert generator_for({}).value({"type": "string", "pattern": "^[a-z]{3,8}$"}) == "aaa"
+    assert counted.calls == 2
+
+
+def test_patterns_past_the_bounds_are_not_given_to_hypothesis(monkeypatch):
+    counted = CountedFind(monkeypatch)
+    generator = generator_for({})
+    # a shortest match one character over the bound (`(a{1000}){1000}` took hypothesis minutes)
+    assert generator.value({"type": "string", "pattern": f"^a{{{MAX_PATTERN_WIDTH + 1}}}$"}) == "example"
+    assert counted.calls == 0
+    # more distinct patterns than MAX_PATTERNS: the rest get the usual string
+    for index in range(MAX_PATTERNS + 10):
+        generator.value({"type": "string", "pattern": f"^x{index}$"})
+    assert counted.calls == 2 * (MAX_PATTERNS - 1)  # the one over the bound counted among them

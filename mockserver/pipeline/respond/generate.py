@@ -37,12 +37,15 @@ MAX_DEPTH = 6  # deeper, optional properties are left out and arrays are empty
 # Bounds of the work (the 363-operation Mudbase description needs at most 7 levels and 63
 # values for a body, 601 values in all): generator calls nested (a property, an item, a
 # oneOf option each), values in one value, values for all the document; items of an array
-# and properties added for minProperties; characters padded for minLength.
+# and properties added for minProperties; characters padded for minLength; the shortest
+# match of a pattern, and how many patterns hypothesis is asked for.
 MAX_NESTING = 32
 MAX_VALUES = 10_000
 MAX_DOCUMENT_VALUES = 1_000_000
 MAX_ITEMS = 1_000
 MAX_STRING_CHARS = 64 * 1024
+MAX_PATTERN_WIDTH = 1_000
+MAX_PATTERNS = 200
 FIXED_DATE = "2026-01-15"
 FIXED_TIME = "09:30:00Z"
 
@@ -345,7 +348,7 @@ class Generator:
 
     def _from_pattern(self, pattern: str) -> str | None:
         if pattern not in self._patterns:
-            self._patterns[pattern] = _string_matching(pattern)
+            self._patterns[pattern] = _string_matching(pattern) if len(self._patterns) < MAX_PATTERNS else None
         return self._patterns[pattern]
 
     def _integer(self, schema, key, name, depth, writing) -> int:
@@ -432,19 +435,26 @@ def _identifier(key: str) -> str:
 
 
 def _string_matching(pattern: str) -> str | None:
-    """The first string hypothesis finds for `pattern`, with a fixed seed: deterministic."""
+    """The first string hypothesis finds for `pattern`, with a fixed seed: deterministic.
+    Not shrunk: with a fixed seed the first one is the simplest already (the shrinking took
+    a second or more a pattern, and minutes for `a{1000}`). None for a pattern whose
+    shortest match is longer than MAX_PATTERN_WIDTH."""
     try:
         re.compile(pattern)
-    except re.error:
+        if re._parser.parse(pattern).getwidth()[0] > MAX_PATTERN_WIDTH:  # the shortest match
+            return None
+    except (re.error, RecursionError, OverflowError):
         return None
-    from hypothesis import HealthCheck, find, settings
+    from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis import strategies as st
 
     try:
         return find(
             st.from_regex(pattern),
             lambda text: True,
-            settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
+            settings=settings(
+                database=None, derandomize=True, suppress_health_check=list(HealthCheck), phases=[Phase.generate]
+            ),
         )
     except Exception:  # hypothesis raises its own errors for patterns it cannot satisfy
         return None

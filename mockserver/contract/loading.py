@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from mockserver.contract.pointers import array_index, escape, pointer_parts
+from mockserver.contract.pointers import array_index, escape, objects, pointer_parts
 
 # Bounds of an OpenAPI document (`--spec`) and of the files its $refs bring in, so that
 # start-up on any input ends within seconds, serving or refusing with file, line and
@@ -246,20 +246,10 @@ def load_document(path: Path) -> Document:
 
 
 def _has_external_refs(data: Any) -> bool:
-    seen: set[int] = set()  # containers shared by YAML aliases are looked into once
-    nodes = [data]
-    while nodes:
-        node = nodes.pop()
-        if not isinstance(node, dict | list) or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
-                return True
-            nodes.extend(node.values())
-        else:
-            nodes.extend(node)
+    for node in objects(data):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return True
     return False
 
 

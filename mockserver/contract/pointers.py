@@ -6,6 +6,7 @@ URI fragment (`#/components/schemas/Pet`), where percent-encoding applies too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -81,3 +82,20 @@ def follow(document: Any, node: Any, pointer: str, default: Any = _MISSING) -> t
             break
         node, pointer = lookup_ref(document, ref, default), ref[1:]
     return node, pointer
+
+
+def objects(data: Any) -> Iterator[dict]:
+    """Every mapping in `data`, each once: containers that YAML aliases share are looked
+    into once, so a walk costs what the document's distinct nodes do, not their copies."""
+    seen: set[int] = set()
+    nodes = [data]
+    while nodes:
+        node = nodes.pop()
+        if not isinstance(node, dict | list) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            yield node
+            nodes.extend(node.values())
+        else:
+            nodes.extend(node)

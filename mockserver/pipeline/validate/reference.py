@@ -32,6 +32,7 @@ from openapi_schema_validator import oas30_format_checker, oas31_format_checker
 
 from mockserver.contract.index import Contract
 from mockserver.contract.loading import SpecError
+from mockserver.contract.pointers import objects
 from mockserver.errors import ApiError
 from mockserver.pipeline.validate.compiled import schema_error_details
 from mockserver.pipeline.validate.json_body import strict_json_loads
@@ -181,20 +182,7 @@ def _unknown_formats(document: dict, version: str) -> dict[str, Callable[[object
     does not know (`objectid`, ...): a format is open-valued in OpenAPI, and JSON Schema
     ignores one it does not know, where openapi-core refuses every value (its issue 515)."""
     known = (oas30_format_checker if version == "3.0" else oas31_format_checker).checkers
-    formats: set[str] = set()
-    seen: set[int] = set()  # containers shared by YAML aliases are looked into once
-    nodes: list = [document]
-    while nodes:
-        node = nodes.pop()
-        if not isinstance(node, dict | list) or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            if isinstance(node.get("format"), str):
-                formats.add(node["format"])
-            nodes.extend(node.values())
-        else:
-            nodes.extend(node)
+    formats = {node["format"] for node in objects(document) if isinstance(node.get("format"), str)}
     return {name: _any_value for name in formats - set(known)}
 
 

@@ -61,7 +61,15 @@ from typing import Any
 
 from mockserver import settings
 from mockserver.settings import SettingsError
-from mockserver.store.records import ChatRecord, E2eeKey, MessageRecord, ProjectRecord, RuleViolation
+from mockserver.store.fixtures import Fixtures
+from mockserver.store.records import (
+    ChatRecord,
+    E2eeKey,
+    MessageRecord,
+    Participant,
+    ProjectRecord,
+    RuleViolation,
+)
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 STATE_LIMITS_ENV = "MOCKSERVER_STATE_LIMITS"
@@ -274,8 +282,6 @@ class BudgetRules:
         the counters. Read them only: they are not the state."""
         baseline = getattr(self, "_baseline", None)
         if baseline is None or baseline[0] is not self.fixtures:
-            from mockserver.store.records import records_from_fixtures
-
             projects = records_from_fixtures(self.fixtures)
             cost = sum(project_bytes(project) for project in projects.values())
             baseline = self._baseline = (self.fixtures, projects, cost)
@@ -327,3 +333,36 @@ class BudgetRules:
         limit = self.limits.content_bytes
         if size > limit:
             raise exceeded(f"{what} is {size:,} bytes, past the mock's limit of {limit:,} (content_bytes)")
+
+
+def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
+    """The fixtures as the store's records, each chat with its cost estimate."""
+    projects: dict[str, ProjectRecord] = {}
+    for project in fixtures.projects.values():
+        chats = {}
+        for chat in project.chats.values():
+            chats[chat.id] = ChatRecord(
+                id=chat.id,
+                name=chat.name,
+                type=chat.type,
+                created_at=chat.created_at,
+                participants={user: Participant(role, chat.created_at) for user, role in chat.participants.items()},
+                messages={
+                    message.id: MessageRecord(
+                        id=message.id,
+                        sender_id=message.sender_id,
+                        type=message.type,
+                        created_at=message.created_at,
+                        content=message.content,
+                        reply_to=message.reply_to,
+                        mentions=list(message.mentions),
+                        reactions={emoji: list(users) for emoji, users in message.reactions.items()},
+                        read_by=list(message.read_by),
+                    )
+                    for message in chat.messages
+                },
+            )
+            chats[chat.id].size_bytes = chat_bytes(chats[chat.id])
+        keys = dict(project.e2ee_keys)  # frozen: the fixtures' own
+        projects[project.id] = ProjectRecord(project.id, project.members, chats, keys)
+    return projects

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
-from mockserver.store.budget import DEFAULT_LIMITS, BudgetRules, StateLimits, Usage
+from mockserver.store.budget import DEFAULT_LIMITS, BudgetRules, StateLimits, Usage, records_from_fixtures
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures, User
 from mockserver.store.messages import MessageRules
@@ -24,7 +24,6 @@ from mockserver.store.records import (
     RuleViolation,
     Session,
     instant,
-    records_from_fixtures,
 )
 from mockserver.store.sessions import SessionRules
 

@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from mockserver.store.fixtures import E2eeKey, Fixtures
+from mockserver.store.fixtures import E2eeKey
 
 
 class RuleViolation(Exception):
@@ -97,37 +97,3 @@ class Session:
     refresh_token: str | None
     refresh_expires_at: float
     revoked: bool = False
-
-
-def records_from_fixtures(fixtures: Fixtures) -> dict[str, ProjectRecord]:
-    from .budget import chat_bytes  # which needs this module's records
-
-    projects: dict[str, ProjectRecord] = {}
-    for project in fixtures.projects.values():
-        chats = {}
-        for chat in project.chats.values():
-            chats[chat.id] = ChatRecord(
-                id=chat.id,
-                name=chat.name,
-                type=chat.type,
-                created_at=chat.created_at,
-                participants={user: Participant(role, chat.created_at) for user, role in chat.participants.items()},
-                messages={
-                    message.id: MessageRecord(
-                        id=message.id,
-                        sender_id=message.sender_id,
-                        type=message.type,
-                        created_at=message.created_at,
-                        content=message.content,
-                        reply_to=message.reply_to,
-                        mentions=list(message.mentions),
-                        reactions={emoji: list(users) for emoji, users in message.reactions.items()},
-                        read_by=list(message.read_by),
-                    )
-                    for message in chat.messages
-                },
-            )
-            chats[chat.id].size_bytes = chat_bytes(chats[chat.id])
-        keys = dict(project.e2ee_keys)  # frozen: the fixtures' own
-        projects[project.id] = ProjectRecord(project.id, project.members, chats, keys)
-    return projects

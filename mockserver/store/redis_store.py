@@ -81,7 +81,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits, key_bytes
+from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits, key_bytes, records_from_fixtures
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
@@ -97,7 +97,6 @@ from mockserver.store.records import (
     RuleViolation,
     Session,
     instant,
-    records_from_fixtures,
 )
 from mockserver.store.sessions import SessionRules
 

@@ -1,4 +1,4 @@
-"""The shared store: the same rules as the in-memory Store, with the state in Redis, so
+"""The shared store: the same rules as the in-memory store, with the state in Redis, so
 that several processes and replicas of the mock are one mock.
 
 The state is kept in small keys, so that each rule reads and writes only what it needs
@@ -81,12 +81,12 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from mockserver.store.base import Store
 from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits, key_bytes, records_from_fixtures
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
 from mockserver.store.keyed import key as keyed_key
-from mockserver.store.memory import Store
 from mockserver.store.messages import MessageRules
 from mockserver.store.records import (
     ChatRecord,
@@ -262,7 +262,7 @@ def _rules_in_transactions(cls: type[RedisStore]) -> type[RedisStore]:
 
 @_rules_in_transactions
 class RedisStore(Store):
-    """The in-memory Store's rules and lookups; only where the state lives and what
+    """Every store's rules and lookups (base.py), as in memory; only where the state lives and what
     makes a check and its change atomic differ."""
 
     kind = "redis"

@@ -13,12 +13,11 @@ from pathlib import Path
 import click
 
 from mockserver import settings
-from mockserver.behaviours import mock_additions
-from mockserver.contract.index import Contract, SpecError
+from mockserver.behaviours import served_contract
+from mockserver.contract.index import SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.security.tokens import issue_token
-from mockserver.resources import infer
 from mockserver.resources.report import text
 from mockserver.server.app import create_app
 from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
@@ -445,7 +444,7 @@ def effective_spec(spec: Path) -> None:
     """Print, as JSON, the document the mock serves for SPEC (what GET /__mock/served-openapi.json
     answers): repaired, plus the failures it declares no status for; a warning each on stderr."""
     try:
-        contract = Contract(spec, mock_additions())
+        contract, _, _ = served_contract(spec)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     for problem in contract.problems:
@@ -462,10 +461,9 @@ def resources(spec: Path, as_json: bool) -> None:
     item path with its collection, id, schema, scope and operations by role, every
     operation in none grouped by the rule that did not apply; each with its reason."""
     try:
-        contract = Contract(spec, mock_additions())
+        _, model, _ = served_contract(spec)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
-    model = infer(contract)
     if as_json:
         click.echo(json.dumps(model.document(), ensure_ascii=False, indent=2))
     else:

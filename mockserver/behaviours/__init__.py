@@ -2,19 +2,23 @@
 
 A behaviour runs only after authentication and request validation passed; it gets
 the caller and the validated request (`Call`) and changes the store. One module per
-resource: session.py, chats.py, messages.py.
+resource: session.py, chats.py, messages.py; and for every other resource the document
+has, those inferred from it (resources.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Response
 
-from mockserver.behaviours import chats, failures, messages, session
+from mockserver.behaviours import chats, failures, messages, resources, session
 from mockserver.behaviours.call import Call
 from mockserver.behaviours.documents import chat_document, message_document
 from mockserver.contract.additions import Additions
+from mockserver.contract.index import Contract
+from mockserver.resources import Resource, ResourceModel, infer
 
 BEHAVIOURS: dict[str, Callable[[Call], Response]] = {**session.BEHAVIOURS, **chats.BEHAVIOURS, **messages.BEHAVIOURS}
 
@@ -49,9 +53,41 @@ def behaviour_for(operation_id: str, method: str, path: str) -> Callable[[Call],
     return BEHAVIOURS.get(operation_id)
 
 
-def mock_additions() -> Additions:
-    """What the behaviours add to any document they serve: the failures each sends."""
-    return failures.additions(ROUTES, set(BEHAVIOURS))
+def hand_written(contract: Contract) -> set[str]:
+    """The operationIds of `contract` a hand-written behaviour serves."""
+    return {
+        operation.operation_id
+        for operation in contract.operations
+        if behaviour_for(operation.operation_id, operation.method, operation.path) is not None
+    }
 
 
-__all__ = ["BEHAVIOURS", "ROUTES", "Call", "behaviour_for", "chat_document", "message_document", "mock_additions"]
+def served_contract(path: Path) -> tuple[Contract, ResourceModel, list[Resource]]:
+    """The document at `path` as the mock serves it; the resources inferred from it as
+    written, and those of them the inferred behaviours serve (resources.py), whose
+    failures the served document declares too."""
+    contract = Contract(path)
+    model = infer(contract)
+    served = resources.served_resources(model, hand_written(contract))
+    contract.serve(mock_additions(served))
+    return contract, model, served
+
+
+def mock_additions(served: list[Resource] = ()) -> Additions:
+    """What the behaviours add to any document they serve: the failures each sends, the
+    hand-written ones' and those of the `served` inferred resources (resources.py)."""
+    handwritten = failures.additions(ROUTES, set(BEHAVIOURS))
+    return Additions(behaviour_failures={**handwritten.behaviour_failures, **resources.failures(list(served))})
+
+
+__all__ = [
+    "BEHAVIOURS",
+    "ROUTES",
+    "Call",
+    "behaviour_for",
+    "chat_document",
+    "hand_written",
+    "message_document",
+    "mock_additions",
+    "served_contract",
+]

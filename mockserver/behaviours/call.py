@@ -23,6 +23,7 @@ class Call:
     path: dict[str, Any]
     body: Any
     query: dict[str, Any] = field(default_factory=dict)  # with the contract's defaults filled in
+    media_type: str = ""  # the request body's, without parameters
 
     @property
     def user_id(self) -> str | None:
@@ -32,7 +33,7 @@ class Call:
 
 
 @contextmanager
-def rule_failures(missing: int = 404, forbidden: int = 403, invalid: int = 400) -> Iterator[None]:
+def rule_failures(missing: int = 404, forbidden: int = 403, invalid: int = 400, conflict: int = 409) -> Iterator[None]:
     """Answer a broken rule with the status the operation's contract declares for its kind.
 
     A 404 reads `NOT_FOUND`, whatever was missing, as the real API's 404s do; a 400
@@ -41,6 +42,6 @@ def rule_failures(missing: int = 404, forbidden: int = 403, invalid: int = 400) 
     try:
         yield
     except RuleViolation as exc:
-        status = {"missing": missing, "forbidden": forbidden, "invalid": invalid}[exc.kind]
+        status = {"missing": missing, "forbidden": forbidden, "invalid": invalid, "conflict": conflict}[exc.kind]
         code = "NOT_FOUND" if status == 404 else exc.code
         raise ApiError(status, code, exc.error, exc.details) from None

@@ -81,10 +81,18 @@ class Contract:
         self.base_path = urlsplit(self.server_url).path.rstrip("/")
         self.operations = tuple(self._index())
         self._warn_dropped_headers()
-        self.served = additions is not None
+        self.served = False
         if additions is not None:
-            # What the mock sends undeclared, declared: the document served and validated against.
-            self.problems += add_error_responses(document, self.operations, additions)
+            self.serve(additions)
+
+    def serve(self, additions: Additions) -> None:
+        """Declare, in place, what the mock sends undeclared (`additions`): the document as
+        the mock serves it, and validates against. Once; what read the document as written
+        before (the resource model) stays as it was."""
+        if self.served:
+            raise RuntimeError("the contract is served already")
+        self.served = True
+        self.problems += add_error_responses(self.source, self.operations, additions)
 
     def _warn(self, pointer: str, message: str) -> None:
         self.problems.append(self.source.problem(pointer, message))

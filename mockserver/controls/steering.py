@@ -29,7 +29,7 @@ from mockserver.pipeline.respond import prefer
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.respond.prefer import Preference
 from mockserver.redaction import contract_names
-from mockserver.resources import infer
+from mockserver.resources import ResourceModel, infer
 from mockserver.settings import MAX_BODY_BYTES
 
 PACKAGE = resources.files(__package__)
@@ -58,7 +58,15 @@ def admin_document() -> dict[str, Any]:
 
 
 class Controls:
-    def __init__(self, app: Flask, contract: Contract, negotiator: Negotiator, options: ControlOptions) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        contract: Contract,
+        negotiator: Negotiator,
+        options: ControlOptions,
+        model: ResourceModel | None = None,
+        served: tuple[str, ...] = (),
+    ) -> None:
         self.negotiator = negotiator
         self.options = options
         self.document = admin_document()
@@ -82,16 +90,19 @@ class Controls:
         self.latency_rng = random.Random(options.seed)
         self.latency_lock = threading.Lock()
         self.contract = contract
+        self.model = model
+        self.served = served  # the resources the mock keeps state for
         self._resources: dict[str, Any] | None = None
         self._resources_lock = threading.Lock()
         self._routes(app)
 
     def resources(self) -> dict[str, Any]:
-        """The resource model of the document, as JSON: inferred on the first request for
-        it, not at start-up (which it would add to for every app, most never asked)."""
+        """The resource model of the document, as JSON, with the names of the resources the
+        mock keeps state for (`served`: not those a hand-written behaviour serves)."""
         with self._resources_lock:
             if self._resources is None:
-                self._resources = infer(self.contract).document()
+                model = self.model if self.model is not None else infer(self.contract)
+                self._resources = {**model.document(), "served": list(self.served)}
             return self._resources
 
     # --- the hook: latency before, the journal after -------------------------------------

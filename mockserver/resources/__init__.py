@@ -14,6 +14,7 @@ would grow a second concern. Nothing here changes how an operation is answered.
 from __future__ import annotations
 
 from mockserver.resources.infer import (
+    SIZE_PARAMETERS,
     Filter,
     IdBinding,
     Listing,
@@ -28,6 +29,7 @@ from mockserver.resources.infer import (
 )
 
 __all__ = [
+    "SIZE_PARAMETERS",
     "Filter",
     "IdBinding",
     "Listing",

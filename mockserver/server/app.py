@@ -30,7 +30,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import mock_additions
+from mockserver.behaviours import served_contract
 from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
@@ -93,7 +93,7 @@ def create_app(
     instead of opening one (a contract reloaded by `serve --watch`). The store holds at
     most its `limits` (by default MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
     started = time.perf_counter()
-    contract = Contract(Path(spec_path), mock_additions())
+    contract, model, served = served_contract(Path(spec_path))
     validator = RequestValidator(contract)
     negotiator = Negotiator(contract.source, contract.version)
     for operation in contract.operations:
@@ -114,7 +114,7 @@ def create_app(
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
-    controls = Controls(app, contract, negotiator, options)
+    controls = Controls(app, contract, negotiator, options, model, tuple(resource.name for resource in served))
     app.extensions["mockserver.controls"] = controls
     # In request order: the request ID, the guards, latency and the journal, the rate limit.
     hooks: list = [
@@ -124,7 +124,7 @@ def create_app(
         controls,
     ]
 
-    behave = Behave(contract, controls, authenticator, validator, negotiator, store, secret)
+    behave = Behave(contract, controls, authenticator, validator, negotiator, store, secret, served)
     route_operations(app, contract, behave)
 
     add_mock_routes(app, contract, store, negotiator, controls, fixtures_dir)

@@ -1,6 +1,7 @@
 """The mock's last stage, where the proxy has the Forwarder: a fault rule if one fires,
 then security, validation, a forced answer (Prefer), and the behaviour of the operation
-(behaviours/, against the store) or, for an operation without one, its declared answer."""
+(behaviours/, against the store: a hand-written one, else that of an inferred resource) or,
+for an operation without one, its declared answer."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from flask import Response, g, request
 
 from mockserver import settings
 from mockserver.behaviours import Call, behaviour_for
+from mockserver.behaviours.resources import ResourceBehaviours
 from mockserver.contract.index import Contract, Operation
 from mockserver.controls.steering import Controls
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.validate.request import RequestValidator
+from mockserver.resources import Resource
 from mockserver.store import Store
 
 
@@ -28,6 +31,7 @@ class Behave:
         negotiator: Negotiator,
         store: Store,
         secret: str,
+        resources: list[Resource] = (),
     ) -> None:
         self.controls = controls
         self.authenticator = authenticator
@@ -35,8 +39,13 @@ class Behave:
         self.negotiator = negotiator
         self.store = store
         self.secret = secret
+        # The inferred resources' behaviours where no hand-written one serves the operation;
+        # their first items are the document's own examples (seeds).
+        inferred = ResourceBehaviours(contract, negotiator, list(resources))
+        store.seed_items(inferred.seeds())
         self.behaviours = {
             operation.operation_id: behaviour_for(operation.operation_id, operation.method, operation.path)
+            or inferred.behaviours.get(operation.operation_id)
             for operation in contract.operations
         }
 
@@ -63,5 +72,6 @@ class Behave:
             validated.parameters.path,
             validated.body,
             validated.parameters.query,
+            request.mimetype,
         )
         return behaviour(call)

@@ -36,6 +36,7 @@ def summary(store: Store) -> dict[str, Any]:
     return {
         "bytes": counts.size_bytes,
         "sessions": counts.sessions,
+        "itemsAdded": store.items_added(),
         "limits": store.limits.document(),
         "projects": [
             {

@@ -1,4 +1,4 @@
-"""What every store is: the rules (chats.py, messages.py, sessions.py, budget.py) and the
+"""What every store is: the rules (chats.py, messages.py, sessions.py, items.py, budget.py) and the
 lookups they share, over the state as mappings (`_projects`, `_sessions`, ...). Where that
 state lives, and what keeps a check and its change apart (`_lock`), is each store's own:
 `MemoryStore` (memory.py) or `RedisStore` (redis_store.py)."""
@@ -13,12 +13,13 @@ from typing import Any
 from mockserver.store.budget import BudgetRules, StateLimits
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures, User
+from mockserver.store.items import ItemRules
 from mockserver.store.messages import MessageRules
 from mockserver.store.records import ChatRecord, MessageRecord, ProjectRecord, RuleViolation, instant
 from mockserver.store.sessions import SessionRules
 
 
-class Store(ChatRules, MessageRules, SessionRules, BudgetRules):
+class Store(ChatRules, MessageRules, SessionRules, ItemRules, BudgetRules):
     kind: str
     problems: list[str]  # what /__mock/health and the start-up warn of
     fixtures: Fixtures

@@ -23,6 +23,8 @@ byte sizes take KiB, MiB or GiB):
 |                       |         | JSON), of a chat's name plus description, of an E2EE key     |
 | sessions              | 10000   | sessions (each login opens one; a logout of a token of no    |
 |                       |         | known session records one)                                   |
+| items                 | 10000   | items of the resources inferred from the document (beyond    |
+|                       |         | the seeds from its examples), in all collections together    |
 | state_bytes           | 64MiB   | the estimate of everything the store holds (below)           |
 | journal_bytes         | 8MiB    | request and response bodies the journal keeps; past it the   |
 |                       |         | oldest entries go (the journal is never refused)             |
@@ -88,6 +90,7 @@ class StateLimits:
     mentions_per_message: int = 10
     content_bytes: int = 16 * KIB
     sessions: int = 10_000
+    items: int = 10_000
     state_bytes: int = 64 * MIB
     # settings.JOURNAL_MAX_BYTES as the limits are made: the journal's own default, one figure.
     journal_bytes: int = dataclasses.field(default_factory=lambda: settings.JOURNAL_MAX_BYTES)
@@ -220,6 +223,7 @@ def project_bytes(project: ProjectRecord) -> int:
 
 BYTES = "bytes"  # what the store holds beyond its fixtures (negative once fixture data is gone)
 SESSIONS = "sessions"
+ITEMS = "items"  # the items of inferred resources (items.py) beyond the seeds
 # A counter's name: one word, or a word and the IDs it is of, e.g. ("chat-bytes", project, chat).
 Name = str | tuple[str, ...]
 

@@ -8,8 +8,11 @@ state's budget in budget.py; what every store shares, in base.py.
 
 from __future__ import annotations
 
+import copy
 import threading
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mockserver.store.base import Store
 from mockserver.store.budget import DEFAULT_LIMITS, StateLimits, Usage, records_from_fixtures
@@ -30,6 +33,7 @@ class MemoryStore(Store):
         self._sessions: dict[str, Session] = {}
         self._refresh_tokens: dict[str, str] = {}  # every refresh token issued -> its session ID
         self._last_login: dict[str, str] = {}
+        self._collections: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}  # inferred resources' items
         self._last_instant = datetime.min.replace(tzinfo=UTC)
         self.reset()
 
@@ -41,6 +45,16 @@ class MemoryStore(Store):
             self._refresh_tokens = {}
             self._last_login = {}
             self._usage = Usage()  # what the state holds beyond the fixtures (budget.py)
+            self._write_seeds()
+
+    def _write_seeds(self) -> None:
+        with self._lock:
+            self._collections = {
+                (seed.resource, seed.scope): dict(copy.deepcopy(seed.items)) for seed in self._item_seeds if seed.items
+            }
+
+    def _items(self, resource: str, scope: tuple[str, ...]) -> MutableMapping[str, Any]:
+        return _Items(self._collections, (resource, scope))
 
     def health(self) -> dict[str, str]:
         """What /__mock/health reports of the store: memory is always there."""
@@ -54,3 +68,30 @@ class MemoryStore(Store):
             instant = instant.replace(microsecond=instant.microsecond // 1000 * 1000)
             self._last_instant = instant
         return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Items(MutableMapping):
+    """One collection of items in memory: made with its first item and dropped with its
+    last, so that reading a scope a client makes up holds nothing."""
+
+    def __init__(self, collections: dict[tuple[str, tuple[str, ...]], dict[str, Any]], key) -> None:
+        self._collections = collections
+        self._key = key
+
+    def __getitem__(self, item_id: str) -> Any:
+        return self._collections.get(self._key, {})[item_id]
+
+    def __setitem__(self, item_id: str, item: Any) -> None:
+        self._collections.setdefault(self._key, {})[item_id] = item
+
+    def __delitem__(self, item_id: str) -> None:
+        items = self._collections[self._key]
+        del items[item_id]
+        if not items:
+            del self._collections[self._key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._collections.get(self._key, {})))
+
+    def __len__(self) -> int:
+        return len(self._collections.get(self._key, {}))

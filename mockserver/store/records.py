@@ -19,7 +19,7 @@ class RuleViolation(Exception):
     `kind` says what failed, so each operation can answer with the status its
     contract declares for it: `missing` (no such thing, or none the caller may
     see), `forbidden` (the caller may not do it), `invalid` (the request cannot
-    be carried out as asked).
+    be carried out as asked), `conflict` (it names a thing that exists already).
     """
 
     def __init__(self, code: str, error: str, details: str, kind: str = "invalid") -> None:

@@ -20,16 +20,20 @@ with `E` the epoch of the state (a number that each reset of the state increment
 | `P:E:item:session:{session}`             | JSON       | a login's session                              |
 | `P:E:item:refresh-token:{token}`         | string     | the session ID of a refresh token              |
 | `P:E:item:last-login:{user}`             | string     | the instant of the user's last login           |
+| `P:E:items:resource:{name}:{scope...}`   | sorted set | an inferred resource's item IDs, in order      |
+| `P:E:item:resource:{name}:{scope...}:{id}` | JSON     | one item of an inferred resource (items.py)    |
+| `P:E:item:marker:seeds`                  | string     | set once the seeds of this epoch are written   |
 | `P:E:usage:bytes`, `P:E:usage:sessions`  | integer    | the budget's bytes past the fixtures; sessions |
 | `P:E:usage:chat-bytes:{project}:{chat}`  | integer    | bytes a chat gained since its item was created |
+| `P:E:usage:items`                        | integer    | inferred items past the seeds                  |
 | `P:E:usage:e2ee-keys:{project}`          | integer    | E2EE keys (and `e2ee-key-bytes:`, their bytes) |
 |                                          |            | the project gained past its fixtures           |
 
 (Each part is `%`-escaped, so an ID with `:` cannot run into the next part.) A count
 per chat or project is the ZCARD of an index, its bytes one counter: a state budget
-reads them without reading any item. Inferred resources of any OpenAPI document fit the
-same pattern: `P:E:items:{collection}:{scope...}` and `P:E:item:{collection}:{scope...}:{id}`,
-with the scope the values of the parent path parameters (keyed.Kind, keyed.Collection).
+reads them without reading any item. The inferred resources of any OpenAPI document
+(items.py) are collections of the same kind, one per resource and scope (the values of
+its parent path parameters): a rule on one item reads that item and its collection's index.
 
 Every rule runs as an optimistic transaction: each key it reads is WATCHed as it reads
 it, the rule's own code (chats.py, messages.py, sessions.py) runs on the items in
@@ -85,6 +89,7 @@ from mockserver.store.base import Store
 from mockserver.store.budget import DEFAULT_LIMITS, RedisUsage, StateLimits, key_bytes, records_from_fixtures
 from mockserver.store.chats import ChatRules
 from mockserver.store.fixtures import Fixtures
+from mockserver.store.items import ItemRules
 from mockserver.store.keyed import INSERTION, Collection, Kind, Transaction
 from mockserver.store.keyed import key as keyed_key
 from mockserver.store.messages import MessageRules
@@ -219,6 +224,14 @@ E2EE_KEYS = Kind("e2ee-key", lambda raw, *_: E2eeKey(**json.loads(raw)), _dump)
 SESSIONS = Kind("session", lambda raw, *_: Session(**json.loads(raw)), _dump)
 REFRESH_TOKENS = Kind("refresh-token", _text, str.encode)
 LAST_LOGINS = Kind("last-login", _text, str.encode)
+RESOURCE_ITEMS = Kind(
+    "resource",
+    lambda raw, *_: json.loads(raw),
+    lambda item: json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode(),
+    order=INSERTION,
+)
+MARKERS = Kind("marker", _text, str.encode)
+SEEDS_WRITTEN = "seeds"
 
 
 class _Projects(Mapping):
@@ -253,9 +266,9 @@ def _transactional(rule: Callable) -> Callable:
 
 def _rules_in_transactions(cls: type[RedisStore]) -> type[RedisStore]:
     """Every public rule of the mixins runs in a transaction of `cls`."""
-    for rules in (ChatRules, MessageRules, SessionRules):
+    for rules in (ChatRules, MessageRules, SessionRules, ItemRules):
         for name, rule in vars(rules).items():
-            if not name.startswith("_") and inspect.isfunction(rule):
+            if not name.startswith("_") and name != "seed_items" and inspect.isfunction(rule):
                 setattr(cls, name, _transactional(rule))
     return cls
 
@@ -322,6 +335,24 @@ class RedisStore(Store):
     @property
     def _last_login(self) -> Collection:
         return self._transaction().collection(LAST_LOGINS)
+
+    def _items(self, resource: str, scope: tuple[str, ...]) -> Collection:
+        return self._transaction().collection(RESOURCE_ITEMS, (resource, *scope))
+
+    def _write_seeds(self) -> None:
+        """The seeds, once per epoch: by the first replica to start on it (a reset writes
+        them with the fixtures)."""
+        self._atomically(RedisStore._seed_once, (), {})
+
+    def _seed_once(self) -> None:
+        markers = self._transaction().collection(MARKERS)
+        if SEEDS_WRITTEN in markers:
+            return
+        for seed in self._item_seeds:
+            items = self._items(seed.resource, seed.scope)
+            for item_id, item in seed.items:
+                items.setdefault(item_id, item)
+        markers[SEEDS_WRITTEN] = "1"
 
     @property
     def _usage(self) -> RedisUsage:
@@ -509,6 +540,11 @@ class RedisStore(Store):
             keys = transaction.collection(E2EE_KEYS, (project.id,))
             for user_id, key in project.e2ee_keys.items():
                 keys.seed(user_id, key)
+        for seed in self._item_seeds:
+            items = transaction.collection(RESOURCE_ITEMS, (seed.resource, *seed.scope))
+            for item_id, item in seed.items:
+                items.seed(item_id, item)
+        transaction.collection(MARKERS).seed(SEEDS_WRITTEN, "1")
         state = f"{LAYOUT} {epoch} {self._fixtures_digest()}"
         transaction.commit(last=lambda pipe: pipe.set(self._key("state"), state))
         self._delete_epochs_before(epoch)

@@ -135,7 +135,7 @@ def test_generated_answers_are_deterministic_realistic_and_valid():
     second = app_for("library_31.yaml").test_client().get("/books")
     assert first.status_code == 200 and first.data == second.data
     assert first.headers["X-Total-Count"].isdigit()
-    (book,) = first.get_json()
+    book = first.get_json()[0]  # the first of the seeds: the document's own answers
     assert book["isbn"][:3] in ("978", "979") and len(book["isbn"]) == 13
     assert book["updatedAt"].endswith("Z") and "T" in book["updatedAt"]
     assert "@" in book["author"]["email"] and book["website"].startswith("https://")
@@ -158,10 +158,12 @@ def test_a_failure_takes_the_status_and_body_the_operation_declares():
 def test_a_deleted_resource_is_gone_where_the_document_declares_a_404():
     client = app_for("petstore.yaml").test_client()
     bearer = {"Authorization": f"Bearer {token()}"}
-    assert client.delete("/api/v3/pet/7", headers=bearer).status_code == 200
-    assert client.get("/api/v3/pet/7", headers={"api-key": DEFAULT_API_KEY}).status_code == 404
+    # Pet 10 is the document's example, a seed of the inferred `pet` resource.
+    assert client.get("/api/v3/pet/10", headers={"api-key": DEFAULT_API_KEY}).status_code == 200
+    assert client.delete("/api/v3/pet/10", headers=bearer).status_code == 200
+    assert client.get("/api/v3/pet/10", headers={"api-key": DEFAULT_API_KEY}).status_code == 404
     assert client.post("/__mock/reset", json={}).status_code == 200
-    assert client.get("/api/v3/pet/7", headers={"api-key": DEFAULT_API_KEY}).status_code == 200
+    assert client.get("/api/v3/pet/10", headers={"api-key": DEFAULT_API_KEY}).status_code == 200
 
 
 def test_forms_and_multipart_bodies_are_validated():
@@ -267,10 +269,18 @@ def test_the_real_description_is_served_and_the_chat_operations_keep_their_behav
     )
     assert created.status_code == 201
     assert all(isinstance(p, str) for p in created.get_json()["data"]["participants"])  # not the broken example
-    # An operation without a behaviour answers from the document, after authentication.
-    assert client.get("/api/orgs/org_1", headers={}).status_code == 401
-    assert client.get("/api/orgs/org_1", headers=bearer).status_code == 200
-    assert json.loads(client.get("/api/orgs/org_1", headers=bearer).data)  # a JSON body
+    # An operation in no resource answers from the document, after authentication.
+    assert client.get("/api/users/me", headers={}).status_code == 401
+    assert client.get("/api/users/me", headers=bearer).status_code == 200
+    assert json.loads(client.get("/api/users/me", headers=bearer).data)  # a JSON body
+    # One of an inferred resource keeps state: a document never created is a 404, a created one reads back.
+    data = "/api/data/projects/proj_CE5hbCg5EPjP/collections/notes/data"
+    assert client.get(f"{data}/doc_1", headers=bearer).status_code == 404
+    created = client.post(data, json={"title": "Agenda"}, headers=bearer)
+    assert created.status_code == 201, created.get_json()
+    document_id = created.get_json()["data"]["_id"]
+    read = client.get(f"{data}/{document_id}", headers=bearer)
+    assert read.status_code == 200 and read.get_json()["data"]["title"] == "Agenda"
 
 
 def test_a_failure_under_a_default_response_keeps_its_own_status(tmp_path):

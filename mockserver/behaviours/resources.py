@@ -57,6 +57,8 @@ CREATED = re.compile(r"(?i)^(created|creation|inserted|added)([_-]?(at|on|date|t
 UPDATED = re.compile(r"(?i)^(updated|modified|changed|last[_-]?modified)([_-]?(at|on|date|time|timestamp))?$")
 JSON_PATCH = "json-patch"
 MAX_ID_TRIES = 8
+PAGE_COUNT_FIELDS = ("totalPages", "total_pages", "pageCount", "page_count", "pages")
+MORE_FIELDS = ("hasMore", "has_more", "hasNext", "has_next", "hasNextPage", "has_next_page")
 
 
 def served_resources(model: ResourceModel, hand_written: set[str]) -> list[Resource]:
@@ -297,6 +299,7 @@ class ResourceBehaviours:
                     body = _put(body, listing.total, total)
             if listing.next and not listing.next.startswith("header "):
                 body = self._next(body, listing, more, start + size, role)
+            _page_fields(body, listing, call.query, start, size, total)
         return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), headers))
 
     # --- answers ------------------------------------------------------------------------
@@ -380,8 +383,9 @@ class ResourceBehaviours:
     # --- seeds --------------------------------------------------------------------------
 
     def seeds(self) -> list[Seed]:
-        """The first items of each unscoped collection: the declared read and list answers'
-        items that fit the item's schema, each with an ID."""
+        """The first items of each unscoped collection: the items of the answers the mock
+        served before it kept state (the read answer's, the collection list's; declared
+        examples, else generated), those that fit the item's schema and have an ID."""
         out = []
         for resource in self.resources:
             if resource.scope:
@@ -395,7 +399,7 @@ class ResourceBehaviours:
                     continue
                 if role.role == "read" and role.response is not None:
                     candidates.append(_at(body, role.response.at))
-                elif role.role == "list" and role.listing is not None and not role.listing.filters:
+                elif role.role == "list" and role.listing is not None and role.path == resource.collection_path:
                     listed = _at(body, role.listing.items)
                     candidates += listed if isinstance(listed, list) else []
             for item in candidates:
@@ -497,6 +501,27 @@ def _page(listing: Listing, query: dict[str, Any], total: int) -> tuple[int, int
         offset = _number(str(cursor)) if cursor is not None else 0
         return offset or 0, size
     return 0, size
+
+
+def _page_fields(body: Any, listing: Listing, query: dict[str, Any], start: int, size: int, total: int) -> None:
+    """The wrapper's own fields about the page, where the declared answer has them (beside
+    the total, or at the top): the paging parameters as used, the page count, more or not."""
+    places = [body]
+    if listing.total and not listing.total.startswith("header "):
+        places.insert(0, _at(body, listing.total.rpartition("/")[0]))
+    used = {name: query[name] for name in (listing.paging.parameters if listing.paging else ()) if name in query}
+    pages = -(-total // size) if size else 0
+    more = start + size < total
+    for place in places:
+        if not isinstance(place, dict):
+            continue
+        for name in list(place):
+            if name in used and isinstance(used[name], int):
+                place[name] = used[name]
+            elif name in PAGE_COUNT_FIELDS:
+                place[name] = pages
+            elif name in MORE_FIELDS:
+                place[name] = more
 
 
 def _is_size(name: str) -> bool:

@@ -544,7 +544,8 @@ class RedisStore(Store):
             items = transaction.collection(RESOURCE_ITEMS, (seed.resource, *seed.scope))
             for item_id, item in seed.items:
                 items.seed(item_id, item)
-        transaction.collection(MARKERS).seed(SEEDS_WRITTEN, "1")
+        if self._item_seeds:  # else the seeds come later (seed_items), once per epoch
+            transaction.collection(MARKERS).seed(SEEDS_WRITTEN, "1")
         state = f"{LAYOUT} {epoch} {self._fixtures_digest()}"
         transaction.commit(last=lambda pipe: pipe.set(self._key("state"), state))
         self._delete_epochs_before(epoch)

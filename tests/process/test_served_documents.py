@@ -29,6 +29,7 @@ RUN_SECONDS = 900
 
 CLEAN = [
     "petstore.yaml",
+    "bookings.yaml",
     "library_31.yaml",
     "unused_broken_ref.yaml",
     "type_array_30.yaml",

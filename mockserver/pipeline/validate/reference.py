@@ -38,6 +38,25 @@ from mockserver.pipeline.validate.compiled import schema_error_details
 from mockserver.pipeline.validate.json_body import strict_json_loads
 
 
+def _json_media_types(contract: Contract) -> set[str]:
+    """application/json, and every other JSON media type the document's bodies declare
+    (`application/merge-patch+json`, `application/json-patch+json`, `application/problem+json`):
+    openapi-core reads only the former as JSON by itself."""
+    found = {"application/json"}
+    for item in contract.document["paths"].values():
+        for op in item.values() if isinstance(item, dict) else ():
+            if not isinstance(op, dict):
+                continue
+            bodies = [op.get("requestBody"), *(op.get("responses") or {}).values()]
+            for body in bodies:
+                content = body.get("content") if isinstance(body, dict) else None
+                for media_type in content if isinstance(content, dict) else ():
+                    base = str(media_type).split(";")[0].strip().lower()
+                    if base.endswith(("+json", "/json")):
+                        found.add(base)
+    return found
+
+
 class Reference:
     """openapi-core's validator of `contract`; SpecError when openapi-core cannot read it."""
 
@@ -51,7 +70,7 @@ class Reference:
                 contract.document,
                 config=Config(
                     spec_validator_cls=None,  # repairs.py checked it, tolerantly
-                    extra_media_type_deserializers={"application/json": strict_json_loads},
+                    extra_media_type_deserializers=dict.fromkeys(_json_media_types(contract), strict_json_loads),
                     extra_format_validators={
                         **_unknown_formats(contract.document, contract.version),
                         "byte": _is_base64,

@@ -33,6 +33,8 @@ import copy
 import json
 import logging
 import re
+import secrets
+import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -200,7 +202,13 @@ class ResourceBehaviours:
         for candidate in candidates:
             if not schema or self.checker.is_valid(schema, candidate):
                 return candidate
-        return self.generator.value(schema, resource.id.source)
+        # A pattern (an ISBN, a code): the generator's value, its letters and digits drawn anew.
+        value = self.generator.value(schema, resource.id.source)
+        for attempt in range(MAX_ID_TRIES * 4):
+            candidate = _redrawn(value, 3 + attempt)
+            if self.checker.is_valid(schema, candidate):
+                return candidate
+        return value
 
     def _read(self, resource: Resource, role: Role, call: Call) -> Response:
         with rule_failures():
@@ -252,13 +260,15 @@ class ResourceBehaviours:
                     raise RuleViolation("VALIDATION_ERROR", "Bad request", why) from None
             else:
                 item = merge_patch(previous, self._fitted(sent, shape))
+            if not isinstance(item, dict):
+                raise RuleViolation("VALIDATION_ERROR", "Bad request", "The patched item is not an object")
             item[resource.id.property] = previous.get(resource.id.property)
             for name, schema in shape.properties.items():
                 if _is_date_time(schema) and UPDATED.match(name):
                     item[name] = now
                 elif schema.get("readOnly") and name in previous:
                     item[name] = previous[name]
-            error = self.checker.error(shape.schema, item) if isinstance(item, dict) else "not an object"
+            error = self.checker.error(shape.schema, item)
             if error is not None:
                 raise RuleViolation("VALIDATION_ERROR", "Bad request", f"The merged item breaks its schema: {error}")
             return item
@@ -454,6 +464,25 @@ def _text(value: Any) -> str:
 
 def _number(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+def _redrawn(value: Any, last: int) -> Any:
+    """`value` with each digit and letter of its `last` characters replaced by a random one
+    of its kind (the end of an identifier is where a pattern varies most: a serial)."""
+    if not isinstance(value, str):
+        return value
+    draw = secrets.choice
+    head, tail = value[: max(len(value) - last, 0)], value[max(len(value) - last, 0) :]
+    return head + "".join(
+        draw(string.digits)
+        if c.isdigit()
+        else draw(string.ascii_lowercase)
+        if c.islower()
+        else draw(string.ascii_uppercase)
+        if c.isupper()
+        else c
+        for c in tail
+    )
 
 
 def _hex(length: int) -> str:

@@ -189,3 +189,22 @@ def test_the_petstore_lifecycle(store_url):
     assert client.delete("/api/v3/pet/4711", headers=auth).status_code == 200
     assert client.get("/api/v3/pet/4711", headers=auth).status_code == 404
     assert pet not in client.get("/api/v3/pet/findByStatus?status=available", headers=auth).get_json()
+
+
+def test_a_json_patch_that_makes_the_item_no_object_is_a_400(client):
+    # Found by schemathesis: `add` at the root may replace the item with an array.
+    path = f"/v1/bookings/{create(client)['id']}"
+    patch = '[{"op": "add", "path": "", "value": [null, null]}]'
+    refused = client.patch(path, data=patch, content_type="application/json-patch+json", headers=bearer())
+    assert refused.status_code == 400
+    assert client.get(path, headers=bearer()).get_json()["data"]["passenger"] == ADA["passenger"]
+
+
+def test_merge_patch_follows_rfc_7396():
+    from mockserver.behaviours.resources import merge_patch
+
+    target = {"a": "b", "c": {"d": "e", "f": "g"}}
+    assert merge_patch(target, {"a": "z", "c": {"f": None}}) == {"a": "z", "c": {"d": "e"}}
+    assert merge_patch({"a": ["b"]}, {"a": "c"}) == {"a": "c"}
+    assert merge_patch({"a": "b"}, {"b": {"c": None}}) == {"a": "b", "b": {}}
+    assert target == {"a": "b", "c": {"d": "e", "f": "g"}}  # unchanged

@@ -83,6 +83,13 @@ def test_pagination_and_time_filters(target: Target, sent: Sent):
     pages = [listed(target, page=page, limit=1) for page in (1, 2, 3)]
     assert [messages[0]["_id"] for messages, _ in pages] == [three["_id"], two["_id"], one["_id"]]
     assert len({total for _, total in pages}) == 1, "total differs between pages"
+    total = pages[0][1]
+    assert total >= 3, f"three messages sent: expected a total of at least 3 on pages of one, saw {total}"
+    # `total` counts the matching messages over all pages, not the page: two pages of one.
+    newer_pages = [listed(target, after=one["createdAt"], page=page, limit=1) for page in (1, 2)]
+    seen = [([m["_id"] for m in messages], total) for messages, total in newer_pages]
+    expected = [([three["_id"]], 2), ([two["_id"]], 2)]
+    assert seen == expected, f"two messages after the first, one a page: expected (IDs, total) {expected}, saw {seen}"
     newer, total = listed(target, after=one["createdAt"])
     assert [m["_id"] for m in newer] == [three["_id"], two["_id"]] and total == 2
     between, total = listed(target, after=one["createdAt"], before=three["createdAt"])

@@ -183,6 +183,14 @@ def no_pagination():
     return wrap_store("messages", messages)
 
 
+def total_of_the_page():
+    def messages(self, original, *args, **kwargs):
+        page, _ = original(self, *args, **kwargs)
+        return page, len(page)  # counts this page, not all of them
+
+    return wrap_store("messages", messages)
+
+
 def no_time_filters():
     def messages(self, original, *args, **kwargs):
         return original(self, *args, **{**kwargs, "before": None, "after": None})
@@ -390,6 +398,7 @@ MUTANTS: dict[str, Mutant] = {
     "unlisted-messages": Mutant("sent messages are not stored", unlisted_messages, "sent_message_is_listed"),
     "no-pagination": Mutant("ignores page and limit", no_pagination, "pagination_and_time_filters"),
     "no-time-filters": Mutant("ignores before and after", no_time_filters, "pagination_and_time_filters"),
+    "total-of-the-page": Mutant("messages total counts the page", total_of_the_page, "pagination_and_time_filters"),
     "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
     "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),
     "anyone-edits": Mutant("any participant edits any message", lambda: as_the_author("edit_message"), "author_edits"),

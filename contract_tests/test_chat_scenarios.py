@@ -115,7 +115,13 @@ def test_reactions_are_per_user(target: Target, sent: Sent, member: str):
     data(call(target, "addReaction", member, **react))
     data(call(target, "addReaction", **react))
     reactions = data(call(target, "addReaction", **react))  # once more: still one reaction of ours
-    assert [(r["emoji"], r["users"]) for r in reactions] == [("👍", [target.ids.participant_id, target.user_id])]
+    both = [("👍", [target.ids.participant_id, target.user_id], 2)]
+    seen = [(r["emoji"], r["users"], r["count"]) for r in reactions]
+    assert seen == both, f"two users reacted with 👍: expected (emoji, users, count) {both}, saw {seen}"
+    (shown, *_), _ = listed(target, limit=1)
+    assert shown["_id"] == message["_id"], "the message reacted to is no longer listed first"
+    seen = [(r["emoji"], r["users"], r["count"]) for r in shown["reactions"]]
+    assert seen == both, f"the listed message's reactions: expected {both}, saw {seen}"
     left = data(call(target, "removeReaction", member, **react))
     assert [(r["emoji"], r["users"], r["count"]) for r in left] == [("👍", [target.user_id], 1)]
 

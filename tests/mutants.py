@@ -22,6 +22,8 @@ from flask import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mockserver.behaviours import documents  # noqa: E402
+from mockserver.behaviours import messages as messages_module  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
 from mockserver.pipeline.respond.negotiate import Negotiator  # noqa: E402
 from mockserver.pipeline.security.tokens import BearerJWT, Caller  # noqa: E402
@@ -208,6 +210,14 @@ def reads_not_recorded():
         return count
 
     return wrap_store("mark_read", mark_read)
+
+
+def reaction_count_always_one():
+    def document(reactions):
+        return [{"emoji": emoji, "count": 1, "users": users} for emoji, users in reactions.items()]
+
+    # Both places that render reactions: addReaction/removeReaction, and the listed messages.
+    return [mock.patch.object(module, "reactions_document", document) for module in (messages_module, documents)]
 
 
 def reactions_for_all():
@@ -401,6 +411,7 @@ MUTANTS: dict[str, Mutant] = {
     "total-of-the-page": Mutant("messages total counts the page", total_of_the_page, "pagination_and_time_filters"),
     "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
     "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),
+    "reaction-count-1": Mutant("every reaction's count is 1", reaction_count_always_one, "reactions_are_per_user"),
     "anyone-edits": Mutant("any participant edits any message", lambda: as_the_author("edit_message"), "author_edits"),
     "members-delete-all": Mutant(
         "any participant deletes any message", lambda: as_the_author("delete_message"), "author_or_a_chat_admin"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -22,6 +22,7 @@ from flask import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mockserver import behaviours  # noqa: E402
 from mockserver.behaviours import documents  # noqa: E402
 from mockserver.behaviours import messages as messages_module  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
@@ -283,6 +284,17 @@ def reusable_refresh_tokens():
     return wrap_store("rotate_refresh_token", rotate)
 
 
+def session_of_the_first_user():
+    original = behaviours.BEHAVIOURS["getCurrentSession"]
+
+    def get_current_session(call):
+        # Like a stub with one demo user: the fixtures' first, whoever's token it is.
+        first = next(iter(call.store.users))
+        return original(replace(call, caller=call.caller and replace(call.caller, user_id=first)))
+
+    return [mock.patch.dict(behaviours.BEHAVIOURS, {"getCurrentSession": get_current_session})]
+
+
 def logout_does_nothing():
     return [mock.patch.object(Store, "end_session", lambda self, session_id, user_id: None)]
 
@@ -420,6 +432,9 @@ MUTANTS: dict[str, Mutant] = {
     "removed-can-send": Mutant("a removed participant sends (and is back)", removed_can_send, "removed_participant"),
     "creator-not-admin": Mutant("a chat's creator is a plain member", creator_not_admin, "creator_as_admin"),
     "reusable-refresh": Mutant("a refresh token works again", reusable_refresh_tokens, "works_once_and_rotates"),
+    "first-user-session": Mutant(
+        "getCurrentSession reports the first user", session_of_the_first_user, "session_of_the_members_token"
+    ),
     "logout-noop": Mutant("logout ends nothing", logout_does_nothing, "logout_ends_the_session"),
     "keys-not-stored": Mutant("E2EE keys are not stored", keys_not_stored, "e2ee_keys_are_stored"),
     "500-on-malformed-json": Mutant(

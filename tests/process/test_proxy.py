@@ -559,6 +559,7 @@ NOT_SHOWN = {
     "removed-can-send": "a rule: the 201 is declared",
     "creator-not-admin": "the creator's role is a valid enum value; only the scenario knows it must be admin",
     "reusable-refresh": "a rule (one use per refresh token): the 200 is declared",
+    "first-user-session": "another user in a valid User: which user a token is of is the server's knowledge",
     "logout-noop": "state: the logout's 200 is declared; the next request tells",
     "keys-not-stored": "state: the 200 is declared; the next read tells",
 }

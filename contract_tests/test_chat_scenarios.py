@@ -98,14 +98,15 @@ def test_pagination_and_time_filters(target: Target, sent: Sent):
 
 def test_unread_count_and_last_message_follow_sends_and_reads(target: Target, sent: Sent, member: str):
     unread_before = chat_entry(target)["unreadCount"]
-    message = sent.send(member)
+    first, last = sent.send(member), sent.send(member)
     entry = chat_entry(target)
-    assert entry["lastMessage"]["content"] == message["content"]
-    assert entry["unreadCount"] == unread_before + 1
-    marked = data(call(target, "markMessagesAsRead", json={"messageIds": [message["_id"]]}))
-    assert marked["modifiedCount"] == 1
+    assert entry["lastMessage"]["content"] == last["content"]
+    assert entry["unreadCount"] == unread_before + 2, f"expected unreadCount {unread_before + 2}, saw {entry}"
+    ids = {"messageIds": [first["_id"], last["_id"]]}
+    marked = data(call(target, "markMessagesAsRead", json=ids))
+    assert marked["modifiedCount"] == 2, f"two unread messages marked read: expected modifiedCount 2, saw {marked}"
     assert chat_entry(target)["unreadCount"] == unread_before
-    again = data(call(target, "markMessagesAsRead", json={"messageIds": [message["_id"]]}))
+    again = data(call(target, "markMessagesAsRead", json=ids))
     assert again["modifiedCount"] == 0, "a message read already was counted again"
 
 

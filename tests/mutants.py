@@ -213,6 +213,13 @@ def reads_not_recorded():
     return wrap_store("mark_read", mark_read)
 
 
+def read_count_at_most_one():
+    def mark_read(self, original, *args):
+        return min(original(self, *args), 1)  # "any were marked", not how many
+
+    return wrap_store("mark_read", mark_read)
+
+
 def reaction_count_always_one():
     def document(reactions):
         return [{"emoji": emoji, "count": 1, "users": users} for emoji, users in reactions.items()]
@@ -422,6 +429,7 @@ MUTANTS: dict[str, Mutant] = {
     "no-time-filters": Mutant("ignores before and after", no_time_filters, "pagination_and_time_filters"),
     "total-of-the-page": Mutant("messages total counts the page", total_of_the_page, "pagination_and_time_filters"),
     "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
+    "read-count-0-or-1": Mutant("modifiedCount is 0 or 1", read_count_at_most_one, "unread_count_and_last_message"),
     "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),
     "reaction-count-1": Mutant("every reaction's count is 1", reaction_count_always_one, "reactions_are_per_user"),
     "anyone-edits": Mutant("any participant edits any message", lambda: as_the_author("edit_message"), "author_edits"),

@@ -78,6 +78,15 @@ def test_a_sent_message_is_listed_first(target: Target, sent: Sent):
     assert first["sender"]["_id"] == target.user_id
 
 
+def test_each_message_is_listed_with_its_sender(target: Target, sent: Sent, member: str):
+    mine, theirs = sent.send(), sent.send(member)
+    expected = [(theirs["_id"], target.ids.participant_id), (mine["_id"], target.user_id)]
+    for viewer, token in (("the suite's user", None), ("the member", member)):
+        messages, _ = listed(target, token, limit=2)
+        seen = [(m["_id"], m["sender"]["_id"]) for m in messages]
+        assert seen == expected, f"as {viewer}: expected (message, sender) {expected}, saw {seen}"
+
+
 def test_pagination_and_time_filters(target: Target, sent: Sent):
     one, two, three = (sent.send() for _ in range(3))
     pages = [listed(target, page=page, limit=1) for page in (1, 2, 3)]

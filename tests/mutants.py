@@ -194,6 +194,14 @@ def total_of_the_page():
     return wrap_store("messages", messages)
 
 
+def sender_is_the_caller():
+    def messages(self, original, project_id, chat_id, caller_id, **kwargs):
+        page, total = original(self, project_id, chat_id, caller_id, **kwargs)
+        return [replace(message, sender_id=caller_id) for message in page], total  # "my" messages, all of them
+
+    return wrap_store("messages", messages)
+
+
 def no_time_filters():
     def messages(self, original, *args, **kwargs):
         return original(self, *args, **{**kwargs, "before": None, "after": None})
@@ -428,6 +436,7 @@ MUTANTS: dict[str, Mutant] = {
     "no-pagination": Mutant("ignores page and limit", no_pagination, "pagination_and_time_filters"),
     "no-time-filters": Mutant("ignores before and after", no_time_filters, "pagination_and_time_filters"),
     "total-of-the-page": Mutant("messages total counts the page", total_of_the_page, "pagination_and_time_filters"),
+    "sender-is-caller": Mutant("lists every message as the caller's", sender_is_the_caller, "listed_with_its_sender"),
     "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
     "read-count-0-or-1": Mutant("modifiedCount is 0 or 1", read_count_at_most_one, "unread_count_and_last_message"),
     "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),

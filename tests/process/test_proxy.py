@@ -550,6 +550,7 @@ NOT_SHOWN = {
     "no-pagination": "a longer page than asked for: the schema bounds no page size",
     "no-time-filters": "messages outside before/after: their times are valid values",
     "total-of-the-page": "a total that is a valid integer; only the scenario knows how many match",
+    "sender-is-caller": "a sender that is a valid user ID; only the scenario knows who sent it",
     "reads-not-recorded": "state: counted, then forgotten",
     "read-count-0-or-1": "a modifiedCount that is a valid integer; only the scenario knows how many were unread",
     "reactions-for-all": "state: the reactions left are a valid list",

@@ -78,11 +78,27 @@ def test_a_sent_message_is_listed_first(target: Target, sent: Sent):
     assert first["sender"]["_id"] == target.user_id
 
 
+def test_each_message_is_listed_with_its_sender(target: Target, sent: Sent, member: str):
+    mine, theirs = sent.send(), sent.send(member)
+    expected = [(theirs["_id"], target.ids.participant_id), (mine["_id"], target.user_id)]
+    for viewer, token in (("the suite's user", None), ("the member", member)):
+        messages, _ = listed(target, token, limit=2)
+        seen = [(m["_id"], m["sender"]["_id"]) for m in messages]
+        assert seen == expected, f"as {viewer}: expected (message, sender) {expected}, saw {seen}"
+
+
 def test_pagination_and_time_filters(target: Target, sent: Sent):
     one, two, three = (sent.send() for _ in range(3))
     pages = [listed(target, page=page, limit=1) for page in (1, 2, 3)]
     assert [messages[0]["_id"] for messages, _ in pages] == [three["_id"], two["_id"], one["_id"]]
     assert len({total for _, total in pages}) == 1, "total differs between pages"
+    total = pages[0][1]
+    assert total >= 3, f"three messages sent: expected a total of at least 3 on pages of one, saw {total}"
+    # `total` counts the matching messages over all pages, not the page: two pages of one.
+    newer_pages = [listed(target, after=one["createdAt"], page=page, limit=1) for page in (1, 2)]
+    seen = [([m["_id"] for m in messages], total) for messages, total in newer_pages]
+    expected = [([three["_id"]], 2), ([two["_id"]], 2)]
+    assert seen == expected, f"two messages after the first, one a page: expected (IDs, total) {expected}, saw {seen}"
     newer, total = listed(target, after=one["createdAt"])
     assert [m["_id"] for m in newer] == [three["_id"], two["_id"]] and total == 2
     between, total = listed(target, after=one["createdAt"], before=three["createdAt"])
@@ -91,14 +107,15 @@ def test_pagination_and_time_filters(target: Target, sent: Sent):
 
 def test_unread_count_and_last_message_follow_sends_and_reads(target: Target, sent: Sent, member: str):
     unread_before = chat_entry(target)["unreadCount"]
-    message = sent.send(member)
+    first, last = sent.send(member), sent.send(member)
     entry = chat_entry(target)
-    assert entry["lastMessage"]["content"] == message["content"]
-    assert entry["unreadCount"] == unread_before + 1
-    marked = data(call(target, "markMessagesAsRead", json={"messageIds": [message["_id"]]}))
-    assert marked["modifiedCount"] == 1
+    assert entry["lastMessage"]["content"] == last["content"]
+    assert entry["unreadCount"] == unread_before + 2, f"expected unreadCount {unread_before + 2}, saw {entry}"
+    ids = {"messageIds": [first["_id"], last["_id"]]}
+    marked = data(call(target, "markMessagesAsRead", json=ids))
+    assert marked["modifiedCount"] == 2, f"two unread messages marked read: expected modifiedCount 2, saw {marked}"
     assert chat_entry(target)["unreadCount"] == unread_before
-    again = data(call(target, "markMessagesAsRead", json={"messageIds": [message["_id"]]}))
+    again = data(call(target, "markMessagesAsRead", json=ids))
     assert again["modifiedCount"] == 0, "a message read already was counted again"
 
 
@@ -108,7 +125,13 @@ def test_reactions_are_per_user(target: Target, sent: Sent, member: str):
     data(call(target, "addReaction", member, **react))
     data(call(target, "addReaction", **react))
     reactions = data(call(target, "addReaction", **react))  # once more: still one reaction of ours
-    assert [(r["emoji"], r["users"]) for r in reactions] == [("👍", [target.ids.participant_id, target.user_id])]
+    both = [("👍", [target.ids.participant_id, target.user_id], 2)]
+    seen = [(r["emoji"], r["users"], r["count"]) for r in reactions]
+    assert seen == both, f"two users reacted with 👍: expected (emoji, users, count) {both}, saw {seen}"
+    (shown, *_), _ = listed(target, limit=1)
+    assert shown["_id"] == message["_id"], "the message reacted to is no longer listed first"
+    seen = [(r["emoji"], r["users"], r["count"]) for r in shown["reactions"]]
+    assert seen == both, f"the listed message's reactions: expected {both}, saw {seen}"
     left = data(call(target, "removeReaction", member, **react))
     assert [(r["emoji"], r["users"], r["count"]) for r in left] == [("👍", [target.user_id], 1)]
 

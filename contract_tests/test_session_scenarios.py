@@ -29,6 +29,12 @@ def test_the_current_session_is_the_token_user(target: Target):
     assert body["user"]["_id"] == target.user_id
 
 
+def test_the_session_of_the_members_token_is_the_member(target: Target, member: str):
+    user = call(target, "getCurrentSession", member).expect(200).json()["user"]
+    expected = target.ids.participant_id
+    assert user["_id"] == expected, f"with the member's token: expected the user {expected!r}, saw {user['_id']!r}"
+
+
 def test_a_refresh_token_works_once_and_rotates(target: Target, session: dict):
     first = refresh(target, session["refreshToken"]).expect(200).json()
     assert first["refreshToken"] != session["refreshToken"], "the refresh token did not rotate"

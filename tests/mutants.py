@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -22,6 +22,9 @@ from flask import Response
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mockserver import behaviours  # noqa: E402
+from mockserver.behaviours import documents  # noqa: E402
+from mockserver.behaviours import messages as messages_module  # noqa: E402
 from mockserver.errors import ApiError  # noqa: E402
 from mockserver.pipeline.respond.negotiate import Negotiator  # noqa: E402
 from mockserver.pipeline.security.tokens import BearerJWT, Caller  # noqa: E402
@@ -183,6 +186,22 @@ def no_pagination():
     return wrap_store("messages", messages)
 
 
+def total_of_the_page():
+    def messages(self, original, *args, **kwargs):
+        page, _ = original(self, *args, **kwargs)
+        return page, len(page)  # counts this page, not all of them
+
+    return wrap_store("messages", messages)
+
+
+def sender_is_the_caller():
+    def messages(self, original, project_id, chat_id, caller_id, **kwargs):
+        page, total = original(self, project_id, chat_id, caller_id, **kwargs)
+        return [replace(message, sender_id=caller_id) for message in page], total  # "my" messages, all of them
+
+    return wrap_store("messages", messages)
+
+
 def no_time_filters():
     def messages(self, original, *args, **kwargs):
         return original(self, *args, **{**kwargs, "before": None, "after": None})
@@ -200,6 +219,21 @@ def reads_not_recorded():
         return count
 
     return wrap_store("mark_read", mark_read)
+
+
+def read_count_at_most_one():
+    def mark_read(self, original, *args):
+        return min(original(self, *args), 1)  # "any were marked", not how many
+
+    return wrap_store("mark_read", mark_read)
+
+
+def reaction_count_always_one():
+    def document(reactions):
+        return [{"emoji": emoji, "count": 1, "users": users} for emoji, users in reactions.items()]
+
+    # Both places that render reactions: addReaction/removeReaction, and the listed messages.
+    return [mock.patch.object(module, "reactions_document", document) for module in (messages_module, documents)]
 
 
 def reactions_for_all():
@@ -263,6 +297,17 @@ def reusable_refresh_tokens():
         return original(self, refresh_token)
 
     return wrap_store("rotate_refresh_token", rotate)
+
+
+def session_of_the_first_user():
+    original = behaviours.BEHAVIOURS["getCurrentSession"]
+
+    def get_current_session(call):
+        # Like a stub with one demo user: the fixtures' first, whoever's token it is.
+        first = next(iter(call.store.users))
+        return original(replace(call, caller=call.caller and replace(call.caller, user_id=first)))
+
+    return [mock.patch.dict(behaviours.BEHAVIOURS, {"getCurrentSession": get_current_session})]
 
 
 def logout_does_nothing():
@@ -390,8 +435,12 @@ MUTANTS: dict[str, Mutant] = {
     "unlisted-messages": Mutant("sent messages are not stored", unlisted_messages, "sent_message_is_listed"),
     "no-pagination": Mutant("ignores page and limit", no_pagination, "pagination_and_time_filters"),
     "no-time-filters": Mutant("ignores before and after", no_time_filters, "pagination_and_time_filters"),
+    "total-of-the-page": Mutant("messages total counts the page", total_of_the_page, "pagination_and_time_filters"),
+    "sender-is-caller": Mutant("lists every message as the caller's", sender_is_the_caller, "listed_with_its_sender"),
     "reads-not-recorded": Mutant("forgets what was read", reads_not_recorded, "unread_count_and_last_message"),
+    "read-count-0-or-1": Mutant("modifiedCount is 0 or 1", read_count_at_most_one, "unread_count_and_last_message"),
     "reactions-for-all": Mutant("unreacting removes everyone's", reactions_for_all, "reactions_are_per_user"),
+    "reaction-count-1": Mutant("every reaction's count is 1", reaction_count_always_one, "reactions_are_per_user"),
     "anyone-edits": Mutant("any participant edits any message", lambda: as_the_author("edit_message"), "author_edits"),
     "members-delete-all": Mutant(
         "any participant deletes any message", lambda: as_the_author("delete_message"), "author_or_a_chat_admin"
@@ -400,6 +449,9 @@ MUTANTS: dict[str, Mutant] = {
     "removed-can-send": Mutant("a removed participant sends (and is back)", removed_can_send, "removed_participant"),
     "creator-not-admin": Mutant("a chat's creator is a plain member", creator_not_admin, "creator_as_admin"),
     "reusable-refresh": Mutant("a refresh token works again", reusable_refresh_tokens, "works_once_and_rotates"),
+    "first-user-session": Mutant(
+        "getCurrentSession reports the first user", session_of_the_first_user, "session_of_the_members_token"
+    ),
     "logout-noop": Mutant("logout ends nothing", logout_does_nothing, "logout_ends_the_session"),
     "keys-not-stored": Mutant("E2EE keys are not stored", keys_not_stored, "e2ee_keys_are_stored"),
     "500-on-malformed-json": Mutant(

@@ -439,10 +439,30 @@ def _bound(handler: Callable, resource: Resource, role: Role) -> Callable[[Call]
         if call.media_type and "json" in call.media_type:
             # The body as sent, valid by now: the validator's has dates and UUIDs as objects.
             call = replace(call, body=strict_json_loads(request.get_data()))
+        elif call.body is not None:  # a form or multipart body: its fields as JSON, files left out
+            call = replace(call, body=_jsonable(call.body))
         return handler(resource, role, call)
 
     behaviour.__name__ = f"{role.role}_{resource.name}"
     return behaviour
+
+
+def _jsonable(value: Any) -> Any:
+    """A validated form or multipart body as JSON: dates and UUIDs as text, files (bytes,
+    streams) left out."""
+    if isinstance(value, dict):
+        out = {str(k): _jsonable(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not _FILE}
+    if isinstance(value, list | tuple):
+        return [v for v in (_jsonable(item) for item in value) if v is not _FILE]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray) or hasattr(value, "read"):
+        return _FILE
+    return str(value)
+
+
+_FILE = object()
 
 
 def _scope(resource: Resource, call: Call) -> tuple[str, ...]:

@@ -1,21 +1,39 @@
 """The target of the suite: `--base-url`/CONTRACT_BASE_URL, or the project's mock,
-started here as a real HTTP server on a free 127.0.0.1 port; the other users' tokens;
-the list of behaviours not checked, and CONTRACT_STRICT=1, which fails any skip."""
+started here as a real HTTP server on a free 127.0.0.1 port; the document, `--spec`/
+CONTRACT_SPEC (openapi.yaml and its scenarios by default; any other runs the suite for any
+document, document.py); the other users' tokens; one request that checks the target
+answers before any test; the list of behaviours not checked, and CONTRACT_STRICT=1, which
+fails any skip; the coverage report (coverage.py) of every run."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
 
 import pytest
+import requests
 import schemathesis
 
 from contract_tests.api import Undo, user_token
-from contract_tests.target import MEMBER, OUTSIDER, SPEC, Target, TargetIds, credentials_from_env
+from contract_tests.coverage import Coverage, minimum_share
+from contract_tests.document import DocumentTarget, document_spec, document_target, missing_credentials
+from contract_tests.lifecycle import Credentials
+from contract_tests.target import MEMBER, OUTSIDER, ROOT, SPEC, Target, TargetIds, credentials_from_env
+from mockserver.contract.index import Contract
 
 STRICT = os.environ.get("CONTRACT_STRICT") == "1"
+# The modules of openapi.yaml's own suite, and that of any other document.
+OPENAPI_YAML_MODULES = {"test_chat_scenarios.py", "test_scenarios.py", "test_session_scenarios.py", "test_generated.py"}
+ANY_DOCUMENT_MODULES = {"test_any_document.py"}
+UNREACHABLE = 5  # the exit status of a run whose target does not answer
+NO_CREDENTIALS = 6  # ... whose credentials cannot reach the document's operations
+COVERAGE_JSON = ROOT / "reports" / "contract-coverage.json"
+coverage_key = pytest.StashKey[Coverage]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--base-url",
         default=os.environ.get("CONTRACT_BASE_URL"),
         help="Implementation to test (default: CONTRACT_BASE_URL, else the project's mock, started here).",
+    )
+    parser.addoption(
+        "--spec",
+        default=os.environ.get("CONTRACT_SPEC"),
+        help="The OpenAPI document it implements (default: CONTRACT_SPEC, else openapi.yaml and its scenarios).",
     )
 
 
@@ -34,6 +57,56 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs_expired_token: needs CONTRACT_EXPIRED_TOKEN, or CONTRACT_JWT_SECRET to sign one"
     )
+    spec = document_spec(config)
+    base_url = config.getoption("--base-url")
+    if base_url:
+        _require_reachable(base_url.rstrip("/"))
+    contract = Contract(spec or SPEC)
+    if spec is not None and base_url:
+        line = missing_credentials(contract, Credentials.from_env())
+        if line:
+            pytest.exit(line, returncode=NO_CREDENTIALS)
+    try:
+        minimum_share()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    coverage = config.stash[coverage_key] = Coverage(contract)
+    # Every response the suite sees passes requests.Session.send: the scenarios', the
+    # lifecycle checks', schemathesis's. Each is recorded with the test that sent it.
+    original = requests.Session.send
+
+    def send(session, request, **kwargs):
+        response = original(session, request, **kwargs)
+        test = os.environ.get("PYTEST_CURRENT_TEST", "setup").split(" ")[0].rpartition("::")[2]
+        coverage.record(request.method, request.url, response.status_code, response.headers.get("Content-Type"), test)
+        return response
+
+    patch = mock.patch.object(requests.Session, "send", send)
+    patch.start()
+    config.add_cleanup(patch.stop)
+
+
+def _require_reachable(base_url: str) -> None:
+    """One request to the target; past CONTRACT_WAIT seconds (default 0) of refusals, one
+    line and exit status 5, not a page of errors per test."""
+    deadline = time.monotonic() + float(os.environ.get("CONTRACT_WAIT") or 0)
+    while True:
+        try:
+            requests.get(base_url, timeout=10)
+            return
+        except requests.ConnectionError as exc:
+            if time.monotonic() >= deadline:
+                reason = "connection refused" if "refused" in str(exc).lower() else str(exc).splitlines()[0][:200]
+                pytest.exit(f"cannot reach {base_url}: {reason}", returncode=UNREACHABLE)
+            time.sleep(0.5)
+        except requests.RequestException as exc:
+            pytest.exit(f"cannot reach {base_url}: {exc}", returncode=UNREACHABLE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    spec = document_spec(config)
+    skipped = OPENAPI_YAML_MODULES if spec is not None else ANY_DOCUMENT_MODULES
+    return True if collection_path.name in skipped else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -75,6 +148,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    coverage = config.stash.get(coverage_key, None)
+    if coverage is not None:
+        terminalreporter.section("coverage of the document", sep="-")
+        for line in coverage.lines():
+            terminalreporter.write_line(line)
+        coverage.write(COVERAGE_JSON)
+        terminalreporter.write_line(f"as JSON: {COVERAGE_JSON.relative_to(ROOT)}")
+        share, minimum = coverage.document()["operationShare"], minimum_share()
+        if minimum is not None and share < minimum:
+            terminalreporter.write_line(
+                f"coverage of operations {share:.0%} is below CONTRACT_COVERAGE_MIN ({minimum:.0%})", red=True
+            )
     if generated_cases:
         phases = ", ".join(f"{phase} {count}" for phase, count in sorted(generated_cases.items()))
         terminalreporter.write_line(f"schemathesis sent {generated_cases.total()} generated cases ({phases})")
@@ -86,6 +171,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(f"{reason}:")
             for test in tests:
                 terminalreporter.write_line(f"    {test}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    coverage = session.config.stash.get(coverage_key, None)
+    minimum = minimum_share()
+    if coverage is not None and minimum is not None and coverage.document()["operationShare"] < minimum:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def document(request: pytest.FixtureRequest) -> Iterator[DocumentTarget]:
+    """The target of the suite for any document (document.py)."""
+    with document_target(document_spec(request.config), request.config.getoption("--base-url")) as target:
+        yield target
 
 
 @pytest.fixture(scope="session")

@@ -597,16 +597,25 @@ class Lifecycles:
         environment variable, the parameter's example; None when there is none."""
         values: dict[str, str] = {}
         parent = self.by_name.get(resource.parent) if resource.parent else None
-        if parent is not None and parent.role("create") and depth < 4 and parent.scope == resource.scope[:-1]:
+        if parent is not None and depth < 4 and parent.scope == resource.scope[:-1]:
             parent_scope = self._scope(parent, created, depth + 1)
-            if parent_scope is not None:
+            parent_id = None
+            if parent_scope is not None and parent.role("create") and not self.not_checkable(parent):
                 try:
                     _, parent_id, _ = self._create(parent, parent.role("create"), parent_scope)
+                    created.append((parent, parent_scope, parent_id))
                 except CheckFailed:
                     parent_id = None
-                if parent_id is not None:
-                    created.append((parent, parent_scope, parent_id))
-                    return {**parent_scope, resource.scope[-1]: parent_id}
+            listing = self._main_list(parent)
+            if parent_scope is not None and parent_id is None and listing is not None:
+                # No parent of its own: one the server has already.
+                try:
+                    ids, _ = self._list_ids(parent, listing, parent_scope, self._big_page(listing))
+                except CheckFailed:
+                    ids = []
+                parent_id = ids[0] if ids else None
+            if parent_id is not None:
+                return {**parent_scope, resource.scope[-1]: parent_id}
         for name in resource.scope:
             value = os.environ.get(f"CONTRACT_PATH_{name.upper()}") or self._example(resource, name)
             if value is None:

@@ -19,6 +19,8 @@ answered in the shapes the document declares.
   where `application/json-patch+json` is declared and sent. `updatedAt`-like fields
   advance. A merge whose result breaks the item's schema changes nothing (a 400).
 - **Delete** deletes the item and the items of the resources scoped under it.
+- An item under another's item (a booking's notes, `/bookings/{bookingId}/notes`) needs
+  that item: every operation on it is a 404 while the booking does not exist.
 
 Each answer is the declared success answer with the item (or the list) put where the
 inference found it (`Placement.at`, `Listing.items`). An answer that would break its
@@ -70,14 +72,28 @@ def served_resources(model: ResourceModel, hand_written: set[str]) -> list[Resou
 
 
 def failures(resources: list[Resource]) -> dict[tuple[str, str, str], dict[int, str]]:
-    """What the inferred behaviours send beyond success: a 404 for an unknown ID."""
+    """What the inferred behaviours send beyond success: a 404 for an unknown ID, or for
+    an item under a parent item that does not exist."""
+    parents = _parents(resources)
     why = "no item with that ID (the mock's inferred resources)"
     return {
         (role.operation_id, role.method, role.path): {404: why}
         for resource in resources
         for role in resource.operations
-        if role.role in ("read", "replace", "merge", "delete")
+        if role.role in ("read", "replace", "merge", "delete") or parents.get(resource.name)
     }
+
+
+def _parents(resources: list[Resource]) -> dict[str, Resource]:
+    """Each resource whose collection sits right under an item of another served one
+    (its scope is that item's scope plus its ID): that resource, its parent."""
+    by_name = {resource.name: resource for resource in resources}
+    out = {}
+    for resource in resources:
+        parent = by_name.get(resource.parent or "")
+        if parent is not None and resource.scope == (*parent.scope, parent.id.parameter):
+            out[resource.name] = parent
+    return out
 
 
 @dataclass
@@ -100,13 +116,15 @@ class ResourceBehaviours:
         self.checker = negotiator.checker
         self.resources = resources
         self.below = self._below(resources)
+        self.parents = _parents(resources)
         self.behaviours: dict[str, Callable[[Call], Response]] = {}
         self.warned: set[str] = set()
         self._shapes: dict[str, _Shape] = {}
         for resource in resources:
             for role in resource.operations:
                 handler = getattr(self, f"_{role.role}")
-                self.behaviours.setdefault(role.operation_id, _bound(handler, resource, role))
+                bound = _bound(handler, resource, role, self.parents.get(resource.name))
+                self.behaviours.setdefault(role.operation_id, bound)
 
     # --- what the document gives --------------------------------------------------------
 
@@ -434,8 +452,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _bound(handler: Callable, resource: Resource, role: Role) -> Callable[[Call], Response]:
+def _bound(handler: Callable, resource: Resource, role: Role, parent: Resource | None) -> Callable[[Call], Response]:
     def behaviour(call: Call) -> Response:
+        if parent is not None:  # an item under an item: that one must exist
+            scope = _scope(resource, call)
+            with rule_failures():
+                call.store.item(parent.name, scope[:-1], scope[-1])
         if call.media_type and "json" in call.media_type:
             # The body as sent, valid by now: the validator's has dates and UUIDs as objects.
             call = replace(call, body=strict_json_loads(request.get_data()))

@@ -49,10 +49,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests/process/test_contract_suite.py --junitxml=$(REPORTS)/proof-junit.xml
 
 # The contract suite against any implementation: make contract BASE_URL=https://...
-# (without BASE_URL it starts the mock itself). See README for the CONTRACT_* variables.
+# [SPEC=FILE] (without BASE_URL it starts the mock itself; without SPEC it checks
+# openapi.yaml with its scenarios, with one the lifecycle checks and generated cases of
+# that document). See docs/09-contract-suite.md for the CONTRACT_* variables.
 contract: $(STAMP)
 	$(BIN)/python -m pytest contract_tests -rfEs $(if $(BASE_URL),--base-url=$(BASE_URL)) \
-		--junitxml=$(REPORTS)/contract-junit.xml
+		$(if $(SPEC),--spec=$(SPEC)) --junitxml=$(REPORTS)/contract-junit.xml
 
 # Mutation testing of the mock's core with mutmut (long: not part of `make test`). Prints
 # the score, and fails on a surviving mutant neither killed nor listed as equivalent in

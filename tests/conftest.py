@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from suite_runs import RUNS_KEY, mutant_table
+from suite_runs import RUNS_KEY, TEETH_KEY, mutant_table, teeth_table
 from support import FIXTURES, SECRET, SPEC, ContractClient
 
 from mockserver import create_app
@@ -80,4 +80,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if runs:
         terminalreporter.section("contract suite against the mutants")
         for line in mutant_table(runs):
+            terminalreporter.write_line(line)
+    teeth = config.stash.get(TEETH_KEY, None)
+    if teeth:
+        terminalreporter.section("lifecycle checks against the broken bookings servers")
+        for line in teeth_table(teeth):
             terminalreporter.write_line(line)

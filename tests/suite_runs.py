@@ -163,6 +163,8 @@ def failed_tests(junit: Path) -> tuple[str, ...]:
 
 
 RUNS_KEY = pytest.StashKey[dict]()  # (configuration name, mutant name) -> SuiteRun, for the summary
+# (variant, the lifecycle checks it failed, schemathesis's conformance), for the summary
+TEETH_KEY = pytest.StashKey[list[tuple[str, str, str]]]()
 
 
 def short(test_name: str) -> str:
@@ -195,3 +197,12 @@ def mutant_table(runs: dict[tuple[str, str], SuiteRun]) -> list[str]:
     rows.append(("(the mock itself)", "", *verdicts))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return [" ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip() for row in rows]
+
+
+def teeth_table(rows: list[tuple[str, str, str]]) -> list[str]:
+    """The lifecycle checks against the broken reference servers (test_lifecycle_teeth.py)."""
+    rows = [("variant", "caught by (lifecycle)", "schemathesis conformance"), *rows]
+    widths = [max(len(row[column]) for row in rows) for column in range(2)]
+    return [
+        " | ".join(cell.ljust(width) for cell, width in zip(row, [*widths, 0], strict=True)).rstrip() for row in rows
+    ]

@@ -376,7 +376,8 @@ class Lifecycles:
         ids, exchange = self._list_ids(resource, role, scope, {found.parameter: _text(own), **self._big_page(role)})
         if ids.count(item_id) != 1:
             raise CheckFailed(
-                f"expected {item_id} listed once with {found.parameter}={_text(own)}, saw it {ids.count(item_id)} times\n{exchange.curl}"
+                f"expected {item_id} listed once with {found.parameter}={_text(own)}, "
+                f"saw it {ids.count(item_id)} times\n{exchange.curl}"
             )
         other = self._other_value(role, found.parameter, own)
         if other is None:

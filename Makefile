@@ -10,7 +10,7 @@ PORT ?= 4010
 
 REPORTS := reports
 
-.PHONY: install mock proxy test contract mutation bench startup lint docs clean
+.PHONY: install mock proxy test contract mutation bench lifecycles startup lint docs clean
 
 install: $(STAMP)
 
@@ -68,6 +68,11 @@ mutation: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The contract suite's lifecycle checks against the mock and Prism on one document:
+# make lifecycles [SPEC=FILE] (default tests/specs/bookings.yaml; figures, not assertions).
+lifecycles: $(STAMP)
+	$(BIN)/python benchmarks/lifecycles.py $(if $(SPEC),--spec $(SPEC))
 
 # Start-up of the mock and of Prism on one document: make startup SPEC=FILE (figures only).
 startup: $(STAMP)

@@ -68,9 +68,8 @@ def main() -> None:
     print(f"\nlifecycle checks on {spec.name} ({len(model.resources)} resources): passed/failed/skipped")
     print(f"{'check':<12}" + "".join(f"{name:>16}" for name in names))
     for check in CHECKS:
-        row = "".join(
-            f"{results[n][check, PASSED]:>6}/{results[n][check, FAILED]}/{results[n][check, 'skipped']:<6}" for n in names
-        )
+        cells = [(results[n][check, PASSED], results[n][check, FAILED], results[n][check, "skipped"]) for n in names]
+        row = "".join(f"{passed:>10}/{failed}/{skipped:<4}" for passed, failed, skipped in cells)
         print(f"{check:<12}{row}")
 
 

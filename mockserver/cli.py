@@ -268,6 +268,15 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
+    controls = app.extensions["mockserver.controls"]
+    served = [r for r in controls.model.resources if r.name in controls.served] if controls.model else []
+    kept = sum(len(resource.operations) for resource in served)
+    if served:
+        names = ", ".join(resource.name for resource in served[:8]) + (", ..." if len(served) > 8 else "")
+        click.echo(
+            f"State kept for {len(served)} inferred resources ({kept} operations: {names}); "
+            f"GET /__mock/resources or `mockserver resources {spec}` says why the other operations are in none"
+        )
     store = app.extensions["mockserver.store"]
     state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
     click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")

@@ -6,7 +6,8 @@ moment. What a reload does to the state:
   (sessions end too, so clients log in again);
 - the contract changed (its file, or one its `$ref`s point to): a new Flask app
   (routes, validators, examples) is built around the same store and swapped in
-  whole; the state, sessions included, carries over. Requests already running
+  whole; the state, sessions and inferred resources' items included, carries over
+  (the new document's seeds apply from the next reset). Requests already running
   finish on the old app.
 An edit that does not load changes nothing: the last good version keeps serving, and
 every error found is logged (one record each). watchfiles (Rust `notify`: inotify,

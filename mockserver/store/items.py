@@ -137,10 +137,13 @@ class ItemRules:
     # --- seeds ----------------------------------------------------------------------------
 
     def seed_items(self, seeds: Iterable[Seed]) -> None:
-        """The items every reset starts from (the document's examples); they are the state now."""
+        """The items every reset starts from (the document's examples). They are the state
+        now unless the state has had its seeds already (a contract reloaded by `--watch`
+        keeps the items, and the new seeds apply from the next reset; in Redis, the first
+        replica to start writes them)."""
         self._item_seeds = tuple(seeds)
         self._write_seeds()
 
     def _write_seeds(self) -> None:
-        """Put the seeds in the state, as a reset does."""
+        """Put the seeds in the state, unless it has had them since the last reset."""
         raise NotImplementedError

@@ -45,10 +45,15 @@ class MemoryStore(Store):
             self._refresh_tokens = {}
             self._last_login = {}
             self._usage = Usage()  # what the state holds beyond the fixtures (budget.py)
+            self._seeds_written = False
+            self._collections = {}
             self._write_seeds()
 
     def _write_seeds(self) -> None:
         with self._lock:
+            if self._seeds_written or not self._item_seeds:
+                return
+            self._seeds_written = True
             self._collections = {
                 (seed.resource, seed.scope): dict(copy.deepcopy(seed.items)) for seed in self._item_seeds if seed.items
             }

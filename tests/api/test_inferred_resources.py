@@ -208,3 +208,13 @@ def test_merge_patch_follows_rfc_7396():
     assert merge_patch({"a": ["b"]}, {"a": "c"}) == {"a": "c"}
     assert merge_patch({"a": "b"}, {"b": {"c": None}}) == {"a": "b", "b": {}}
     assert target == {"a": "b", "c": {"d": "e", "f": "g"}}  # unchanged
+
+
+def test_a_reloaded_contract_keeps_the_items(store_url):
+    # serve --watch builds a new app around the same store when the document changes.
+    first = app_for("bookings.yaml", store_url)
+    booking = create(first.test_client())
+    again = create_app(SPECS / "bookings.yaml", FIXTURES, jwt_secret=SECRET, store=first.extensions["mockserver.store"])
+    again.test_client_class = ContractClient
+    read = again.test_client().get(f"/v1/bookings/{booking['id']}", headers=bearer())
+    assert read.status_code == 200 and read.get_json()["data"] == booking

@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import shlex
-import string
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -40,6 +39,7 @@ from mockserver.contract.pointers import lookup
 from mockserver.pipeline.respond.generate import Generator
 from mockserver.pipeline.respond.negotiate import SchemaChecker
 from mockserver.resources import Resource, ResourceModel, Role
+from mockserver.resources.values import as_text, at, is_page_size, put, redrawn
 
 TIMEOUT_SECONDS = 30
 MAX_PAGES = 50
@@ -297,17 +297,17 @@ class Lifecycles:
 
     def _create(self, resource: Resource, role: Role, scope: dict[str, str]) -> tuple[dict, str, Any]:
         body = self._new_body(resource, role)
-        sent = _at(body, role.request.at if role.request else "")
+        sent = at(body, role.request.at if role.request else "")
         exchange = self._send(role, scope, body=body)
         self._expect_success(exchange, role, "create")
         answer = _json(exchange.response)
-        item = _at(answer, role.response.at) if role.response else None
+        item = at(answer, role.response.at) if role.response else None
         id_name = resource.id.property
         item_id = None
         if isinstance(item, dict) and item.get(id_name) is not None:
-            item_id = _text(item[id_name])
+            item_id = as_text(item[id_name])
         elif isinstance(sent, dict) and sent.get(id_name) is not None:
-            item_id = _text(sent[id_name])
+            item_id = as_text(sent[id_name])
         if item_id is None:
             raise CheckFailed(f"expected the created item's {id_name} in the answer, saw none\n{exchange.curl}")
         return sent if isinstance(sent, dict) else {}, item_id, answer
@@ -316,7 +316,7 @@ class Lifecycles:
         exchange = self._send(role, {**scope, resource.id.parameter: item_id})
         if exchange.response.status_code != 200 and not 200 <= exchange.response.status_code < 300:
             raise CheckFailed(f"expected the created item, saw {exchange.response.status_code}\n{exchange.curl}")
-        return _at(_json(exchange.response), role.response.at if role.response else "")
+        return at(_json(exchange.response), role.response.at if role.response else "")
 
     def _same_fields(self, sent: dict, item: Any, where: str, step: str) -> None:
         if not isinstance(item, dict):
@@ -341,8 +341,8 @@ class Lifecycles:
         paging = listing.paging if listing else None
         if paging is None or paging.style not in ("page", "offset"):
             raise CheckFailed("skip: the list declares no page or offset paging")
-        size_name = next((p for p in paging.parameters if _is_size(p)), None)
-        position_name = next((p for p in paging.parameters if not _is_size(p)), None)
+        size_name = next((p for p in paging.parameters if is_page_size(p)), None)
+        position_name = next((p for p in paging.parameters if not is_page_size(p)), None)
         if size_name is None or position_name is None:
             raise CheckFailed("skip: the list's paging has no page size and position")
         seen: list[str] = []
@@ -354,7 +354,7 @@ class Lifecycles:
             ids, exchange = self._list_ids(resource, role, scope, {size_name: 2, position_name: position})
             last_curl = exchange.curl
             if listing.total and not listing.total.startswith("header "):
-                totals.add(_at(_json(exchange.response), listing.total))
+                totals.add(at(_json(exchange.response), listing.total))
             if not ids:
                 break
             seen += ids
@@ -373,20 +373,20 @@ class Lifecycles:
         if found is None:
             raise CheckFailed(f"{SKIP}the item sent no value of {', '.join(f.property for f in listing.filters)}")
         own = sent[found.property]
-        ids, exchange = self._list_ids(resource, role, scope, {found.parameter: _text(own), **self._big_page(role)})
+        ids, exchange = self._list_ids(resource, role, scope, {found.parameter: as_text(own), **self._big_page(role)})
         if ids.count(item_id) != 1:
             raise CheckFailed(
-                f"expected {item_id} listed once with {found.parameter}={_text(own)}, "
+                f"expected {item_id} listed once with {found.parameter}={as_text(own)}, "
                 f"saw it {ids.count(item_id)} times\n{exchange.curl}"
             )
         other = self._other_value(role, found.parameter, own)
         if other is None:
             return
-        ids, exchange = self._list_ids(resource, role, scope, {found.parameter: _text(other), **self._big_page(role)})
+        ids, exchange = self._list_ids(resource, role, scope, {found.parameter: as_text(other), **self._big_page(role)})
         if item_id in ids:
             raise CheckFailed(
-                f"expected {item_id} (its {found.property} is {_text(own)}) not listed with "
-                f"{found.parameter}={_text(other)}, saw it\n{exchange.curl}"
+                f"expected {item_id} (its {found.property} is {as_text(own)}) not listed with "
+                f"{found.parameter}={as_text(other)}, saw it\n{exchange.curl}"
             )
 
     def _other_value(self, role: Role, name: str, own: Any) -> Any:
@@ -414,7 +414,7 @@ class Lifecycles:
             expected = {name: value for name, value in self._readable(body).items() if name in declared}
             expected[changed_name] = new_value
         if role.request and role.request.at:
-            body = _put({}, role.request.at, body)
+            body = put({}, role.request.at, body)
         exchange = self._send(role, values, body=body, media_type=media)
         self._expect_success(exchange, role, role.role)
         item = self._read(resource, read, scope, item_id)
@@ -513,10 +513,10 @@ class Lifecycles:
     def _list_ids(self, resource: Resource, role: Role, scope: dict[str, str], query: dict) -> tuple[list[str], _Sent]:
         exchange = self._send(role, scope, query=query)
         self._expect_success(exchange, role, "list")
-        listed = _at(_json(exchange.response), role.listing.items if role.listing else "")
+        listed = at(_json(exchange.response), role.listing.items if role.listing else "")
         if not isinstance(listed, list):
             raise CheckFailed(f"expected the list's items, saw {_short(listed)}\n{exchange.curl}")
-        return [_text(item.get(resource.id.property)) for item in listed if isinstance(item, dict)], exchange
+        return [as_text(item.get(resource.id.property)) for item in listed if isinstance(item, dict)], exchange
 
     # --- data ---------------------------------------------------------------------------
 
@@ -525,7 +525,7 @@ class Lifecycles:
 
     def _big_page(self, role: Role) -> dict[str, int]:
         paging = role.listing.paging if role.listing else None
-        size = next((p for p in paging.parameters if _is_size(p)), None) if paging else None
+        size = next((p for p in paging.parameters if is_page_size(p)), None) if paging else None
         if size is None:
             return {}
         schema = self._parameter_schema(role, size)
@@ -568,7 +568,7 @@ class Lifecycles:
         body = next((copy.deepcopy(e) for e in examples if e is not None and self.checker.is_valid(schema, e)), None)
         if body is None:
             body = self.generator.value(schema, f"lifecycle/{resource.name}", writing=True)
-        item = _at(body, role.request.at if role.request else "")
+        item = at(body, role.request.at if role.request else "")
         if isinstance(item, dict) and (resource.id.property in item or self._client_chooses_id(resource, role)):
             id_schema = self._property_schema(role, resource.id.property)
             item[resource.id.property] = self._fresh_value(id_schema, item.get(resource.id.property))
@@ -604,7 +604,7 @@ class Lifecycles:
                 return candidate
         base = like if isinstance(like, str) else str(self.generator.value(schema, "lifecycle/id"))
         for attempt in range(64):
-            candidate = _redrawn(base, 3 + attempt)
+            candidate = redrawn(base, 3 + attempt)
             if self.checker.is_valid(schema, candidate):
                 return candidate
         return base
@@ -624,7 +624,7 @@ class Lifecycles:
                 if options:
                     return name, options[0]
                 continue
-            for candidate in (f"changed {_hex(6)}", f"changed-{_hex(6)}", _redrawn(str(sent.get(name, "")), 3)):
+            for candidate in (f"changed {_hex(6)}", f"changed-{_hex(6)}", redrawn(str(sent.get(name, "")), 3)):
                 if candidate != sent.get(name) and self.checker.is_valid(prop, candidate):
                     return name, candidate
         return None, None
@@ -632,7 +632,7 @@ class Lifecycles:
     def _unknown_id(self, resource: Resource, read: Role) -> str:
         schema = self._parameter_schema(read, resource.id.parameter)
         value = self._fresh_value(schema, None)
-        return _text(value)
+        return as_text(value)
 
     def _readable(self, sent: dict, writing: bool = False) -> dict:
         """The fields sent that a server hands back: all but writeOnly ones (a password)."""
@@ -694,23 +694,10 @@ class Lifecycles:
             parameter = self.generator.resolve(parameter)
             if isinstance(parameter, dict) and parameter.get("name") == name and parameter.get("in") == "path":
                 if "example" in parameter:
-                    return _text(parameter["example"])
+                    return as_text(parameter["example"])
                 schema = self.generator.resolve(parameter.get("schema") or {})
-                return _text(self.generator.value(schema, f"lifecycle/{name}", name))
+                return as_text(self.generator.value(schema, f"lifecycle/{name}", name))
         return None
-
-
-def _at(body: Any, pointer: str) -> Any:
-    return lookup(body, pointer, None) if pointer else body
-
-
-def _put(body: Any, pointer: str, value: Any) -> Any:
-    node = body
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return body
 
 
 def _json(response: requests.Response) -> Any:
@@ -720,14 +707,6 @@ def _json(response: requests.Response) -> Any:
         return None
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
@@ -735,24 +714,3 @@ def _short(value: Any) -> str:
 
 def _hex(length: int) -> str:
     return uuid.uuid4().hex[:length]
-
-
-def _redrawn(value: str, last: int) -> str:
-    head, tail = value[: max(len(value) - last, 0)], value[max(len(value) - last, 0) :]
-    draw = secrets.choice
-    return head + "".join(
-        draw(string.digits)
-        if c.isdigit()
-        else draw(string.ascii_lowercase)
-        if c.islower()
-        else draw(string.ascii_uppercase)
-        if c.isupper()
-        else c
-        for c in tail
-    )
-
-
-def _is_size(name: str) -> bool:
-    from mockserver.resources import SIZE_PARAMETERS
-
-    return name in SIZE_PARAMETERS

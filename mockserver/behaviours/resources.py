@@ -35,8 +35,6 @@ import copy
 import json
 import logging
 import re
-import secrets
-import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -50,7 +48,8 @@ from mockserver.contract.index import Contract
 from mockserver.contract.pointers import lookup
 from mockserver.pipeline.respond.negotiate import Answer, Negotiator
 from mockserver.pipeline.validate.json_body import strict_json_loads
-from mockserver.resources import SIZE_PARAMETERS, Listing, Placement, Resource, ResourceModel, Role
+from mockserver.resources import Listing, Placement, Resource, ResourceModel, Role
+from mockserver.resources.values import as_text, at, is_page_size, put, redrawn
 from mockserver.store import RuleViolation
 from mockserver.store.items import Below, Seed
 
@@ -172,7 +171,7 @@ class ResourceBehaviours:
     # --- the roles ----------------------------------------------------------------------
 
     def _create(self, resource: Resource, role: Role, call: Call) -> Response:
-        sent = _at(call.body, role.request.at if role.request else "")
+        sent = at(call.body, role.request.at if role.request else "")
         if not isinstance(sent, dict):
             return self._declared(role)
         shape = self._shape(resource.schema)
@@ -194,16 +193,16 @@ class ResourceBehaviours:
         with rule_failures():
             if chosen:
                 item[id_name] = sent[id_name]
-                stored = call.store.add_item(resource.name, scope, _key(sent[id_name]), item, conflict=conflict)
+                stored = call.store.add_item(resource.name, scope, as_text(sent[id_name]), item, conflict=conflict)
             else:
                 stored = self._add_with_new_id(call, resource, scope, item, id_schema)
         return self._item_answer(role, role.response, stored)
 
     def _add_with_new_id(self, call: Call, resource: Resource, scope: tuple, item: dict, id_schema: dict) -> Any:
         for _ in range(MAX_ID_TRIES):  # a generated ID another create took meanwhile: the next one
-            item[resource.id.property] = self._new_id(call, resource, scope, id_schema)
+            item_id = item[resource.id.property] = self._new_id(call, resource, scope, id_schema)
             try:
-                return call.store.add_item(resource.name, scope, _key(item[resource.id.property]), item, conflict=True)
+                return call.store.add_item(resource.name, scope, as_text(item_id), item, conflict=True)
             except RuleViolation as exc:
                 if exc.kind != "conflict":
                     raise
@@ -223,7 +222,7 @@ class ResourceBehaviours:
         # A pattern (an ISBN, a code): the generator's value, its letters and digits drawn anew.
         value = self.generator.value(schema, resource.id.source)
         for attempt in range(MAX_ID_TRIES * 4):
-            candidate = _redrawn(value, 3 + attempt)
+            candidate = redrawn(value, 3 + attempt)
             if self.checker.is_valid(schema, candidate):
                 return candidate
         return value
@@ -234,7 +233,7 @@ class ResourceBehaviours:
         return self._item_answer(role, role.response, item)
 
     def _replace(self, resource: Resource, role: Role, call: Call) -> Response:
-        sent = _at(call.body, role.request.at if role.request else "")
+        sent = at(call.body, role.request.at if role.request else "")
         if not isinstance(sent, dict):
             return self._declared(role)
         shape = self._shape(resource.schema)
@@ -263,7 +262,7 @@ class ResourceBehaviours:
     def _merge(self, resource: Resource, role: Role, call: Call) -> Response:
         shape = self._shape(resource.schema)
         patching = any(f.kind == JSON_PATCH and f.media_type.split(";")[0] == call.media_type for f in role.patch)
-        sent = call.body if patching else _at(call.body, role.request.at if role.request else "")
+        sent = call.body if patching else at(call.body, role.request.at if role.request else "")
         if not patching and not isinstance(sent, dict):
             return self._declared(role)
         item_id = self._item_id(resource, role, call, sent)
@@ -311,20 +310,20 @@ class ResourceBehaviours:
         for found in listing.filters:
             wanted = call.query.get(found.parameter)
             if wanted is not None:
-                values = {_text(value) for value in (wanted if isinstance(wanted, list) else [wanted])}
-                items = [item for item in items if _text(item.get(found.property)) in values]
+                values = {as_text(value) for value in (wanted if isinstance(wanted, list) else [wanted])}
+                items = [item for item in items if as_text(item.get(found.property)) in values]
         total = len(items)
         start, size = _page(listing, call.query, total)
         page = [self._fitted(item, self._shape(listing.item_schema)) for item in items[start : start + size]]
         headers = dict(answer.headers)
         if body is not None or listing.items == "":
-            body = _put(body, listing.items, page)
+            body = put(body, listing.items, page)
             more = start + size < total
             if listing.total:
                 if listing.total.startswith("header "):
                     headers[listing.total.removeprefix("header ")] = str(total)
                 else:
-                    body = _put(body, listing.total, total)
+                    body = put(body, listing.total, total)
             if listing.next and not listing.next.startswith("header "):
                 body = self._next(body, listing, more, start + size, role)
             _page_fields(body, listing, call.query, start, size, total)
@@ -338,7 +337,7 @@ class ResourceBehaviours:
             return Response(status=204)
         if placement is None or (body is None and placement.at != ""):
             return answer.response()
-        body = _put(body, placement.at, self._fitted(item, self._shape(placement.schema)))
+        body = put(body, placement.at, self._fitted(item, self._shape(placement.schema)))
         return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), answer.headers))
 
     def _checked(self, role: Role, answer: Answer) -> Response:
@@ -365,11 +364,11 @@ class ResourceBehaviours:
     def _next(self, body: Any, listing: Listing, more: bool, offset: int, role: Role) -> Any:
         """The next-page field: the next cursor (an offset) or null/absent on the last page."""
         if more and listing.paging is not None and listing.paging.style == "cursor":
-            return _put(body, listing.next, str(offset))
+            return put(body, listing.next, str(offset))
         if more:
             return body  # a link or page number the template already holds
         parent, _, name = listing.next.rpartition("/")
-        container = _at(body, parent)
+        container = at(body, parent)
         if isinstance(container, dict) and name in container:
             container[name] = None  # the schema check falls back where null is not allowed
         return body
@@ -391,7 +390,7 @@ class ResourceBehaviours:
         if not missing:
             return
         _, body = self._template(role.operation_id)
-        example = _at(body, role.response.at) if role.response and body is not None else None
+        example = at(body, role.response.at) if role.response and body is not None else None
         for name in missing:
             if isinstance(example, dict) and name in example:
                 item[name] = copy.deepcopy(example[name])
@@ -403,10 +402,10 @@ class ResourceBehaviours:
         """The ID the path names, or on the collection (`PUT /pet`) the body."""
         if role.path == resource.item_path:
             return self._path_id(resource, call)
-        return _key(sent.get(resource.id.property) if isinstance(sent, dict) else None)
+        return as_text(sent.get(resource.id.property) if isinstance(sent, dict) else None)
 
     def _path_id(self, resource: Resource, call: Call) -> str:
-        return _key(call.path.get(resource.id.parameter))
+        return as_text(call.path.get(resource.id.parameter))
 
     # --- seeds --------------------------------------------------------------------------
 
@@ -426,14 +425,14 @@ class ResourceBehaviours:
                 if body is None:
                     continue
                 if role.role == "read" and role.response is not None:
-                    candidates.append(_at(body, role.response.at))
+                    candidates.append(at(body, role.response.at))
                 elif role.role == "list" and role.listing is not None and role.path == resource.collection_path:
-                    listed = _at(body, role.listing.items)
+                    listed = at(body, role.listing.items)
                     candidates += listed if isinstance(listed, list) else []
             for item in candidates:
                 fits = isinstance(item, dict) and resource.id.property in item
                 if fits and self.checker.is_valid(shape.schema, item):
-                    found.setdefault(_key(item[resource.id.property]), copy.deepcopy(item))
+                    found.setdefault(as_text(item[resource.id.property]), copy.deepcopy(item))
             if found:
                 out.append(Seed(resource.name, (), tuple(found.items())))
         return out
@@ -488,43 +487,11 @@ _FILE = object()
 
 
 def _scope(resource: Resource, call: Call) -> tuple[str, ...]:
-    return tuple(_key(call.path.get(name)) for name in resource.scope)
-
-
-def _key(value: Any) -> str:
-    return _text(value)
-
-
-def _text(value: Any) -> str:
-    """A value as a path or query has it: JSON's true/false, numbers without .0."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+    return tuple(as_text(call.path.get(name)) for name in resource.scope)
 
 
 def _number(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
-def _redrawn(value: Any, last: int) -> Any:
-    """`value` with each digit and letter of its `last` characters replaced by a random one
-    of its kind (the end of an identifier is where a pattern varies most: a serial)."""
-    if not isinstance(value, str):
-        return value
-    draw = secrets.choice
-    head, tail = value[: max(len(value) - last, 0)], value[max(len(value) - last, 0) :]
-    return head + "".join(
-        draw(string.digits)
-        if c.isdigit()
-        else draw(string.ascii_lowercase)
-        if c.islower()
-        else draw(string.ascii_uppercase)
-        if c.isupper()
-        else c
-        for c in tail
-    )
 
 
 def _hex(length: int) -> str:
@@ -535,40 +502,21 @@ def _is_date_time(schema: dict) -> bool:
     return schema.get("format") == "date-time"
 
 
-def _at(body: Any, pointer: str) -> Any:
-    return lookup(body, pointer, None)
-
-
-def _put(body: Any, pointer: str, value: Any) -> Any:
-    """`body` with `value` at `pointer` (made where missing); the body itself when "" ."""
-    if not pointer:
-        return value
-    body = body if isinstance(body, dict) else {}
-    node = body
-    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = value
-    return body
-
-
 def _page(listing: Listing, query: dict[str, Any], total: int) -> tuple[int, int]:
     """The first index and the size of the page the query asks for."""
     paging = listing.paging
     if paging is None:
         return 0, total
     values = {name: query.get(name) for name in paging.parameters}
-    size = next((v for n, v in values.items() if _is_size(n) and isinstance(v, int) and v > 0), total)
+    size = next((v for n, v in values.items() if is_page_size(n) and isinstance(v, int) and v > 0), total)
     if paging.style == "page":
-        page = next((v for n, v in values.items() if not _is_size(n) and isinstance(v, int)), 1)
+        page = next((v for n, v in values.items() if not is_page_size(n) and isinstance(v, int)), 1)
         return max(page - 1, 0) * size, size
     if paging.style == "offset":
-        offset = next((v for n, v in values.items() if not _is_size(n) and isinstance(v, int)), 0)
+        offset = next((v for n, v in values.items() if not is_page_size(n) and isinstance(v, int)), 0)
         return max(offset, 0), size
     if paging.style == "cursor":
-        cursor = next((v for n, v in values.items() if not _is_size(n) and v is not None), None)
+        cursor = next((v for n, v in values.items() if not is_page_size(n) and v is not None), None)
         offset = _number(str(cursor)) if cursor is not None else 0
         return offset or 0, size
     return 0, size
@@ -579,7 +527,7 @@ def _page_fields(body: Any, listing: Listing, query: dict[str, Any], start: int,
     the total, or at the top): the paging parameters as used, the page count, more or not."""
     places = [body]
     if listing.total and not listing.total.startswith("header "):
-        places.insert(0, _at(body, listing.total.rpartition("/")[0]))
+        places.insert(0, at(body, listing.total.rpartition("/")[0]))
     used = {name: query[name] for name in (listing.paging.parameters if listing.paging else ()) if name in query}
     pages = -(-total // size) if size else 0
     more = start + size < total
@@ -593,10 +541,6 @@ def _page_fields(body: Any, listing: Listing, query: dict[str, Any], start: int,
                 place[name] = pages
             elif name in MORE_FIELDS:
                 place[name] = more
-
-
-def _is_size(name: str) -> bool:
-    return name in SIZE_PARAMETERS
 
 
 def _dump(body: Any) -> bytes:

@@ -286,6 +286,9 @@ class ResourceBehaviours:
                 elif schema.get("readOnly") and name in previous:
                     item[name] = previous[name]
             error = self.checker.error(shape.schema, item)
+            if error is not None and not patching:
+                item = self._merged_within(previous, item, shape, role)
+                error = self.checker.error(shape.schema, item)
             if error is not None:
                 raise RuleViolation("VALIDATION_ERROR", "Bad request", f"The merged item breaks its schema: {error}")
             return item
@@ -293,6 +296,27 @@ class ResourceBehaviours:
         with rule_failures():
             _, item = call.store.change_item(resource.name, _scope(resource, call), item_id, merge)
         return self._item_answer(role, role.response, item)
+
+    def _merged_within(self, previous: dict, merged: dict, shape: _Shape, role: Role) -> dict:
+        """A merge patch valid by its request schema whose values the item's schema forbids
+        (a document whose request and answer disagree): the fields that fit, merged one by
+        one; the others are not stored (logged once per operation)."""
+        item = dict(previous)
+        refused = []
+        for name in merged.keys() | previous.keys():
+            candidate = {**item, name: merged[name]} if name in merged else {k: v for k, v in item.items() if k != name}
+            if self.checker.is_valid(shape.schema, candidate) or not self.checker.is_valid(shape.schema, item):
+                item = candidate
+            else:
+                refused.append(name)
+        if refused and role.operation_id not in self.warned:
+            self.warned.add(role.operation_id)
+            log.warning(
+                "%s: %s as sent would break the item's schema (the request's schema allows it): not stored",
+                role.operation_id,
+                ", ".join(sorted(refused)),
+            )
+        return item
 
     def _delete(self, resource: Resource, role: Role, call: Call) -> Response:
         with rule_failures():

@@ -218,3 +218,47 @@ def test_a_reloaded_contract_keeps_the_items(store_url):
     again.test_client_class = ContractClient
     read = again.test_client().get(f"/v1/bookings/{booking['id']}", headers=bearer())
     assert read.status_code == 200 and read.get_json()["data"] == booking
+
+
+DISAGREEING = """
+openapi: 3.0.3
+info: {title: Fees, version: "1"}
+paths:
+  /fees:
+    post:
+      operationId: createFee
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Fee"}}}}
+      responses: {"201": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Fee"}}}}}
+  /fees/{feeId}:
+    parameters: [{name: feeId, in: path, required: true, schema: {type: string}}]
+    get:
+      operationId: getFee
+      responses: {"200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Fee"}}}}}
+    patch:
+      operationId: updateFee
+      requestBody:
+        required: true
+        content: {application/json: {schema: {type: object, properties: {threshold: {type: number}, note: {type: string}}}}}
+      responses: {"200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Fee"}}}}}
+components:
+  schemas:
+    Fee:
+      type: object
+      properties:
+        id: {type: string, readOnly: true}
+        threshold: {type: number, minimum: 0}
+        note: {type: string}
+"""
+
+
+def test_a_merge_the_request_allows_and_the_item_forbids_stores_what_fits(tmp_path, store_url):
+    # Found by schemathesis on the full description: updateFeeSetting's request allows a
+    # negative payoutThreshold that the item's schema (minimum 0) does not.
+    spec = tmp_path / "fees.yaml"
+    spec.write_text(DISAGREEING)
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET, store_url=store_url, store_prefix=f"t-{uuid.uuid4().hex}")
+    client = client.test_client()
+    fee = client.post("/fees", json={"threshold": 5, "note": "a"}).get_json()
+    patched = client.patch(f"/fees/{fee['id']}", json={"threshold": -1, "note": "b"})
+    assert patched.status_code == 200
+    assert patched.get_json() == {**fee, "threshold": 5, "note": "b"}  # the note merged, the threshold kept

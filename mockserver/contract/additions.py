@@ -13,11 +13,10 @@ reported at start-up as a warning with its pointer:
 - 401, for an operation whose every security alternative needs credentials (a 403 it
   declares is for a caller without permission, not one without credentials);
 - 400, for an operation with parameters or a request body, which a request may break,
-  where it declares no 400, 422, `4XX` or `default`: a body or a query, header or cookie
-  parameter that breaks the document is a 400 even where the operation declares a 404 (a
-  PATCH whose body breaks its schema is no unknown ID); only a path value, which names
-  no resource when it breaks the document, may still be refused with a declared 404 or
-  other refusal;
+  where it declares no 400, 422, `4XX`, `default` nor another refusal (409, 415, 405,
+  ...: the Petstore's "405 Invalid input"). A 404 is no such refusal for a body or a
+  query, header or cookie parameter that breaks the document (a PATCH whose body breaks
+  its schema is no unknown ID): only for a path value, which names no resource then;
 - the failures a behaviour sends as `openapi.yaml` declares them (404 for a chat one is
   not in, ...), for an operation the behaviour serves.
 
@@ -109,12 +108,11 @@ def _declared(status: int, keys: list[str], beyond_path: bool = False) -> bool:
     """The operation declares a status the mock sends `status` as. A missing or invalid
     credential is a 401 (RFC 9110), never the 403 (no permission) an operation may declare;
     request data beyond the path (`beyond_path`: a body, a query, header or cookie
-    parameter) that breaks the document is a 400, 422 or the range, never a 404 (no such
-    resource) or another refusal the operation declares for something else."""
+    parameter) that breaks the document is never the 404 (no such resource) it declares."""
     if status == 401:
         return bool({"401", "4XX", "4xx", "default"} & set(keys))
     if status == 400 and beyond_path:
-        return bool({"400", "422", "4XX", "4xx", "default"} & set(keys))
+        keys = [key for key in keys if key != "404"]
     return error_key(status, keys) is not None
 
 

@@ -129,18 +129,19 @@ def test_as_served_it_declares_what_the_mock_sends(notes):
 
 
 @pytest.mark.parametrize(
-    "parameters, body, added",
+    "parameters, body, refusal, added",
     [
-        ([{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}], False, False),
-        ([{"$ref": "#/components/parameters/Id"}], False, False),  # a path value names no resource: the 404
-        ([{"name": "done", "in": "query", "schema": {"type": "boolean"}}], False, True),
-        ([{"$ref": "#/components/parameters/Done"}], False, True),
-        ([], True, True),  # a body that breaks the document is no unknown ID
+        ([{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}], False, "404", False),
+        ([{"$ref": "#/components/parameters/Id"}], False, "404", False),  # a path value names no resource
+        ([{"name": "done", "in": "query", "schema": {"type": "boolean"}}], False, "404", True),
+        ([{"$ref": "#/components/parameters/Done"}], False, "404", True),
+        ([], True, "404", True),  # a body that breaks the document is no unknown ID
+        ([], True, "405", False),  # the Petstore's "405 Invalid input": a refusal it declares for it
     ],
 )
-def test_request_data_beyond_the_path_is_a_400_where_only_a_404_is_declared(tmp_path, parameters, body, added):
+def test_request_data_beyond_the_path_is_a_400_where_only_a_404_is_declared(tmp_path, parameters, body, refusal, added):
     operation = {"operationId": "update", "parameters": parameters, "responses": {"200": {"description": "ok"}}}
-    operation["responses"]["404"] = {"description": "No such todo"}
+    operation["responses"][refusal] = {"description": "No such todo, or invalid input"}
     if body:
         operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
     document = {
@@ -158,7 +159,7 @@ def test_request_data_beyond_the_path_is_a_400_where_only_a_404_is_declared(tmp_
     path.write_text(yaml.safe_dump(document))
     responses = Contract(path, Additions()).document["paths"]["/todos/{id}"]["patch"]["responses"]
     assert ("400" in responses) is added
-    assert "404" in responses
+    assert refusal in responses
 
 
 @pytest.mark.parametrize(

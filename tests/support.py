@@ -91,7 +91,7 @@ def check_response(app: Flask, method: str, path: str, response) -> None:
     if on_spec_operation:
         assert errors == [], f"{method} {path} -> {response.status_code} breaks the contract: {errors!r}"
     for name, value in response.headers.items():
-        # Fixed ASCII text only: waitress cannot send anything else, and nothing of the request is echoed.
+        # Printable ASCII only: waitress cannot send anything else, and what X-Mock-Validation echoes is escaped.
         assert value.isascii() and value.isprintable(), f"{method} {path}: header {name}: {value!r}"
     own = app.extensions["mockserver.contract"].path == SPEC or path.startswith("/__mock")
     if response.status_code >= 400 and own:

@@ -12,7 +12,11 @@ reported at start-up as a warning with its pointer:
 - 204, for an operation that declares only failures (a valid request gets no failure);
 - 401, for an operation whose every security alternative needs credentials (a 403 it
   declares is for a caller without permission, not one without credentials);
-- 400, for an operation with parameters or a request body, which a request may break;
+- 400, for an operation with parameters or a request body, which a request may break,
+  where it declares no 400, 422, `4XX`, `default` nor another refusal (409, 415, 405,
+  ...: the Petstore's "405 Invalid input"). A 404 is no such refusal for a body or a
+  query, header or cookie parameter that breaks the document (a PATCH whose body breaks
+  its schema is no unknown ID): only for a path value, which names no resource then;
 - the failures a behaviour sends as `openapi.yaml` declares them (404 for a chat one is
   not in, ...), for an operation the behaviour serves.
 
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.contract.loading import Document, Problem, escape
+from mockserver.contract.pointers import follow
 from mockserver.contract.statuses import error_key, success_key
 
 ERROR_SCHEMA = {
@@ -78,8 +83,9 @@ def add_error_responses(document: Document, operations, additions: Additions) ->
         if success_key([str(key) for key in responses]) is None:
             responses["204"] = {"description": f"Added by the mock server: {NO_SUCCESS}", ADDED: True}
             added.append(f"204 ({NO_SUCCESS})")
-        for status, why in _failures(operation, op, document.data["paths"][operation.path], additions):
-            if _declared(status, [str(key) for key in responses]):
+        item = document.data["paths"][operation.path]
+        for status, why in _failures(operation, op, item, additions):
+            if _declared(status, [str(key) for key in responses], _beyond_path(document.data, op, item)):
                 continue
             if SHARED.get(status) in shared:  # the document's own response for this failure
                 responses[str(status)] = {"$ref": f"#/components/responses/{SHARED[status]}"}
@@ -98,12 +104,28 @@ def add_error_responses(document: Document, operations, additions: Additions) ->
     return problems
 
 
-def _declared(status: int, keys: list[str]) -> bool:
+def _declared(status: int, keys: list[str], beyond_path: bool = False) -> bool:
     """The operation declares a status the mock sends `status` as. A missing or invalid
-    credential is a 401 (RFC 9110), never the 403 (no permission) an operation may declare."""
+    credential is a 401 (RFC 9110), never the 403 (no permission) an operation may declare;
+    request data beyond the path (`beyond_path`: a body, a query, header or cookie
+    parameter) that breaks the document is never the 404 (no such resource) it declares."""
     if status == 401:
         return bool({"401", "4XX", "4xx", "default"} & set(keys))
+    if status == 400 and beyond_path:
+        keys = [key for key in keys if key != "404"]
     return error_key(status, keys) is not None
+
+
+def _beyond_path(data: dict[str, Any], op: dict, item: dict) -> bool:
+    """The operation (`op` in path `item`) takes a request body or a parameter outside its path."""
+    if op.get("requestBody"):
+        return True
+    for parameters, where in ((op.get("parameters"), "op"), (item.get("parameters"), "item")):
+        for parameter in parameters if isinstance(parameters, list) else ():
+            parameter, _ = follow(data, parameter, where, default={})
+            if isinstance(parameter, dict) and parameter.get("in") != "path":
+                return True
+    return False
 
 
 def _failures(operation, op: dict, item: dict, additions: Additions) -> list[tuple[int, str]]:

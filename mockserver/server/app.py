@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, Response, g, request
@@ -36,6 +37,7 @@ from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Contro
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond.negotiate import Negotiator
+from mockserver.pipeline.respond.reasons import REASONS_HEADER
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
@@ -61,19 +63,21 @@ def new_app(max_body_bytes: int | None) -> Flask:
     return app
 
 
-def handle_errors(app: Flask, api_error: Callable[[ApiError], Response]) -> None:
+def handle_errors(
+    app: Flask, api_error: Callable[[ApiError], Response], plain: Callable[[ApiError], Response] = render
+) -> None:
     """One set of error handlers: an ApiError as `api_error` renders it; Werkzeug's own
-    errors (routing, body size) and anything unexpected in the Error envelope."""
+    errors (routing, body size) and anything unexpected in the Error envelope, by `plain`."""
     app.register_error_handler(ApiError, api_error)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return render(from_http_exception(exc))
+        return plain(from_http_exception(exc))
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:
         error_log.exception("unhandled error on %s %s", request.method, request.path)
-        return render(internal_error())
+        return plain(internal_error())
 
 
 def create_app(
@@ -148,7 +152,8 @@ def create_app(
         error_log.warning("%s %s: %s", request.method, request.path, exc)
         return api_error(ApiError(503, "STORE_UNAVAILABLE", "Service unavailable", str(exc), {"Retry-After": "1"}))
 
-    handle_errors(app, api_error)
+    # Werkzeug's own errors as no operation declares them: the envelope, with X-Mock-Validation.
+    handle_errors(app, api_error, partial(negotiator.error, None))
 
     # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
     # never its /__mock routes; preflight OPTIONS requests are answered by Flask and
@@ -166,7 +171,7 @@ def create_app(
             re.compile(rf"{re.escape(name.lower())}\Z")
             for name in ("authorization", "content-type", "prefer", *contract.api_key_headers)
         ],
-        expose_headers=["X-Request-Id", "WWW-Authenticate"],
+        expose_headers=["X-Request-Id", "WWW-Authenticate", REASONS_HEADER],
         max_age=600,
         # Every error response comes from an errorhandler above and gets the headers from
         # the after_request hook; wrapping the exception handlers too did the work twice.

@@ -238,7 +238,8 @@ paths:
       operationId: updateFee
       requestBody:
         required: true
-        content: {application/json: {schema: {type: object, properties: {threshold: {type: number}, note: {type: string}}}}}
+        content:
+          application/json: {schema: {type: object, properties: {threshold: {type: number}, note: {type: string}}}}
       responses: {"200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Fee"}}}}}
 components:
   schemas:

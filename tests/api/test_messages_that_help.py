@@ -22,6 +22,7 @@ paths:
       parameters:
         - {{name: done, in: query, schema: {{type: boolean}}}}
         - {{name: limit, in: query, schema: {{type: integer}}}}
+        - {{name: filter, in: query, content: {{application/json: {{schema: {{type: object}}}}}}}}
       responses:
         "200":
           description: The todos
@@ -48,11 +49,20 @@ def test_a_path_served_under_the_base_path_is_named(client):
 @pytest.mark.parametrize(
     "query, field, reason",
     [
-        ("done=maybe", "done", "Failed to cast value to boolean type: maybe"),
-        ("limit=ten", "limit", "Failed to cast value to integer type: ten"),
+        ("done=maybe", "done", "'maybe' is not a boolean"),
+        ("limit=ten", "limit", "'ten' is not an integer"),
+        ("filter=[1", "filter", "Malformed JSON: Expecting ',' delimiter: line 1 column 3 (char 2)"),
     ],
 )
 def test_a_parameter_that_cannot_be_read_gives_its_reason(client, query, field, reason):
     refused = client.get(f"/v1/todos?{query}")
     assert refused.status_code == 400
-    assert refused.get_json()["details"] == {field: f"Query parameter error: {field}: {reason}"}
+    # The reason alone: `details` names the field already.
+    assert refused.get_json()["details"] == {field: reason}
+
+
+def test_a_parameter_with_json_content_is_read_as_json(client):
+    assert client.get('/v1/todos?filter={"done": true}').status_code == 200
+    refused = client.get("/v1/todos?filter=[1]")
+    assert refused.status_code == 400
+    assert refused.get_json()["details"] == {"filter": "[1] is not of type 'object'"}

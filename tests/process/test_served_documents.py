@@ -44,7 +44,7 @@ CLEAN = [
 REFUSED_BY_SCHEMATHESIS = ["empty_oneof.yaml", "duplicate_required.yaml"]
 # Documents tested as the mock serves them (GET /__mock/served-openapi.json): repaired, with
 # the failures the mock sends that they declare no status for.
-EFFECTIVE = [*REFUSED_BY_SCHEMATHESIS, "undeclared_failures.yaml", "bookings.yaml"]
+EFFECTIVE = [*REFUSED_BY_SCHEMATHESIS, "undeclared_failures.yaml", "bookings.yaml", "todo_31.yaml"]
 
 
 def serve(spec: Path, log: Path) -> tuple[subprocess.Popen, str]:

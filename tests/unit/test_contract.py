@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mockserver.contract.additions import ADDED, Additions
 from mockserver.contract.index import Contract
@@ -125,6 +126,40 @@ def test_as_served_it_declares_what_the_mock_sends(notes):
         "/paths/~1notes~1{noteId}/get/responses",
         "/paths/~1notes~1read/post/responses",
     ]
+
+
+@pytest.mark.parametrize(
+    "parameters, body, refusal, added",
+    [
+        ([{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}], False, "404", False),
+        ([{"$ref": "#/components/parameters/Id"}], False, "404", False),  # a path value names no resource
+        ([{"name": "done", "in": "query", "schema": {"type": "boolean"}}], False, "404", True),
+        ([{"$ref": "#/components/parameters/Done"}], False, "404", True),
+        ([], True, "404", True),  # a body that breaks the document is no unknown ID
+        ([], True, "405", False),  # the Petstore's "405 Invalid input": a refusal it declares for it
+    ],
+)
+def test_request_data_beyond_the_path_is_a_400_where_only_a_404_is_declared(tmp_path, parameters, body, refusal, added):
+    operation = {"operationId": "update", "parameters": parameters, "responses": {"200": {"description": "ok"}}}
+    operation["responses"][refusal] = {"description": "No such todo, or invalid input"}
+    if body:
+        operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "Todos", "version": "1"},
+        "paths": {"/todos/{id}": {"patch": operation}},
+        "components": {
+            "parameters": {
+                "Id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                "Done": {"name": "done", "in": "query", "schema": {"type": "boolean"}},
+            }
+        },
+    }
+    path = tmp_path / "todos.yaml"
+    path.write_text(yaml.safe_dump(document))
+    responses = Contract(path, Additions()).document["paths"]["/todos/{id}"]["patch"]["responses"]
+    assert ("400" in responses) is added
+    assert refusal in responses
 
 
 @pytest.mark.parametrize(

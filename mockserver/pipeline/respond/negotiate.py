@@ -12,7 +12,9 @@ thing remembered is what was deleted: after a successful DELETE of a path, that 
 Errors go through here too: a failure (400, 401, ...) is sent with the status the
 operation declares for it (a 401 where it declares 401, else 403, `4XX` or `default`),
 in the `Error` envelope when that fits the declared schema, else with the declared
-example or a generated body for that status.
+example or a generated body for that status, its most fitting string field (`detail`,
+`message`, ...) telling the failure's reasons where it has one (reasons.py). The reasons
+are in the `X-Mock-Validation` header of every failure too.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from mockserver.contract.pointers import follow
 from mockserver.contract.statuses import error_key, success_key
 from mockserver.errors import ApiError, envelope, render
 from mockserver.pipeline.respond.generate import Generator
+from mockserver.pipeline.respond.reasons import REASONS_HEADER, header_value, reasons, told
 from mockserver.pipeline.validate.schemas import fast_check
 
 NO_BODY_STATUSES = (204, 205, 304)
@@ -277,7 +280,12 @@ class Negotiator:
             self.deleted.clear()
 
     def error(self, operation_id: str | None, exc: ApiError) -> Response:
-        """`exc` as the operation declares such a failure."""
+        """`exc` as the operation declares such a failure, its reasons in X-Mock-Validation."""
+        response = self._error(operation_id, exc)
+        response.headers[REASONS_HEADER] = header_value(reasons(exc))
+        return response
+
+    def _error(self, operation_id: str | None, exc: ApiError) -> Response:
         statuses = self.statuses.get(operation_id or "")
         if not statuses:
             return render(exc)
@@ -288,7 +296,7 @@ class Negotiator:
         status = int(key) if key.isdigit() else exc.status  # `4XX` and `default` keep the failure's own
         document = envelope(exc, request.path, g.request_id)
         if answer.content_type is not None and not self._envelope_fits(operation_id, key, document):
-            response = answer.response()
+            response = self._told(operation_id, key, answer, exc, status).response()
             response.headers.update(exc.headers)
         else:
             response = render(exc, document)
@@ -296,6 +304,31 @@ class Negotiator:
         for name, value in answer.headers.items():
             response.headers.setdefault(name, value)
         return response
+
+    def _told(self, operation_id: str, key: str, answer: Answer, exc: ApiError, status: int) -> Answer:
+        """The declared answer with the reasons of `exc` in its body, where a field of its
+        schema takes them and the body stays valid; else the declared answer as it is."""
+        schema = self.json_schemas.get((operation_id, key))
+        if schema is None or answer.content_type is None:
+            return answer
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            return answer
+        body = told(body, schema, exc, status, self._properties, self.checker.is_valid_often)
+        return answer if body is None else replace(answer, body=_serialise(body, answer.content_type))
+
+    def _properties(self, schema: Any) -> dict[str, Any]:
+        """The properties of `schema` (its $refs followed, allOf merged), each resolved."""
+        schema = self._resolve(schema)
+        if not isinstance(schema, dict):
+            return {}
+        if "allOf" in schema:
+            schema = self.generator.merged(schema)
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return {}
+        return {str(name): self._resolve(value) for name, value in properties.items()}
 
     def _envelope_fits(self, operation_id: str, key: str, envelope: Any) -> bool:
         schema = self.json_schemas.get((operation_id, key))

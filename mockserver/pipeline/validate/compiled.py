@@ -18,15 +18,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema_path import SchemaPath
-from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.datatypes import Parameters
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.unmarshalling.request.datatypes import RequestUnmarshalResult
 from openapi_core.util import forcebool
-from openapi_core.validation.request.exceptions import (
-    MissingRequiredParameter,
-    ParameterValidationError,
-)
+from openapi_core.validation.request.exceptions import MissingRequiredParameter
 
 from mockserver.errors import ApiError
 from mockserver.pipeline.validate.schemas import CompiledSchema, NotCompilable, compile_schema
@@ -45,6 +41,17 @@ SOURCES: dict[str, Callable[[Any], Mapping[str, Any]]] = {
     "header": lambda request: request.headers,
     "cookie": lambda request: request.cookies,
 }
+
+
+# How a value that cannot be read as its parameter's type is refused, as jsonschema words
+# its own refusals: "done: 'maybe' is not a boolean" (reference.py words openapi-core's
+# CastError the same way).
+TYPE_NAMES = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "array": "an array"}
+
+
+def cast_reason(value: Any, schema_type: str | None) -> str:
+    """Why `value` (a parameter's text) is not of `schema_type`."""
+    return f"{value!r} is not {TYPE_NAMES.get(schema_type or '', f'of type {schema_type!r}')}"
 
 
 def _boolean(value: str) -> bool:
@@ -74,9 +81,8 @@ class ParameterValidator:
             try:
                 value = self.cast(source[self.name])
             except (ValueError, TypeError):
-                # The reason too, as the reference words it (reference.describe).
-                cast_error = CastError(source[self.name], self.schema_type)
-                return True, None, f"{ParameterValidationError(self.name, self.location)}: {cast_error}"
+                # The reason, as the reference words it (reference.describe).
+                return True, None, cast_reason(source[self.name], self.schema_type)
         elif self.has_default:
             value = self.default
         elif self.required:

@@ -16,7 +16,9 @@ TOO_MANY_VALUES = f"JSON has too many values (more than {MAX_JSON_VALUES})"
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
-def strict_json_loads(value: bytes, **_parameters: str) -> Any:
+def strict_json_loads(value: bytes | str, **_parameters: str) -> Any:
+    if isinstance(value, str):  # a parameter with `content`: openapi-core hands its text
+        value = value.encode("utf-8", "surrogatepass")
     try:
         text = value.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
     except UnicodeDecodeError as exc:

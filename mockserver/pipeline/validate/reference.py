@@ -17,6 +17,7 @@ from openapi_core.casting.schemas.exceptions import CastError
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue, ParameterDeserializeError
 from openapi_core.schema.schemas import get_properties
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.testing import MockRequest
@@ -34,7 +35,7 @@ from mockserver.contract.index import Contract
 from mockserver.contract.loading import SpecError
 from mockserver.contract.pointers import objects
 from mockserver.errors import ApiError
-from mockserver.pipeline.validate.compiled import schema_error_details
+from mockserver.pipeline.validate.compiled import cast_reason, schema_error_details
 from mockserver.pipeline.validate.json_body import strict_json_loads
 
 
@@ -228,7 +229,12 @@ def describe(error: Exception) -> dict[str, str]:
         if isinstance(cause, InvalidSchemaValue):
             return {error.name: "; ".join(e.message for e in cause.schema_errors)}
         if isinstance(cause, CastError):  # the reason, not only the parameter's name
-            return {error.name: f"{error}: {cause}"}
+            return {error.name: cast_reason(cause.value, cause.type)}
+        if isinstance(cause, MediaTypeDeserializeError):  # a parameter's `content`: our decoder's reason
+            reason = cause.__context__
+            return {error.name: str(reason) if reason else f"not {cause.mimetype}"}
+        if isinstance(cause, ParameterDeserializeError | EmptyQueryParameterValue):
+            return {error.name: str(cause)}
         return {error.name: str(error)}
     if isinstance(error, MissingRequestBodyError):
         return {"body": "Request body is required"}

@@ -476,7 +476,26 @@ class Lifecycles:
             response = self.session.send(prepared, timeout=TIMEOUT_SECONDS)
         except requests.RequestException as exc:
             raise CheckFailed(f"{role.method} {path}: {exc}\n{curl}") from None
-        return _Sent(response, curl)
+        sent = _Sent(response, curl)
+        self._conforms(sent, role)
+        return sent
+
+    def _conforms(self, sent: _Sent, role: Role) -> None:
+        """A JSON answer of a declared status has the declared shape, the server's own fields
+        (IDs, date-times) their declared formats."""
+        responses = self.contract.document["paths"][role.path][role.method.lower()].get("responses") or {}
+        status = sent.response.status_code
+        key = next((k for k in (str(status), f"{status // 100}XX", "default") if k in responses), None)
+        response = self.generator.resolve(responses.get(key)) if key else None
+        content = response.get("content") if isinstance(response, dict) else None
+        media = next((m for m in content or {} if "json" in str(m)), None)
+        body = _json(sent.response)
+        if media is None or body is None:
+            return
+        schema = (self.generator.resolve(content[media]) or {}).get("schema")
+        error = self.checker.error(schema, body) if schema is not None else None
+        if error is not None:
+            raise CheckFailed(f"{role.method} {role.path}: the {status} answer breaks its schema: {error}\n{sent.curl}")
 
     def _curl(self, prepared: requests.PreparedRequest) -> str:
         parts = ["curl", "-i", "-X", str(prepared.method)]

@@ -470,11 +470,12 @@ def resources(spec: Path, as_json: bool) -> None:
     item path with its collection, id, schema, scope and operations by role, every
     operation in none grouped by the rule that did not apply; each with its reason."""
     try:
-        _, model, _ = served_contract(spec)
+        _, model, served = served_contract(spec)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(model.document(), ensure_ascii=False, indent=2))
+        document = {**model.document(), "served": [resource.name for resource in served]}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(text(model, str(spec)))
 

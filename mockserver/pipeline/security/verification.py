@@ -85,7 +85,7 @@ class TokenVerification:
             return "Bearer tokens are NOT verified (--auth any): any token passes"
         if self.mode == MOCK:
             return "Bearer tokens: the mock's own (HS256, its secret)"
-        keys = ", ".join(f"{key.kid or 'no kid'} {key.algorithm}" for key in self.keys[:8])
+        keys = ", ".join(f"{key.kid} {key.algorithm}" if key.kid else key.algorithm for key in self.keys[:8])
         more = ", ..." if len(self.keys) > 8 else ""
         claims = "".join(
             f", {name} {value}" for name, value in (("issuer", self.issuer), ("audience", self.audience)) if value

@@ -18,6 +18,7 @@ from mockserver.contract.index import SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.security.tokens import issue_token
+from mockserver.pipeline.security.verification import ANY, MAX_KEY_FILE_BYTES, token_verification
 from mockserver.resources.report import text
 from mockserver.server.app import create_app
 from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
@@ -125,6 +126,27 @@ def main() -> None:
 )
 @max_token_lifetime_option
 @click.option(
+    "--auth",
+    envvar="MOCKSERVER_AUTH",
+    default="mock",
+    show_default=True,
+    metavar="mock|any|jwks:FILE|pem:FILE",
+    help="What bearer tokens (bearer, oauth2, openIdConnect schemes) pass: `mock`, the mock's own (HS256, its "
+    "secret); `jwks:FILE` or `pem:FILE`, those of an identity provider too, verified with the public key their "
+    f"kid names in a JWKS file, or the key of a PEM file (at most {MAX_KEY_FILE_BYTES // 1024} KiB); `any`, any "
+    "token, unchecked (never with --shared). Env: MOCKSERVER_AUTH.",
+)
+@click.option(
+    "--jwt-issuer",
+    envvar="MOCKSERVER_JWT_ISSUER",
+    help="With --auth jwks:/pem:, the `iss` a provider's token must have. Env: MOCKSERVER_JWT_ISSUER.",
+)
+@click.option(
+    "--jwt-audience",
+    envvar="MOCKSERVER_JWT_AUDIENCE",
+    help="With --auth jwks:/pem:, the `aud` a provider's token must name. Env: MOCKSERVER_JWT_AUDIENCE.",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(1),
     default=settings.MAX_CONNECTIONS,
@@ -199,6 +221,9 @@ def serve(
     cors_origins: tuple[str, ...],
     rate_limit: str | None,
     max_token_lifetime: int,
+    auth: str,
+    jwt_issuer: str | None,
+    jwt_audience: str | None,
     max_connections: int,
     idle_timeout: float,
     header_timeout: float,
@@ -228,6 +253,11 @@ def serve(
     if workers > 1 and watch:
         raise click.UsageError("--watch reloads one process: serve with --workers 1 to watch the files")
     shared = shared or not is_loopback(host)
+    if auth == ANY and shared:
+        raise click.UsageError(
+            "--auth any lets any bearer token through, so a shared mock (--shared, or bound off loopback) refuses "
+            "it; verify the tokens of your identity provider with --auth jwks:FILE or --auth pem:FILE"
+        )
     try:
         delay = Latency.parse(latency) if latency else None
     except ValueError as exc:
@@ -240,14 +270,28 @@ def serve(
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
         secret = settings.jwt_secret(default_allowed=not shared)
+        verification = token_verification(auth, jwt_issuer, jwt_audience)
         app = create_app(
-            spec, fixtures, secret, guards, options, store_url=store_url, store_prefix=store_prefix, limits=limits
+            spec,
+            fixtures,
+            secret,
+            guards,
+            options,
+            store_url=store_url,
+            store_prefix=store_prefix,
+            limits=limits,
+            auth=verification,
         )
     except (SpecError, FixtureError, SettingsError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     watcher = None
     if watch:
-        watcher = Watcher(app, spec, fixtures, lambda store: create_app(spec, fixtures, secret, guards, options, store))
+        watcher = Watcher(
+            app,
+            spec,
+            fixtures,
+            lambda store: create_app(spec, fixtures, secret, guards, options, store, auth=verification),
+        )
     try:
         limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
         if workers > 1:
@@ -268,6 +312,7 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
+    click.echo(verification.describe())
     controls = app.extensions["mockserver.controls"]
     served = [r for r in controls.model.resources if r.name in controls.served] if controls.model else []
     kept = sum(len(resource.operations) for resource in served)

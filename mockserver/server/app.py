@@ -41,6 +41,7 @@ from mockserver.pipeline.respond.reasons import REASONS_HEADER
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
+from mockserver.pipeline.security.verification import ANY, MOCK_TOKENS, TokenVerification
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
 from mockserver.server.admin_routes import add_mock_routes
@@ -90,12 +91,15 @@ def create_app(
     store_url: str = MEMORY,
     store_prefix: str = DEFAULT_PREFIX,
     limits: StateLimits | None = None,
+    auth: TokenVerification = MOCK_TOKENS,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
-    SettingsError when the secret is too short (or a shared mock lacks its own API key),
-    StoreError when the store cannot be opened. With a `store`, the app serves its state
-    instead of opening one (a contract reloaded by `serve --watch`). The store holds at
-    most its `limits` (by default MOCKSERVER_STATE_LIMITS's, store/budget.py)."""
+    SettingsError when the secret is too short (or a shared mock lacks its own API key, or
+    would take any token), StoreError when the store cannot be opened. With a `store`, the
+    app serves its state instead of opening one (a contract reloaded by `serve --watch`).
+    The store holds at most its `limits` (by default MOCKSERVER_STATE_LIMITS's,
+    store/budget.py). `auth` is what the bearer schemes accept (`serve --auth`,
+    pipeline/security/verification.py): by default the mock's own tokens."""
     started = time.perf_counter()
     contract, model, served = served_contract(Path(spec_path))
     validator = RequestValidator(contract)
@@ -108,8 +112,10 @@ def create_app(
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     require_own_api_key(contract.security_schemes, safeguards.shared)
+    if auth.mode == ANY and safeguards.shared:
+        raise settings.SettingsError("--auth any takes any token: a shared mock checks them (--auth mock, jwks:, pem:)")
     authenticator = Authenticator(
-        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
+        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime, auth
     )
 
     app = new_app(settings.MAX_BODY_BYTES)
@@ -179,9 +185,18 @@ def create_app(
     )
     app.extensions["mockserver.startup"] = {
         "seconds": time.perf_counter() - started,
-        "problems": contract.problems + negotiator.problems + store.problems,
+        "problems": contract.problems + negotiator.problems + store.problems + _auth_problems(auth),
     }
     return app
+
+
+def _auth_problems(auth: TokenVerification) -> list[str]:
+    if auth.mode != ANY:
+        return []
+    return [
+        "--auth any: bearer tokens are NOT verified; any `Authorization: Bearer ...` passes, "
+        "expired, unsigned or forged (the caller is a JWT's `sub`, else `anonymous`)"
+    ]
 
 
 def create_proxy_app(spec_path: Path | str, proxy_settings: ProxySettings) -> Flask:

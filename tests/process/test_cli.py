@@ -266,3 +266,84 @@ def test_resources_of_a_broken_document_is_a_clear_error(tmp_path):
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
+
+
+# --- serve --auth ------------------------------------------------------------------------------
+
+
+class _NotServing:
+    """What create_server returns in tests that want serve's banner, not a server."""
+
+    effective_port = 4010
+
+    def run(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_serve_auth_any_warns_loudly_on_stderr_and_in_the_banner(monkeypatch):
+    monkeypatch.setattr("mockserver.cli.create_server", lambda *args: _NotServing())
+    result = CliRunner().invoke(main, ["serve", "--auth", "any"])
+
+    assert result.exit_code == 0, result.output
+    assert "warning: --auth any: bearer tokens are NOT verified" in result.stderr
+    assert "Bearer tokens are NOT verified (--auth any): any token passes" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("where", [["--shared"], ["--host", "0.0.0.0"]], ids=["shared", "off loopback"])
+def test_serve_refuses_auth_any_on_a_shared_mock(where):
+    result = CliRunner().invoke(main, ["serve", "--auth", "any", *where], env={"MOCKSERVER_AUTH": None})
+
+    assert result.exit_code == 2
+    assert "--auth any lets any bearer token through, so a shared mock" in result.stderr
+    assert "--auth jwks:FILE or --auth pem:FILE" in result.stderr
+
+
+def test_serve_with_a_malformed_jwks_fails_to_start_with_one_line(tmp_path):
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": [{"kty": "RSA", "n": "AQAB"')
+    result = CliRunner().invoke(main, ["serve", "--auth", f"jwks:{jwks}"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {jwks} is not a usable JWKS: not JSON (Expecting ',' delimiter at line 1, column 37)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--auth", "jwt"], "--auth 'jwt' is not one of mock, any, jwks:FILE or pem:FILE"),
+        (["--auth", "pem:/nonexistent/idp.pem"], "cannot read the key file /nonexistent/idp.pem: No such file"),
+        (["--jwt-issuer", "https://login.example.dev/"], "--jwt-issuer and --jwt-audience check the tokens of"),
+    ],
+    ids=["unknown mode", "unreadable", "issuer without keys"],
+)
+def test_serve_refuses_an_auth_it_cannot_use_with_one_line(args, message):
+    result = CliRunner().invoke(main, ["serve", *args])
+
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_serve_auth_jwks_accepts_the_providers_tokens_and_names_the_check_a_forged_one_failed(tmp_path):
+    from identity_provider import AUDIENCE, ISSUER, OTHER_RSA_KEY, RSA_KEY, Token, public_jwk, write_jwks
+
+    jwks = write_jwks(tmp_path / "jwks.json", public_jwk(RSA_KEY, "rsa-1"))
+    args = ["--auth", f"jwks:{jwks}", "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE]
+    with ServeProcess(*args, env={"MOCKSERVER_JWT_SECRET": ""}) as server:
+        assert f"Bearer tokens: the mock's own, and those of {jwks} (rsa-1 RS256), issuer {ISSUER}, " in "\n".join(
+            server.banner
+        )
+
+        def delete(token: str) -> requests.Response:
+            headers = {"Authorization": f"Bearer {token}"}
+            return requests.delete(server.base_url + PARTICIPANTS, json={"userId": SAM}, headers=headers, timeout=10)
+
+        assert delete(Token(sub=MORGAN).signed(RSA_KEY, "rsa-1")).status_code == 200
+        forged = delete(Token(sub=MORGAN).signed(OTHER_RSA_KEY, "rsa-1"))
+        assert forged.status_code == 401
+        assert forged.json()["details"] == "Token signature is invalid"

@@ -10,6 +10,7 @@ from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
 from mockserver.pipeline.security.schemes import Bearer, Handler, Unsupported, handler_for
 from mockserver.pipeline.security.tokens import REALM, BearerJWT
+from mockserver.pipeline.security.verification import MOCK_TOKENS, TokenVerification
 
 
 class Authenticator:
@@ -27,8 +28,9 @@ class Authenticator:
         known_users: Mapping[str, Any],  # fixture users by ID
         session_ended: Callable[[str], bool],
         max_token_lifetime: int,
+        verification: TokenVerification = MOCK_TOKENS,  # what the bearer schemes accept (--auth)
     ) -> None:
-        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime))
+        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime, verification))
         self.handlers: dict[str, Handler] = {
             name: handler_for(scheme, bearer, known_users, REALM)
             for name, scheme in security_schemes.items()

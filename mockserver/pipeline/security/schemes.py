@@ -5,7 +5,9 @@ whose `WWW-Authenticate` challenge names the scheme:
 
 - `http` bearer, `oauth2`, `openIdConnect`: a bearer JWT of the mock's, verified
   (tokens.BearerJWT: signature, `exp`, user, session); the token is the one login and
-  `mockserver token` issue, whatever flow the document describes. Scopes are not checked.
+  `mockserver token` issue, whatever flow the document describes; with `serve --auth
+  jwks:FILE` or `pem:FILE` an identity provider's too, and with `--auth any` any token
+  (verification.py). Scopes are not checked.
 - `http` basic: a fixture user's email (or user ID) and password.
 - `apiKey` in a header, the query or a cookie: the mock's API key
   (`MOCKSERVER_API_KEY`, else `mudbase-mock-api-key`). It stands for no user. The default

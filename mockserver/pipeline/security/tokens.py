@@ -1,11 +1,16 @@
-"""The mock's JWTs: issued by login and `mockserver token`, verified by the bearer schemes.
+"""The bearer tokens: the mock's JWTs, issued by login and `mockserver token`, and, with
+`serve --auth jwks:FILE` or `pem:FILE`, an identity provider's (verification.py).
 
-Tokens are HS256 JWTs signed with the server's secret. Verification is PyJWT's,
-with an algorithm allow-list (so `alg: none`, HS512 or RS256 are refused) and a
-required, enforced `exp`; the time claims must be JSON integers, and `exp` no further
-ahead than the maximum token lifetime. Every failure is a 401 in the API's error
-shape with an RFC 6750 `WWW-Authenticate` challenge, and a fixed text: nothing of
-the token (or of PyJWT's messages about it) is echoed.
+The mock's tokens are HS256 JWTs signed with the server's secret. Verification is PyJWT's,
+with an algorithm allow-list (so `alg: none`, HS512 or, without keys, RS256 are refused)
+and a required, enforced `exp`; the time claims must be JSON integers, and `exp` no further
+ahead than the maximum token lifetime. A provider's token passes the same checks, verified
+with the key its `kid` names (in that key's one algorithm), and its `iss` and `aud` when an
+issuer and audience are given; its `sub` need not be a fixture user (the caller is then a
+stranger to every rule). Every failure is a 401 in the API's error shape with an RFC 6750
+`WWW-Authenticate` challenge, and a fixed text saying which check failed: nothing of the
+token (or of PyJWT's messages about it) is echoed. With `--auth any` nothing is checked
+but that a bearer token came.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import jwt
 
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
+from mockserver.pipeline.security.verification import ANY, MOCK_TOKENS, TokenVerification
 from mockserver.settings import MAX_AUTHORIZATION_CHARS
 
 ALGORITHM = "HS256"
@@ -27,6 +33,8 @@ REALM = "mudbase"
 TIME_CLAIMS = ("exp", "nbf", "iat")
 REQUIRED_CLAIMS = ("exp", "sub")
 VERIFIED_TOKENS_KEPT = 4096  # beyond this many, the verified tokens are forgotten at once
+# Whom a token speaks for under `--auth any` when it names no one (not a JWT, or no string `sub`).
+ANONYMOUS = "anonymous"
 
 
 def issue_token(secret: str, user_id: str, email: str, expires_in: int, session_id: str | None = None) -> str:
@@ -52,82 +60,155 @@ def unauthorized(
     return ApiError(401, code, error, details, {"WWW-Authenticate": challenge})
 
 
+def bearer_token(headers) -> str:
+    """The token of a request's `Authorization: Bearer` header, or a 401."""
+    authorization = headers.get("Authorization")
+    if not authorization:
+        raise unauthorized("Authorization header is missing", error_code=None)
+    if len(authorization) > MAX_AUTHORIZATION_CHARS:
+        raise unauthorized(f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters")
+    scheme, _, token = authorization.replace("\t", " ").partition(" ")
+    if scheme.lower() != "bearer":
+        raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
+    token = token.strip(" ")
+    if not token:
+        raise unauthorized("Bearer token is empty", error_code=None)
+    return token
+
+
+def token_session(token: str, claims: dict[str, Any]) -> str:
+    """The `sid` claim; a token of no session (signed elsewhere) is a session of its own."""
+    session_id = claims.get("sid")
+    if isinstance(session_id, str):
+        return session_id
+    return "tok_" + hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
 class BearerJWT:
-    """Handler for `type: http, scheme: bearer` security schemes."""
+    """Handler for `type: http, scheme: bearer` security schemes (and oauth2, openIdConnect)."""
 
     def __init__(
-        self, secret: str, known_users: Container[str], session_ended: Callable[[str], bool], max_lifetime: int
+        self,
+        secret: str,
+        known_users: Container[str],
+        session_ended: Callable[[str], bool],
+        max_lifetime: int,
+        verification: TokenVerification = MOCK_TOKENS,
     ) -> None:
         self.secret = secret
         self.known_users = known_users
         self.session_ended = session_ended
         self.max_lifetime = max_lifetime
+        self.verification = verification
         # Tokens that passed every check: a token's signature and claims cannot change,
         # so it is verified once and then only its expiry, user and session are checked again
         # (PyJWT's decode is a quarter of a request's CPU time).
-        self._verified: dict[str, tuple[int, str, str]] = {}  # token -> (exp, user ID, session ID)
+        self._verified: dict[str, tuple[int, str, str, bool]] = {}  # token -> (exp, user, session, by a key)
 
     def authenticate(self, headers) -> Caller:
         """Who the request's token proves the caller is, or an ApiError."""
-        authorization = headers.get("Authorization")
-        if not authorization:
-            raise unauthorized("Authorization header is missing", error_code=None)
-        if len(authorization) > MAX_AUTHORIZATION_CHARS:
-            raise unauthorized(f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters")
-        scheme, _, token = authorization.replace("\t", " ").partition(" ")
-        if scheme.lower() != "bearer":
-            raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
-        token = token.strip(" ")
-        if not token:
-            raise unauthorized("Bearer token is empty", error_code=None)
+        token = bearer_token(headers)
+        if self.verification.mode == ANY:
+            return self._unverified(token)
         known = self._verified.get(token)
         if known is None or time.time() >= known[0]:  # PyJWT's rule: expired once now >= exp
             known = self._verify(token)
             if len(self._verified) >= VERIFIED_TOKENS_KEPT:
                 self._verified.clear()
             self._verified[token] = known
-        _, user_id, session_id = known
-        if user_id not in self.known_users:  # checked each time: reloaded fixtures may drop a user
+        _, user_id, session_id, by_key = known
+        # Checked each time: reloaded fixtures may drop a user. A provider's user need be none.
+        if not by_key and user_id not in self.known_users:
             raise unauthorized("Token subject is not a known user")
         if self.session_ended(session_id):
             raise unauthorized("The session of this token has ended (logged out)")
         return Caller(user_id, session_id)
 
-    def _verify(self, token: str) -> tuple[int, str, str]:
-        """(exp, user ID, session ID) of a token that passes every check, or an ApiError."""
-        claims = self._decode(token)
+    def _unverified(self, token: str) -> Caller:
+        """`--auth any`: the `sub` of a JWT, its signature and claims unchecked; else anonymous."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            claims = {}
+        subject = claims.get("sub")
+        return Caller(subject if isinstance(subject, str) and subject else ANONYMOUS, token_session(token, claims))
+
+    def _verify(self, token: str) -> tuple[int, str, str, bool]:
+        """(exp, user ID, session ID, whether a key verified it) of a token that passes every
+        check, or an ApiError."""
+        claims, by_key = self._decode(token)
         for claim in TIME_CLAIMS:
             # PyJWT takes "9999999999" and 1e308 as times; a float exp can outlive any check.
             if claim in claims and type(claims[claim]) is not int:
                 raise unauthorized(f"Token claim '{claim}' must be an integer")
         if claims["exp"] > time.time() + self.max_lifetime:
             raise unauthorized(f"Token expires more than {self.max_lifetime} seconds from now")
-        user_id = claims["sub"]
-        session_id = claims.get("sid")
-        if not isinstance(session_id, str):
-            # A token of no session (signed elsewhere) is a session of its own.
-            session_id = "tok_" + hashlib.sha256(token.encode()).hexdigest()[:24]
-        return claims["exp"], user_id, session_id
+        return claims["exp"], claims["sub"], token_session(token, claims), by_key
 
-    def _decode(self, token: str) -> dict[str, Any]:
+    def _decode(self, token: str) -> tuple[dict[str, Any], bool]:
+        """The verified claims, and whether a key of --auth (not the mock's secret) verified them."""
+        verification = self.verification
+        if not verification.by_keys:
+            return self._mock_claims(token), False
         try:
-            return jwt.decode(
-                token,
-                self.secret,
-                algorithms=[ALGORITHM],
-                options={"require": list(REQUIRED_CLAIMS)},
-            )
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise unauthorized("Token is malformed") from None
+        algorithm = header.get("alg")
+        if algorithm == ALGORITHM:  # the mock's own (login, `mockserver token`)
+            return self._mock_claims(token), False
+        if algorithm not in verification.algorithms:
+            raise self._algorithm_refused()
+        key = verification.key_for(header.get("kid"))
+        if isinstance(key, str):
+            raise unauthorized(key)
+        if algorithm != key.algorithm:
+            raise unauthorized(f"Token algorithm is not allowed for its key, which takes {key.algorithm}")
+        checks = {
+            "algorithms": [key.algorithm],
+            "issuer": verification.issuer,
+            "audience": verification.audience,
+            # Without an audience to check, a token's `aud` is no reason to refuse it.
+            "options": {"require": self._required(), "verify_aud": verification.audience is not None},
+        }
+        return self._claims(lambda: jwt.decode(token, key.jwk, **checks), by_key=True), True
+
+    def _mock_claims(self, token: str) -> dict[str, Any]:
+        options = {"require": list(REQUIRED_CLAIMS)}
+        return self._claims(lambda: jwt.decode(token, self.secret, algorithms=[ALGORITHM], options=options))
+
+    def _required(self) -> list[str]:
+        """The claims a provider's token must have: `exp`, `sub`, and `iss`/`aud` when checked."""
+        checked = (("iss", self.verification.issuer), ("aud", self.verification.audience))
+        return [*REQUIRED_CLAIMS, *(claim for claim, value in checked if value)]
+
+    def _algorithm_refused(self) -> ApiError:
+        accepted = self.verification.algorithms
+        if len(accepted) == 1:
+            return unauthorized(f"Token algorithm is not allowed; only {accepted[0]} is accepted")
+        return unauthorized(f"Token algorithm is not allowed; only {', '.join(accepted)} are accepted")
+
+    def _claims(self, decode: Callable[[], dict[str, Any]], by_key: bool = False) -> dict[str, Any]:
+        """What `decode` answers, its failures as 401s naming the check that failed."""
+        try:
+            return decode()
         except jwt.ExpiredSignatureError:
             raise unauthorized("Token has expired") from None
         except jwt.MissingRequiredClaimError as exc:
-            claim = exc.claim if exc.claim in REQUIRED_CLAIMS else "a required"
+            claim = exc.claim if exc.claim in (self._required() if by_key else REQUIRED_CLAIMS) else "a required"
             raise unauthorized(f"Token is missing the required '{claim}' claim") from None
         except jwt.InvalidAlgorithmError:
-            raise unauthorized(f"Token algorithm is not allowed; only {ALGORITHM} is accepted") from None
+            raise self._algorithm_refused() from None
         except jwt.InvalidSignatureError:
             raise unauthorized("Token signature is invalid") from None
         except jwt.ImmatureSignatureError:
             raise unauthorized("Token is not valid yet") from None
+        except (jwt.InvalidIssuerError, jwt.InvalidAudienceError) as exc:
+            if not by_key:  # the mock's own tokens have neither: an `aud` in one is wrong
+                raise unauthorized("Token is invalid") from None
+            if isinstance(exc, jwt.InvalidIssuerError):
+                raise unauthorized(f"Token issuer (iss) is not {self.verification.issuer}") from None
+            raise unauthorized(f"Token audience (aud) is not {self.verification.audience}") from None
         except jwt.DecodeError:
             # Not three segments, bad base64, a header that is not JSON, a `crit` header...
             raise unauthorized("Token is malformed") from None

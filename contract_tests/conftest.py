@@ -147,7 +147,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+# What each module checks, for the summary of a run.
+AREAS = {
+    "test_scenarios.py": "participants and auth scenarios",
+    "test_chat_scenarios.py": "chat and message scenarios",
+    "test_session_scenarios.py": "session scenarios",
+    "test_generated.py": "generated cases",
+    "test_any_document.py": "lifecycle checks and generated cases",
+}
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    counts: dict[str, Counter] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") in ("call", "setup") and hasattr(report, "nodeid"):
+                module = report.nodeid.split("::")[0].rpartition("/")[2]
+                counts.setdefault(AREAS.get(module, module), Counter())[outcome] += 1
+    if counts:
+        terminalreporter.section("what was checked", sep="-")
+        for area, outcome_counts in counts.items():
+            figures = ", ".join(
+                f"{outcome_counts[o]} {o}" for o in ("passed", "failed", "skipped", "error") if outcome_counts[o]
+            )
+            terminalreporter.write_line(f"{area}: {figures}")
     coverage = config.stash.get(coverage_key, None)
     if coverage is not None:
         terminalreporter.section("coverage of the document", sep="-")

@@ -30,7 +30,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import served_contract
+from mockserver.behaviours import hand_written, served_contract
 from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
@@ -39,6 +39,7 @@ from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
+from mockserver.pipeline.security.tokens import REALM, realm_for
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
 from mockserver.server.admin_routes import add_mock_routes
@@ -104,8 +105,11 @@ def create_app(
     secret = jwt_secret or settings.jwt_secret()
     settings.check_secret("The JWT secret", secret)
     require_own_api_key(contract.security_schemes, safeguards.shared)
+    # The Mudbase API's realm where its behaviours serve the document, else the document's own.
+    handwritten = hand_written(contract)
+    realm = REALM if handwritten else realm_for(contract.document)
     authenticator = Authenticator(
-        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime
+        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime, realm
     )
 
     app = new_app(settings.MAX_BODY_BYTES)

@@ -191,7 +191,7 @@ def basic(user: str, password: str) -> dict[str, str]:
             "/header-key",
             lambda: {"X-API-Key": DEFAULT_API_KEY},
             {"X-API-Key": "wrong"},
-            'ApiKey realm="mudbase", in="header"',
+            'ApiKey realm="every-security-scheme-type", in="header"',
         ),
         (
             "/basic",
@@ -226,14 +226,31 @@ def test_api_keys_in_the_query_and_a_cookie():
 def test_alternatives_that_all_fail_carry_every_challenge():
     response = app_for("security.yaml").test_client().get("/either", headers=basic("nobody", "x"))
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith('Basic realm="mudbase"')
-    assert 'ApiKey realm="mudbase", in="header", name="X-API-Key"' in response.headers["WWW-Authenticate"]
+    assert response.headers["WWW-Authenticate"].startswith('Basic realm="every-security-scheme-type"')
+    assert (
+        'ApiKey realm="every-security-scheme-type", in="header", name="X-API-Key"'
+        in response.headers["WWW-Authenticate"]
+    )
 
 
 def test_malformed_basic_credentials_are_a_401_not_a_500():
     client = app_for("security.yaml").test_client()
     for value in ("Basic %%%", "Basic " + base64.b64encode(b"\xff\xfe").decode(), "Basic", "Basic bm9jb2xvbg=="):
         assert client.get("/basic", headers={"Authorization": value}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "name, path, realm",
+    [
+        ("bookings.yaml", "/v1/bookings", "bookings"),
+        ("petstore.yaml", "/api/v3/pet/1", "petstore-a-swagger-petstore-3-0"),
+    ],
+)
+def test_the_realm_of_a_challenge_is_the_documents_own(name, path, realm):
+    response = app_for(name).test_client().get(path)
+    assert response.status_code == 401
+    assert f'realm="{realm}"' in response.headers["WWW-Authenticate"]
+    assert "mudbase" not in response.headers["WWW-Authenticate"]
 
 
 # --- the real description ------------------------------------------------------------------

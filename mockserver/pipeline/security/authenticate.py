@@ -27,14 +27,15 @@ class Authenticator:
         known_users: Mapping[str, Any],  # fixture users by ID
         session_ended: Callable[[str], bool],
         max_token_lifetime: int,
+        realm: str = REALM,  # of every challenge (tokens.realm_for: from the document's title)
     ) -> None:
-        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime))
+        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime, realm))
         self.handlers: dict[str, Handler] = {
-            name: handler_for(scheme, bearer, known_users, REALM)
+            name: handler_for(scheme, bearer, known_users, realm)
             for name, scheme in security_schemes.items()
             if isinstance(scheme, dict)
         }
-        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{REALM}"')
+        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{realm}"')
 
     def authenticate(self, operation: Operation, request) -> Caller | None:
         """The caller, None for an operation without security (or a scheme of no user),

@@ -118,7 +118,8 @@ def create_app(
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
-    controls = Controls(app, contract, negotiator, options, model, tuple(resource.name for resource in served))
+    kept = tuple(resource.name for resource in served)
+    controls = Controls(app, contract, negotiator, options, model, kept, tuple(sorted(handwritten)))
     app.extensions["mockserver.controls"] = controls
     # In request order: the request ID, the guards, latency and the journal, the rate limit.
     hooks: list = [

@@ -253,6 +253,25 @@ def test_the_realm_of_a_challenge_is_the_documents_own(name, path, realm):
     assert "mudbase" not in response.headers["WWW-Authenticate"]
 
 
+def test_the_console_reads_which_state_the_document_has(client):
+    """GET /__mock/resources: the chats are the state of openapi.yaml's hand-written
+    behaviours; another document's is its inferred resources, with their paths."""
+    assert "getUserChats" in client.get("/__mock/resources").get_json()["handWritten"]
+    bookings = app_for("bookings.yaml").test_client()
+    model = bookings.get("/__mock/resources").get_json()
+    assert model["handWritten"] == []
+    paths = {resource["name"]: resource["collectionPath"] for resource in model["resources"]}
+    assert {name: paths[name] for name in model["served"]} == {
+        "bookings": "/bookings",
+        "notes": "/bookings/{bookingId}/notes",
+        "tags": "/tags",
+    }
+    headers = {"Authorization": f"Bearer {token()}"}
+    created = bookings.post("/v1/tags", json={"name": "urgent"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert bookings.get("/__mock/state").get_json()["itemsAdded"] == 1
+
+
 # --- the real description ------------------------------------------------------------------
 
 needs_real = pytest.mark.skipif(not REAL.exists(), reason=f"{REAL} is not on this machine")

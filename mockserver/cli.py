@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from mockserver import settings
-from mockserver.behaviours import served_contract
+from mockserver.behaviours import hand_written, served_contract
 from mockserver.contract.index import SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
@@ -462,11 +462,17 @@ def resources(spec: Path, as_json: bool) -> None:
     item path with its collection, id, schema, scope and operations by role, every
     operation in none grouped by the rule that did not apply; each with its reason."""
     try:
-        _, model, _ = served_contract(spec)
+        contract, model, served = served_contract(spec)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(model.document(), ensure_ascii=False, indent=2))
+        # As GET /__mock/resources: with the resources kept and the operations hand-written.
+        document = {
+            **model.document(),
+            "served": [resource.name for resource in served],
+            "handWritten": sorted(hand_written(contract)),
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(text(model, str(spec)))
 

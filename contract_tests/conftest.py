@@ -3,7 +3,8 @@ started here as a real HTTP server on a free 127.0.0.1 port; the document, `--sp
 CONTRACT_SPEC (openapi.yaml and its scenarios by default; any other runs the suite for any
 document, document.py); the other users' tokens; one request that checks the target
 answers before any test; the list of behaviours not checked, and CONTRACT_STRICT=1, which
-fails any skip; the coverage report (coverage.py) of every run."""
+fails any skip; the coverage report (coverage.py) of every run; and every credential the
+suite holds redacted from all it prints, to the terminal and the JUnit XML (redaction.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from contract_tests.api import Undo, user_token
 from contract_tests.coverage import Coverage, minimum_share
 from contract_tests.document import DocumentTarget, document_spec, document_target, missing_credentials
 from contract_tests.lifecycle import Credentials
+from contract_tests.redaction import SECRETS, redact_report
 from contract_tests.target import MEMBER, OUTSIDER, ROOT, SPEC, Target, TargetIds, credentials_from_env
 from mockserver.contract.index import Contract
 
@@ -135,7 +137,8 @@ def after_call(context, case, response) -> None:
 not_checked: dict[str, list[str]] = {}
 
 
-@pytest.hookimpl(wrapper=True)
+# First of the wrappers, so last to see the report: nothing another changes escapes the redaction.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     if report.skipped and not hasattr(report, "wasxfail"):
@@ -144,6 +147,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if STRICT:
             report.outcome = "failed"
             report.longrepr = f"CONTRACT_STRICT=1 fails every skip; this test {reason}"
+    # Every credential the suite holds, out of the terminal and the JUnit XML alike.
+    redact_report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    report = yield
+    redact_report(report)
     return report
 
 
@@ -214,6 +226,7 @@ def document(request: pytest.FixtureRequest) -> Iterator[DocumentTarget]:
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     base_url = request.config.getoption("--base-url")
     secret = os.environ.get("CONTRACT_JWT_SECRET") or None
+    SECRETS.add(secret, "CONTRACT_JWT_SECRET")
     if base_url:
         base_url = base_url.rstrip("/")
         token, email = credentials_from_env(base_url)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from contract_tests.lifecycle import Credentials
+from contract_tests.redaction import SECRETS
 from contract_tests.target import DEFAULT_EMAIL, DEFAULT_PASSWORD, ROOT, SPEC
 from mockserver.contract.index import Contract
 from mockserver.resources import ResourceModel, infer
@@ -72,6 +73,7 @@ def document_target(spec: Path, base_url: str | None) -> Iterator[DocumentTarget
     from mockserver.store.fixtures import load_fixtures
 
     secret = secrets.token_urlsafe(48)
+    SECRETS.add(secret, "[the JWT secret of the suite's mock]")
     fixtures = load_fixtures(ROOT / "fixtures")
     user = next(u for u in fixtures.users.values() if u.email == DEFAULT_EMAIL)
     credentials = Credentials(

@@ -1,10 +1,10 @@
 """HTTP calls for scenario tests: each response is checked against openapi.yaml,
-and every failed expectation prints a curl line that reproduces the request."""
+and every failed expectation prints a curl line that reproduces the request, with every
+credential the suite holds as its variable (redaction.py)."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from contract_tests.redaction import SECRETS
 from contract_tests.schema import schema
 
 CONFORMANCE_CHECKS = [
@@ -32,7 +33,6 @@ CONFORMANCE_CHECKS = [
 @dataclass
 class Exchange:
     response: requests.Response
-    secrets: tuple[str, ...] = ()
 
     @property
     def status(self) -> int:
@@ -51,14 +51,11 @@ class Exchange:
         if body:
             parts += ["--data-binary", body.decode("utf-8", "replace") if isinstance(body, bytes) else body]
         parts.append(request.url)
-        line = shlex.join(parts)
-        for secret in self.secrets:  # the suite's own token stays out of logs
-            line = line.replace(f"'Authorization: Bearer {secret}'", '"Authorization: Bearer $CONTRACT_TOKEN"')
-        return line
+        return SECRETS.shell_join(parts)  # no credential of the suite's in a log
 
     def fail(self, message: str) -> None:
         body = self.response.text[:500]
-        raise AssertionError(f"{message}\n[{self.status}] {body}\nReproduce with:\n    {self.curl()}")
+        raise AssertionError(SECRETS.redact(f"{message}\n[{self.status}] {body}\nReproduce with:\n    ") + self.curl())
 
     def conforms(self, operation_id: str) -> Exchange:
         """The response is one that openapi.yaml documents for the operation."""

@@ -9,7 +9,7 @@ is then read back), delete it (its read is then a 404 and it is no longer listed
 unknown ID is a 404, and two creates give two IDs.
 Each check exists only where the document declares the operations it needs, says what
 it expected and what it saw, and gives a curl line that reproduces it (credentials as
-`$CONTRACT_TOKEN`, `$CONTRACT_API_KEY`, `$CONTRACT_BASIC`). Whatever a check created is
+`$CONTRACT_TOKEN`, `$CONTRACT_API_KEY`, `$CONTRACT_BASIC`: redaction.py). Whatever a check created is
 deleted at the end, where the document has a delete.
 
 A scoped resource (`/collections/{collectionId}/data`) is checked under a parent created
@@ -24,7 +24,6 @@ import copy
 import json
 import os
 import secrets
-import shlex
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,6 +33,7 @@ from urllib.parse import quote
 
 import requests
 
+from contract_tests.redaction import SECRETS
 from mockserver.contract.index import Contract, Operation
 from mockserver.contract.pointers import lookup
 from mockserver.pipeline.respond.generate import Generator
@@ -81,6 +81,12 @@ class Credentials:
     token: str | None = None  # bearer, OAuth2, OpenID Connect
     api_key: str | None = None  # every apiKey scheme, where it names
     basic: str | None = None  # user:password
+
+    def __post_init__(self) -> None:
+        # Known from now on to every line the suite prints (redaction.py).
+        SECRETS.add(self.token, "CONTRACT_TOKEN")
+        SECRETS.add(self.api_key, "CONTRACT_API_KEY")
+        SECRETS.add_basic(self.basic, "CONTRACT_BASIC")
 
     @classmethod
     def from_env(cls) -> Credentials:
@@ -141,18 +147,6 @@ class Credentials:
                 else:
                     headers["Authorization"] = f"Bearer {value}"
             return
-
-    def secrets(self) -> list[tuple[str, str]]:
-        """(secret, what the curl lines print instead)."""
-        out = []
-        if self.token:
-            out.append((self.token, "$CONTRACT_TOKEN"))
-        if self.api_key:
-            out.append((self.api_key, "$CONTRACT_API_KEY"))
-        if self.basic:
-            out.append((base64.b64encode(self.basic.encode()).decode(), '$(printf %s "$CONTRACT_BASIC" | base64)'))
-            out.append((self.basic, "$CONTRACT_BASIC"))
-        return out
 
 
 @dataclass
@@ -512,10 +506,7 @@ class Lifecycles:
             body = prepared.body.decode() if isinstance(prepared.body, bytes) else str(prepared.body)
             parts += ["--data-binary", body]
         parts.append(str(prepared.url))
-        line = shlex.join(parts)
-        for secret, name in self.credentials.secrets():
-            line = line.replace(secret, name)
-        return line
+        return SECRETS.shell_join(parts)
 
     def _expect_success(self, exchange: _Sent, role: Role, step: str) -> None:
         """A success the operation declares (its 201, not any 2xx)."""

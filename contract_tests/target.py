@@ -16,6 +16,8 @@ import jwt
 import requests
 import yaml
 
+from contract_tests.redaction import SECRETS
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi.yaml"
 SCHEMATHESIS_CONFIG = ROOT / "schemathesis.toml"
@@ -84,6 +86,10 @@ class Target:
     ids: TargetIds
     _tokens: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # by role name
 
+    def __post_init__(self) -> None:
+        SECRETS.add(self.token, "CONTRACT_TOKEN")
+        SECRETS.add(self.jwt_secret, "CONTRACT_JWT_SECRET")
+
     @property
     def user_id(self) -> str:
         """The `sub` of the suite's token."""
@@ -102,6 +108,7 @@ class Target:
         password = os.environ.get("CONTRACT_PASSWORD")
         if not password and not os.environ.get("CONTRACT_TOKEN"):
             password = DEFAULT_PASSWORD
+        SECRETS.add(password, "CONTRACT_PASSWORD")
         return login(self.base_url, self.email, password) if password else None
 
     def fresh_token(self) -> str | None:
@@ -119,6 +126,8 @@ class Target:
             token = os.environ.get(role.token_variable)
             email = os.environ.get(f"{role.credentials}_EMAIL")
             password = os.environ.get(f"{role.credentials}_PASSWORD")
+            SECRETS.add(token, role.token_variable)
+            SECRETS.add(password, f"{role.credentials}_PASSWORD")
             if not token and email and password:
                 token = login(self.base_url, email, password)["token"]
             if not token and self.jwt_secret:
@@ -128,18 +137,24 @@ class Target:
                     f"the {role.name}'s token is of {subject(token)!r}, but {role.id_variable} "
                     f"is {self.user_id_of(role)!r}: set {role.id_variable} to the {role.name}'s user ID"
                 )
+            SECRETS.add(token, role.token_variable)
             self._tokens[role.name] = token
         return self._tokens[role.name]
 
     def expired_token(self) -> str | None:
         """CONTRACT_EXPIRED_TOKEN (checked to be expired), else one signed with the secret, else None."""
         token = os.environ.get("CONTRACT_EXPIRED_TOKEN")
+        SECRETS.add(token, "CONTRACT_EXPIRED_TOKEN")
         if token:
             expiry = jwt.decode(token, options={"verify_signature": False}).get("exp")
             if not isinstance(expiry, int | float) or expiry >= time.time():
                 raise RuntimeError("CONTRACT_EXPIRED_TOKEN has no `exp` in the past: it is not an expired token")
             return token
-        return self.signed_token(self.user_id, lifetime=-120) if self.jwt_secret else None
+        if not self.jwt_secret:
+            return None
+        token = self.signed_token(self.user_id, lifetime=-120)
+        SECRETS.add(token, "CONTRACT_EXPIRED_TOKEN")  # what a reader would set to reproduce
+        return token
 
     def signed_token(self, user_id: str, lifetime: int = 600) -> str:
         """A token of any user, signed with the target's secret (which the suite must know)."""
@@ -171,14 +186,19 @@ def credentials_from_env(base_url: str) -> tuple[str, str]:
     email = os.environ.get("CONTRACT_EMAIL") or DEFAULT_EMAIL
     token = os.environ.get("CONTRACT_TOKEN")
     if token:
+        SECRETS.add(token, "CONTRACT_TOKEN")
         return token, email
     password = os.environ.get("CONTRACT_PASSWORD") or DEFAULT_PASSWORD
-    return login(base_url, email, password)["token"], email
+    SECRETS.add(password, "CONTRACT_PASSWORD")
+    token = login(base_url, email, password)["token"]
+    SECRETS.add(token, "CONTRACT_TOKEN")
+    return token, email
 
 
 def login(base_url: str, email: str, password: str) -> dict:
-    """The body of a successful loginUser."""
+    """The body of a successful loginUser; its tokens are redacted from then on."""
     response = requests.post(base_url + spec_path("loginUser"), json={"email": email, "password": password}, timeout=30)
+    SECRETS.learn_from(response)
     if response.status_code != 200:
         raise RuntimeError(
             f"login as {email} at {base_url} failed with {response.status_code}: {response.text[:300]}; "

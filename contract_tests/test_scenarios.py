@@ -40,7 +40,7 @@ def remove(
         request = {"json": {"userId": user_id}}
     url = target.base_url + (path or target.ids.participants_path())
     response = requests.delete(url, headers=headers, timeout=30, **request)
-    return Exchange(response, secrets=(target.token,)).conforms("removeParticipant")
+    return Exchange(response).conforms("removeParticipant")
 
 
 def b64url(data: dict) -> str:
@@ -227,13 +227,13 @@ def test_remove_a_participant_then_add_them_back(target: Target, undo: Undo):
 def add(target: Target, user_id: str, token: str | None = None) -> Exchange:
     url = target.base_url + target.ids.participants_path()
     response = requests.post(url, json={"userId": user_id, "role": "member"}, headers=target.auth(token), timeout=30)
-    return Exchange(response, secrets=(target.token,)).conforms("addParticipant")
+    return Exchange(response).conforms("addParticipant")
 
 
 def details(target: Target, chat_id: str | None = None, token: str | None = None) -> Exchange:
     path = spec_path("getChatDetails").format(projectId=target.ids.project_id, chatId=chat_id or target.ids.chat_id)
     response = requests.get(target.base_url + path, headers=target.auth(token), timeout=30)
-    return Exchange(response, secrets=(target.token,)).conforms("getChatDetails")
+    return Exchange(response).conforms("getChatDetails")
 
 
 def listed_participants(exchange: Exchange, with_added_at: bool = False) -> list[str]:

@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 
 from mockserver import settings
-from mockserver.behaviours import served_contract
+from mockserver.behaviours import hand_written, served_contract
 from mockserver.contract.index import SpecError
 from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.security.tokens import issue_token
 from mockserver.pipeline.security.verification import ANY, MAX_KEY_FILE_BYTES, token_verification
 from mockserver.resources.report import text
+from mockserver.server import banner
 from mockserver.server.app import create_app
 from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from mockserver.server.logs import configure_logging
@@ -307,7 +308,8 @@ def serve(
     for problem in startup["problems"]:
         click.echo(f"warning: {problem}", err=True)
     contract = app.extensions["mockserver.contract"]
-    click.echo(f"Mudbase mock serving {spec} at {url}{contract.base_path}" + (" (shared)" if shared else ""))
+    click.echo(banner.first_line(contract, spec, url, shared))
+    click.echo(banner.document_line(contract))
     click.echo(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
@@ -325,19 +327,9 @@ def serve(
     store = app.extensions["mockserver.store"]
     state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
     click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
-    users = store.users.values()
-    if shared:
-        # Stdout ends up in the deployment's logs: no passwords there.
-        click.echo(f"Log in (POST /api/auth/login) with a user of {fixtures}/users.yaml, or get a token with")
-        click.echo(f"`mockserver token --user ID` and the same {settings.JWT_SECRET_ENV}. Users:")
-        for user in users:
-            click.echo(f"  {user.id:<20} {user.email}")
-        admin = '-H "Authorization: Bearer $MOCKSERVER_ADMIN_TOKEN" '
-    else:
-        click.echo("Log in (POST /api/auth/login) as, or `mockserver token --user ID`:")
-        for user in users:
-            click.echo(f"  {user.id:<20} {user.email:<30} {user.password}")
-        admin = ""
+    for line in banner.credential_lines(contract, store.users, fixtures, shared):
+        click.echo(line)
+    admin = '-H "Authorization: Bearer $MOCKSERVER_ADMIN_TOKEN" ' if shared else ""
     handler = configure_logging()
     if watcher:
         watcher.start()  # before the banner ends: a change made once it is printed is seen
@@ -515,11 +507,16 @@ def resources(spec: Path, as_json: bool) -> None:
     item path with its collection, id, schema, scope and operations by role, every
     operation in none grouped by the rule that did not apply; each with its reason."""
     try:
-        _, model, served = served_contract(spec)
+        contract, model, served = served_contract(spec)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        document = {**model.document(), "served": [resource.name for resource in served]}
+        # As GET /__mock/resources: with the resources kept and the operations hand-written.
+        document = {
+            **model.document(),
+            "served": [resource.name for resource in served],
+            "handWritten": sorted(hand_written(contract)),
+        }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         click.echo(text(model, str(spec)))

@@ -66,6 +66,7 @@ class Controls:
         options: ControlOptions,
         model: ResourceModel | None = None,
         served: tuple[str, ...] = (),
+        hand_written: tuple[str, ...] = (),
     ) -> None:
         self.negotiator = negotiator
         self.options = options
@@ -92,17 +93,23 @@ class Controls:
         self.contract = contract
         self.model = model
         self.served = served  # the resources the mock keeps state for
+        self.hand_written = hand_written  # the operationIds a hand-written behaviour serves
         self._resources: dict[str, Any] | None = None
         self._resources_lock = threading.Lock()
         self._routes(app)
 
     def resources(self) -> dict[str, Any]:
         """The resource model of the document, as JSON, with the names of the resources the
-        mock keeps state for (`served`: not those a hand-written behaviour serves)."""
+        mock keeps state for (`served`: not those a hand-written behaviour serves) and the
+        operations a hand-written behaviour serves (`handWritten`)."""
         with self._resources_lock:
             if self._resources is None:
                 model = self.model if self.model is not None else infer(self.contract)
-                self._resources = {**model.document(), "served": list(self.served)}
+                self._resources = {
+                    **model.document(),
+                    "served": list(self.served),
+                    "handWritten": list(self.hand_written),
+                }
             return self._resources
 
     # --- the hook: latency before, the journal after -------------------------------------

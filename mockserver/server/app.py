@@ -31,7 +31,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from mockserver import settings
-from mockserver.behaviours import served_contract
+from mockserver.behaviours import hand_written, served_contract
 from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
@@ -41,6 +41,7 @@ from mockserver.pipeline.respond.reasons import REASONS_HEADER
 from mockserver.pipeline.route import prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
+from mockserver.pipeline.security.tokens import REALM, realm_for
 from mockserver.pipeline.security.verification import ANY, MOCK_TOKENS, TokenVerification
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.proxy.forward import Forwarder, ProxySettings
@@ -114,8 +115,11 @@ def create_app(
     require_own_api_key(contract.security_schemes, safeguards.shared)
     if auth.mode == ANY and safeguards.shared:
         raise settings.SettingsError("--auth any takes any token: a shared mock checks them (--auth mock, jwks:, pem:)")
+    # The Mudbase API's realm where its behaviours serve the document, else the document's own.
+    handwritten = hand_written(contract)
+    realm = REALM if handwritten else realm_for(contract.document)
     authenticator = Authenticator(
-        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime, auth
+        contract.security_schemes, secret, store.users, store.session_ended, safeguards.max_token_lifetime, auth, realm
     )
 
     app = new_app(settings.MAX_BODY_BYTES)
@@ -124,7 +128,8 @@ def create_app(
     app.extensions["mockserver.contract"] = contract
     app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
-    controls = Controls(app, contract, negotiator, options, model, tuple(resource.name for resource in served))
+    kept = tuple(resource.name for resource in served)
+    controls = Controls(app, contract, negotiator, options, model, kept, tuple(sorted(handwritten)))
     app.extensions["mockserver.controls"] = controls
     # In request order: the request ID, the guards, latency and the journal, the rate limit.
     hooks: list = [

@@ -191,7 +191,7 @@ def basic(user: str, password: str) -> dict[str, str]:
             "/header-key",
             lambda: {"X-API-Key": DEFAULT_API_KEY},
             {"X-API-Key": "wrong"},
-            'ApiKey realm="mudbase", in="header"',
+            'ApiKey realm="every-security-scheme-type", in="header"',
         ),
         (
             "/basic",
@@ -226,14 +226,50 @@ def test_api_keys_in_the_query_and_a_cookie():
 def test_alternatives_that_all_fail_carry_every_challenge():
     response = app_for("security.yaml").test_client().get("/either", headers=basic("nobody", "x"))
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith('Basic realm="mudbase"')
-    assert 'ApiKey realm="mudbase", in="header", name="X-API-Key"' in response.headers["WWW-Authenticate"]
+    assert response.headers["WWW-Authenticate"].startswith('Basic realm="every-security-scheme-type"')
+    assert (
+        'ApiKey realm="every-security-scheme-type", in="header", name="X-API-Key"'
+        in response.headers["WWW-Authenticate"]
+    )
 
 
 def test_malformed_basic_credentials_are_a_401_not_a_500():
     client = app_for("security.yaml").test_client()
     for value in ("Basic %%%", "Basic " + base64.b64encode(b"\xff\xfe").decode(), "Basic", "Basic bm9jb2xvbg=="):
         assert client.get("/basic", headers={"Authorization": value}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "name, path, realm",
+    [
+        ("bookings.yaml", "/v1/bookings", "bookings"),
+        ("petstore.yaml", "/api/v3/pet/1", "petstore-a-swagger-petstore-3-0"),
+    ],
+)
+def test_the_realm_of_a_challenge_is_the_documents_own(name, path, realm):
+    response = app_for(name).test_client().get(path)
+    assert response.status_code == 401
+    assert f'realm="{realm}"' in response.headers["WWW-Authenticate"]
+    assert "mudbase" not in response.headers["WWW-Authenticate"]
+
+
+def test_the_console_reads_which_state_the_document_has(client):
+    """GET /__mock/resources: the chats are the state of openapi.yaml's hand-written
+    behaviours; another document's is its inferred resources, with their paths."""
+    assert "getUserChats" in client.get("/__mock/resources").get_json()["handWritten"]
+    bookings = app_for("bookings.yaml").test_client()
+    model = bookings.get("/__mock/resources").get_json()
+    assert model["handWritten"] == []
+    paths = {resource["name"]: resource["collectionPath"] for resource in model["resources"]}
+    assert {name: paths[name] for name in model["served"]} == {
+        "bookings": "/bookings",
+        "notes": "/bookings/{bookingId}/notes",
+        "tags": "/tags",
+    }
+    headers = {"Authorization": f"Bearer {token()}"}
+    created = bookings.post("/v1/tags", json={"name": "urgent"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    assert bookings.get("/__mock/state").get_json()["itemsAdded"] == 1
 
 
 # --- the real description ------------------------------------------------------------------

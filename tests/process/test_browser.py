@@ -282,6 +282,22 @@ def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault
     assert requests.get(f"{mock}/__mock/faults", timeout=10).json() == {"faults": []}
 
 
+def test_the_console_shows_another_documents_inferred_resources_not_the_fixtures_chats(open_page):
+    from playwright.sync_api import expect
+
+    spec = SPEC.parent / "tests" / "specs" / "bookings.yaml"
+    with ServeProcess("--spec", str(spec), env=SERVE_ENV) as server:
+        console = open_page(url=f"{server.base_url.removesuffix('/v1')}/__mock/")
+        state = console.locator("#chats")
+        expect(state).to_contain_text("bookings: /bookings (items at /bookings/{bookingId})")
+        expect(state).to_contain_text("notes: /bookings/{bookingId}/notes (items at")
+        expect(state).to_contain_text("scoped by bookingId")
+        expect(state).to_contain_text("tags: /tags (items at /tags/{name})")
+        expect(state).to_contain_text("0 items added past the document's examples")
+        expect(state).not_to_contain_text("Launch planning")
+        expect(state).not_to_contain_text("sessions of")
+
+
 # Counts the console's requests, each held 300 ms, before its own script runs.
 COUNT_FETCHES = """
 window.consoleFetches = { started: 0, inFlight: 0, most: 0, urls: [] };

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from support import FIXTURES, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, ServeProc
 from mockserver.cli import main
 from mockserver.settings import DEFAULT_JWT_SECRET
 from mockserver.store import StateLimits
+from mockserver.store.fixtures import load_fixtures
 
 MOCKSERVER = Path(sys.executable).with_name("mockserver")
 
@@ -85,6 +87,50 @@ def test_serve_from_another_folder_serves_the_shipped_contract_and_fixtures(tmp_
             timeout=10,
         )
         assert login.status_code == 200
+
+
+def without_timing(lines: list[str]) -> list[str]:
+    return [re.sub(r"loaded in [0-9.]+ s", "loaded in T s", line.rstrip("\n")) for line in lines]
+
+
+def test_the_mudbase_banner_is_as_before_with_the_document_named():
+    users = load_fixtures(FIXTURES).users.values()
+    with ServeProcess(env={"MOCKSERVER_JWT_SECRET": ""}) as server:
+        url = server.base_url
+        banner = without_timing(server.banner)
+    assert banner == [
+        f"Mudbase mock serving {ROOT / 'openapi.yaml'} at {url}",
+        'Document "Mudbase API (chat and session)" 1.3.17 (OpenAPI 3.0.3); servers: http://127.0.0.1:4010',
+        "18 operations, 0 warnings (on stderr); loaded in T s",
+        "State in memory; 1 process of 8 threads",
+        "Log in (POST /api/auth/login) as, or `mockserver token --user ID`:",
+        *(f"  {user.id:<20} {user.email:<30} {user.password}" for user in users),
+        f"Reset the state with: curl -X POST -H 'Content-Type: application/json' {url}/__mock/reset",
+    ]
+
+
+def test_another_documents_banner_and_challenge_speak_of_that_document():
+    spec = ROOT / "tests" / "specs" / "bookings.yaml"
+    with ServeProcess("--spec", str(spec), env={"MOCKSERVER_JWT_SECRET": ""}) as server:
+        banner = without_timing(server.banner)
+        refused = requests.get(server.base_url + "/bookings", timeout=10)
+        login = requests.post(server.base_url.removesuffix("/v1") + "/api/auth/login", json={}, timeout=10)
+    assert banner[0] == f"Mock serving {spec} at {server.base_url}"
+    assert (
+        banner[1]
+        == 'Document "Bookings" 1.0 (OpenAPI 3.0.3); servers: /v1; served under the first one\'s base path /v1'
+    )
+    assert banner[3].startswith("State kept for 3 inferred resources (11 operations: bookings, notes, tags)")
+    assert banner[5:7] == [
+        "Credentials, by security scheme:",
+        "  bearer (http bearer): Authorization: Bearer TOKEN, TOKEN from `mockserver token --user ID`",
+    ]
+    assert f"  {MORGAN:<20} morgan.chen@northwind.dev" in banner
+    text = "\n".join(banner)
+    assert "Mudbase" not in text and "/api/auth/login" not in text and "demo-password" not in text
+    assert login.status_code == 404  # as the banner no longer says otherwise
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="bookings"'
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,33 @@
 """The contract suite's configuration: the other users' tokens from the CONTRACT_*
-variables, its markers, the list of behaviours not checked, CONTRACT_STRICT, and its
-JUnit report."""
+variables, its markers, the list of behaviours not checked, CONTRACT_STRICT, its
+JUnit report, and no credential of its own in anything it prints."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import jwt
 import pytest
-from support import ALEX, PRIYA, ROOT, SECRET, make_token
+from suite_runs import SECRET as MUTANT_SECRET
+from suite_runs import Configuration, run_suite_against
+from support import ALEX, FIXTURES, MORGAN, PRIYA, ROOT, SECRET, make_token
 
 from contract_tests.api import user_token
-from contract_tests.target import MEMBER, OUTSIDER, Target, TargetIds, credentials_from_env
+from contract_tests.target import (
+    DEFAULT_OUTSIDER_ID,
+    DEFAULT_PARTICIPANT_ID,
+    MEMBER,
+    OUTSIDER,
+    Target,
+    TargetIds,
+    credentials_from_env,
+)
+from mockserver.pipeline.security.tokens import issue_token
+from mockserver.store.fixtures import load_fixtures
 
 ALEX_LOGIN = {"CONTRACT_MEMBER_EMAIL": "alex.rivera@northwind.dev", "CONTRACT_MEMBER_PASSWORD": "alex-demo-password"}
 
@@ -133,3 +146,41 @@ def test_not_mutates_state_leaves_out_every_test_that_changes_the_target():
     assert "contract_tests/test_scenarios.py::test_an_expired_token_is_401" not in tests
     changing = ("chat_scenarios", "state_changing", "then_add_them_back", "only_an_admin", "path_names_the_chat")
     assert not [test for test in tests if any(part in test for part in changing)]
+
+
+def test_a_failing_scenario_prints_no_credential_of_the_suites_in_its_output_or_junit(tmp_path):
+    """Against a mutant that lets a plain participant add anyone, the scenario that adds with
+    the member's token fails; with --tb=long and -l, pytest shows every argument and local
+    (the member's token among them). Neither the output nor the JUnit XML holds any token,
+    any JWT's first 20 characters, the secret or a password: the curl line says
+    $CONTRACT_PARTICIPANT_TOKEN."""
+    users = load_fixtures(FIXTURES).users
+    member, outsider, suite = (users[user] for user in (DEFAULT_PARTICIPANT_ID, DEFAULT_OUTSIDER_ID, MORGAN))
+    tokens = {
+        "CONTRACT_TOKEN": issue_token(MUTANT_SECRET, suite.id, suite.email, 600),
+        "CONTRACT_PARTICIPANT_TOKEN": issue_token(MUTANT_SECRET, member.id, member.email, 600),
+        "CONTRACT_OUTSIDER_TOKEN": issue_token(MUTANT_SECRET, outsider.id, outsider.email, 600),
+    }
+    passwords = {
+        "CONTRACT_PASSWORD": suite.password,
+        "CONTRACT_MEMBER_EMAIL": member.email,
+        "CONTRACT_MEMBER_PASSWORD": member.password,
+        "CONTRACT_OUTSIDER_EMAIL": outsider.email,
+        "CONTRACT_OUTSIDER_PASSWORD": outsider.password,
+    }
+    env = {**tokens, **passwords, "CONTRACT_JWT_SECRET": MUTANT_SECRET}
+    tests = "only_an_admin_adds or the_session_of_the_members_token or a_refresh_token_works_once"
+    configuration = Configuration("leaks", env, ("-k", tests, "--tb=long", "-l", "-rA"))
+    run = run_suite_against("add-without-admin", configuration, tmp_path)
+    junit = (tmp_path / "add-without-admin-leaks.xml").read_text(encoding="utf-8")
+
+    assert run.failed == ("test_only_an_admin_adds_participants",), run.output[-3000:]
+    assert '"Authorization: Bearer $CONTRACT_PARTICIPANT_TOKEN"' in run.output  # the curl line
+    assert "member = '$CONTRACT_PARTICIPANT_TOKEN" in run.output  # pytest's own repr of the argument
+    for where, text in (("the output", run.output), ("the JUnit XML", junit)):
+        for name, value in [*tokens.items(), ("CONTRACT_JWT_SECRET", MUTANT_SECRET)]:
+            assert value not in text and value[:20] not in text, f"{name} in {where}"
+        for name in ("CONTRACT_PASSWORD", "CONTRACT_MEMBER_PASSWORD", "CONTRACT_OUTSIDER_PASSWORD"):
+            assert passwords[name] not in text, f"{name} in {where}"
+        jwt_start = re.search(r"eyJ[A-Za-z0-9_-]{17}", text)  # the first 20 characters of any JWT
+        assert jwt_start is None, f"{jwt_start.group()} in {where}"

@@ -75,7 +75,7 @@ class Served:
         except queue.Empty:
             self.stop()
             raise AssertionError(f"mockserver serve --spec {spec.name} printed nothing in {HANG} s") from None
-        assert banner.startswith("Mudbase mock serving"), (banner, self.stop())
+        assert banner.startswith(("Mudbase mock serving", "Mock serving")), (banner, self.stop())
         self.base_url = banner.split(" at ", 1)[1].split()[0]
 
     def stop(self) -> str:

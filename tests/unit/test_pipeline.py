@@ -11,6 +11,7 @@ from mockserver.errors import ApiError
 from mockserver.pipeline.guards import check_host, host_name
 from mockserver.pipeline.route import flask_rule, flask_variable, path_values
 from mockserver.pipeline.security.schemes import ApiKey, Basic, Bearer, Unsupported, handler_for
+from mockserver.pipeline.security.tokens import realm_for
 from mockserver.server.hooks import install
 
 MESSAGE = Operation(
@@ -90,3 +91,20 @@ def test_each_scheme_gets_its_handler(scheme, kind):
     assert isinstance(handler, kind)
     if kind is Bearer:
         assert handler is bearer  # one JWT check, run once a request whatever scheme asks for it
+
+
+@pytest.mark.parametrize(
+    "info, realm",
+    [
+        ({"title": "Bookings"}, "bookings"),
+        ({"title": "Petstore (a Swagger Petstore 3.0 look-alike)"}, "petstore-a-swagger-petstore-3-0"),
+        ({"title": 'Café "API"\\ \r\nWWW-Authenticate: x'}, "cafe-api-www-authenticate-x"),
+        ({"title": "Über-Långt " + "x" * 60}, "uber-langt"),
+        ({"title": "y" * 60}, "y" * 32),
+        ({"title": "日本語"}, "api"),
+        ({"title": 42}, "api"),
+        (None, "api"),
+    ],
+)
+def test_the_realm_is_the_documents_title_as_a_token(info, realm):
+    assert realm_for({"info": info} if info is not None else {}) == realm

@@ -3,7 +3,9 @@
 //
 // It polls one request at a time: the next poll is due POLL_MS after the last one has
 // finished, and none is made while the tab is hidden. The state is read as a summary
-// (counts and sizes), plus the newest messages of the one chat on show.
+// (counts and sizes), plus the newest messages of the one chat on show: the chats where
+// the document has the chat API's behaviours (GET /__mock/resources: handWritten holds
+// getUserChats), else the inferred resources the mock keeps state for (its `served`).
 "use strict";
 
 const TOKEN_KEY = "mudbase-mock-admin-token";
@@ -11,6 +13,7 @@ const POLL_MS = 1000;
 const JOURNAL_ROWS = 100;
 const CHAT_MESSAGES = 20;
 
+let model = null; // GET /__mock/resources, read with the operations
 let shownChat = null; // {projectId, chatId} of the chat whose messages are shown; null: the first
 let refreshing = null; // the refresh under way, if any
 let refreshAgain = false; // asked for while one was under way
@@ -96,7 +99,37 @@ function isShown(chat) {
   return shownChat !== null && shownChat.projectId === chat.projectId && shownChat.chatId === chat._id;
 }
 
+// The chats are the state of the chat API's behaviours: elsewhere, none is reachable.
+function hasChats() {
+  return model !== null && model.handWritten.includes("getUserChats");
+}
+
+function renderResources(state) {
+  const container = document.getElementById("chats");
+  container.replaceChildren();
+  container.appendChild(element("p", `About ${size(state.bytes)} of ${size(state.limits.stateBytes)}; ` +
+    `${state.itemsAdded} items added past the document's examples (at most ${state.limits.items})`, "state-total"));
+  if (model === null) return;
+  const served = model.resources.filter((resource) => model.served.includes(resource.name));
+  if (served.length === 0) {
+    container.appendChild(element("p", "No inferred resources: every operation answers from the document " +
+      "(GET /__mock/resources says why)", "empty"));
+    return;
+  }
+  container.appendChild(element("p", "Inferred resources the mock keeps state for"));
+  const list = element("ul", null, "resources");
+  for (const resource of served) {
+    const scope = resource.scope.length ? `, scoped by ${resource.scope.join(", ")}` : "";
+    list.appendChild(element("li", `${resource.name}: ${resource.collectionPath} (items at ${resource.itemPath}${scope})`));
+  }
+  container.appendChild(list);
+}
+
 function renderState(state, page) {
+  if (!hasChats()) {
+    renderResources(state);
+    return;
+  }
   const container = document.getElementById("chats");
   container.replaceChildren();
   container.appendChild(element("p", `About ${size(state.bytes)} of ${size(state.limits.stateBytes)}; ` +
@@ -149,6 +182,11 @@ async function refreshOnce() {
     const faults = await admin("GET", "faults");
     renderFaults(faults.faults);
     const state = await admin("GET", "state");
+    if (!hasChats()) {
+      renderState(state, null);
+      showStatus("Updated " + new Date().toLocaleTimeString(), false);
+      return;
+    }
     if (shownChat === null || !state.chats.some(isShown)) {
       shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
     }
@@ -223,8 +261,7 @@ async function start() {
     event.preventDefault();
     if (input.value) sessionStorage.setItem(TOKEN_KEY, input.value);
     else sessionStorage.removeItem(TOKEN_KEY);
-    loadOperations();
-    refresh();
+    loadOperations().then(refresh); // the model first: it says what the state panel shows
   });
   document.getElementById("clear-faults").addEventListener("click", () => act("DELETE", "faults", "Fault rules cleared"));
   document.getElementById("clear-journal").addEventListener("click", () => act("DELETE", "requests", "Journal cleared"));
@@ -237,6 +274,7 @@ async function start() {
 async function loadOperations() {
   try {
     renderOperations((await admin("GET", "operations")).operations);
+    model = await admin("GET", "resources");
   } catch (error) {
     showStatus(error.message, true);
   }

@@ -29,14 +29,15 @@ class Authenticator:
         session_ended: Callable[[str], bool],
         max_token_lifetime: int,
         verification: TokenVerification = MOCK_TOKENS,  # what the bearer schemes accept (--auth)
+        realm: str = REALM,  # of every challenge (tokens.realm_for: from the document's title)
     ) -> None:
-        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime, verification))
+        bearer = Bearer(BearerJWT(secret, known_users, session_ended, max_token_lifetime, verification, realm))
         self.handlers: dict[str, Handler] = {
-            name: handler_for(scheme, bearer, known_users, REALM)
+            name: handler_for(scheme, bearer, known_users, realm)
             for name, scheme in security_schemes.items()
             if isinstance(scheme, dict)
         }
-        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{REALM}"')
+        self.undefined = Unsupported("an undefined scheme's", f'Bearer realm="{realm}"')
 
     def authenticate(self, operation: Operation, request) -> Caller | None:
         """The caller, None for an operation without security (or a scheme of no user),

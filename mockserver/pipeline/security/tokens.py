@@ -16,8 +16,10 @@ but that a bearer token came.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable, Container
 from typing import Any
 
@@ -29,7 +31,9 @@ from mockserver.pipeline.security.verification import ANY, MOCK_TOKENS, TokenVer
 from mockserver.settings import MAX_AUTHORIZATION_CHARS
 
 ALGORITHM = "HS256"
-REALM = "mudbase"
+REALM = "mudbase"  # the Mudbase API's: the realm of a document its hand-written behaviours serve
+DEFAULT_REALM = "api"  # a document whose title gives no realm
+MAX_REALM_CHARS = 32
 TIME_CLAIMS = ("exp", "nbf", "iat")
 REQUIRED_CLAIMS = ("exp", "sub")
 VERIFIED_TOKENS_KEPT = 4096  # beyond this many, the verified tokens are forgotten at once
@@ -45,14 +49,35 @@ def issue_token(secret: str, user_id: str, email: str, expires_in: int, session_
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
+def realm_for(document: dict) -> str:
+    """The realm of a document's challenges: its `info.title` as a token, lower case
+    ASCII letters and digits joined by hyphens, cut to at most MAX_REALM_CHARS at a
+    hyphen ("Petstore (v3)" -> "petstore-v3"); DEFAULT_REALM when that leaves nothing.
+    Safe inside a challenge's quoted-string: no quote, backslash or control character."""
+    info = document.get("info")
+    title = info.get("title") if isinstance(info, dict) else None
+    if not isinstance(title, str):
+        return DEFAULT_REALM
+    ascii_title = unicodedata.normalize("NFKD", title[:500]).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
+    realm = ""
+    for word in words:
+        joined = f"{realm}-{word}" if realm else word
+        if len(joined) > MAX_REALM_CHARS:
+            break
+        realm = joined
+    return realm or (words[0][:MAX_REALM_CHARS] if words else DEFAULT_REALM)
+
+
 def unauthorized(
     details: str,
     error_code: str | None = "invalid_token",
     code: str = "UNAUTHORIZED",
     error: str = "Authentication required",
+    realm: str = REALM,
 ) -> ApiError:
     """A 401 with the Bearer challenge; no `error` attribute when no credentials came (RFC 6750 3.1)."""
-    challenge = f'Bearer realm="{REALM}"'
+    challenge = f'Bearer realm="{realm}"'
     if error_code:
         # RFC 6750 allows neither '"' nor '\\' inside error_description.
         description = details.replace('"', "'").replace("\\", "/")
@@ -60,19 +85,21 @@ def unauthorized(
     return ApiError(401, code, error, details, {"WWW-Authenticate": challenge})
 
 
-def bearer_token(headers) -> str:
+def bearer_token(headers, realm: str = REALM) -> str:
     """The token of a request's `Authorization: Bearer` header, or a 401."""
     authorization = headers.get("Authorization")
     if not authorization:
-        raise unauthorized("Authorization header is missing", error_code=None)
+        raise unauthorized("Authorization header is missing", error_code=None, realm=realm)
     if len(authorization) > MAX_AUTHORIZATION_CHARS:
-        raise unauthorized(f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters")
+        raise unauthorized(
+            f"Authorization header is longer than the limit of {MAX_AUTHORIZATION_CHARS} characters", realm=realm
+        )
     scheme, _, token = authorization.replace("\t", " ").partition(" ")
     if scheme.lower() != "bearer":
-        raise unauthorized("Authorization header must use the Bearer scheme", error_code=None)
+        raise unauthorized("Authorization header must use the Bearer scheme", error_code=None, realm=realm)
     token = token.strip(" ")
     if not token:
-        raise unauthorized("Bearer token is empty", error_code=None)
+        raise unauthorized("Bearer token is empty", error_code=None, realm=realm)
     return token
 
 
@@ -94,8 +121,10 @@ class BearerJWT:
         session_ended: Callable[[str], bool],
         max_lifetime: int,
         verification: TokenVerification = MOCK_TOKENS,
+        realm: str = REALM,
     ) -> None:
         self.secret = secret
+        self.realm = realm
         self.known_users = known_users
         self.session_ended = session_ended
         self.max_lifetime = max_lifetime
@@ -105,9 +134,12 @@ class BearerJWT:
         # (PyJWT's decode is a quarter of a request's CPU time).
         self._verified: dict[str, tuple[int, str, str, bool]] = {}  # token -> (exp, user, session, by a key)
 
+    def _refused(self, details: str, error_code: str | None = "invalid_token") -> ApiError:
+        return unauthorized(details, error_code, realm=self.realm)
+
     def authenticate(self, headers) -> Caller:
         """Who the request's token proves the caller is, or an ApiError."""
-        token = bearer_token(headers)
+        token = bearer_token(headers, self.realm)
         if self.verification.mode == ANY:
             return self._unverified(token)
         known = self._verified.get(token)
@@ -119,9 +151,9 @@ class BearerJWT:
         _, user_id, session_id, by_key = known
         # Checked each time: reloaded fixtures may drop a user. A provider's user need be none.
         if not by_key and user_id not in self.known_users:
-            raise unauthorized("Token subject is not a known user")
+            raise self._refused("Token subject is not a known user")
         if self.session_ended(session_id):
-            raise unauthorized("The session of this token has ended (logged out)")
+            raise self._refused("The session of this token has ended (logged out)")
         return Caller(user_id, session_id)
 
     def _unverified(self, token: str) -> Caller:
@@ -140,9 +172,9 @@ class BearerJWT:
         for claim in TIME_CLAIMS:
             # PyJWT takes "9999999999" and 1e308 as times; a float exp can outlive any check.
             if claim in claims and type(claims[claim]) is not int:
-                raise unauthorized(f"Token claim '{claim}' must be an integer")
+                raise self._refused(f"Token claim '{claim}' must be an integer")
         if claims["exp"] > time.time() + self.max_lifetime:
-            raise unauthorized(f"Token expires more than {self.max_lifetime} seconds from now")
+            raise self._refused(f"Token expires more than {self.max_lifetime} seconds from now")
         return claims["exp"], claims["sub"], token_session(token, claims), by_key
 
     def _decode(self, token: str) -> tuple[dict[str, Any], bool]:
@@ -153,7 +185,7 @@ class BearerJWT:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
-            raise unauthorized("Token is malformed") from None
+            raise self._refused("Token is malformed") from None
         algorithm = header.get("alg")
         if algorithm == ALGORITHM:  # the mock's own (login, `mockserver token`)
             return self._mock_claims(token), False
@@ -161,9 +193,9 @@ class BearerJWT:
             raise self._algorithm_refused()
         key = verification.key_for(header.get("kid"))
         if isinstance(key, str):
-            raise unauthorized(key)
+            raise self._refused(key)
         if algorithm != key.algorithm:
-            raise unauthorized(f"Token algorithm is not allowed for its key, which takes {key.algorithm}")
+            raise self._refused(f"Token algorithm is not allowed for its key, which takes {key.algorithm}")
         checks = {
             "algorithms": [key.algorithm],
             "issuer": verification.issuer,
@@ -185,33 +217,33 @@ class BearerJWT:
     def _algorithm_refused(self) -> ApiError:
         accepted = self.verification.algorithms
         if len(accepted) == 1:
-            return unauthorized(f"Token algorithm is not allowed; only {accepted[0]} is accepted")
-        return unauthorized(f"Token algorithm is not allowed; only {', '.join(accepted)} are accepted")
+            return self._refused(f"Token algorithm is not allowed; only {accepted[0]} is accepted")
+        return self._refused(f"Token algorithm is not allowed; only {', '.join(accepted)} are accepted")
 
     def _claims(self, decode: Callable[[], dict[str, Any]], by_key: bool = False) -> dict[str, Any]:
         """What `decode` answers, its failures as 401s naming the check that failed."""
         try:
             return decode()
         except jwt.ExpiredSignatureError:
-            raise unauthorized("Token has expired") from None
+            raise self._refused("Token has expired") from None
         except jwt.MissingRequiredClaimError as exc:
             claim = exc.claim if exc.claim in (self._required() if by_key else REQUIRED_CLAIMS) else "a required"
-            raise unauthorized(f"Token is missing the required '{claim}' claim") from None
+            raise self._refused(f"Token is missing the required '{claim}' claim") from None
         except jwt.InvalidAlgorithmError:
             raise self._algorithm_refused() from None
         except jwt.InvalidSignatureError:
-            raise unauthorized("Token signature is invalid") from None
+            raise self._refused("Token signature is invalid") from None
         except jwt.ImmatureSignatureError:
-            raise unauthorized("Token is not valid yet") from None
+            raise self._refused("Token is not valid yet") from None
         except (jwt.InvalidIssuerError, jwt.InvalidAudienceError) as exc:
             if not by_key:  # the mock's own tokens have neither: an `aud` in one is wrong
-                raise unauthorized("Token is invalid") from None
+                raise self._refused("Token is invalid") from None
             if isinstance(exc, jwt.InvalidIssuerError):
-                raise unauthorized(f"Token issuer (iss) is not {self.verification.issuer}") from None
-            raise unauthorized(f"Token audience (aud) is not {self.verification.audience}") from None
+                raise self._refused(f"Token issuer (iss) is not {self.verification.issuer}") from None
+            raise self._refused(f"Token audience (aud) is not {self.verification.audience}") from None
         except jwt.DecodeError:
             # Not three segments, bad base64, a header that is not JSON, a `crit` header...
-            raise unauthorized("Token is malformed") from None
+            raise self._refused("Token is malformed") from None
         except jwt.InvalidTokenError:
             # A claim of the wrong type, e.g. a `sub` that is not a string.
-            raise unauthorized("Token is invalid") from None
+            raise self._refused("Token is invalid") from None

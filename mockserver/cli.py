@@ -19,6 +19,7 @@ from mockserver.controls.faults import Latency
 from mockserver.controls.steering import ControlOptions
 from mockserver.pipeline.security.tokens import issue_token
 from mockserver.pipeline.security.verification import ANY, MAX_KEY_FILE_BYTES, token_verification
+from mockserver.pipeline.security.verification import MOCK as MOCK_MODE
 from mockserver.resources.report import text
 from mockserver.server import banner
 from mockserver.server.app import create_app
@@ -314,7 +315,8 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
-    click.echo(verification.describe())
+    if verification.mode != MOCK_MODE:  # the default goes without saying
+        click.echo(verification.describe())
     controls = app.extensions["mockserver.controls"]
     served = [r for r in controls.model.resources if r.name in controls.served] if controls.model else []
     kept = sum(len(resource.operations) for resource in served)

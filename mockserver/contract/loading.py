@@ -15,6 +15,7 @@ a hostile document is refused with its file, line and reason.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ from mockserver.contract.pointers import array_index, escape, objects, pointer_p
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_NODES = 1_000_000
 MAX_DOCUMENT_DEPTH = 128
+
+# Where a schema is, by the last part of its pointer, or by the one before it.
+_SCHEMA_KEYS = {"schema", "items", "not", "additionalProperties", "additionalItems", "contains", "if", "then", "else"}
+_SCHEMA_KEYS |= {"propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema"}
+_SCHEMAS_KEYS = {"schemas", "properties", "patternProperties", "allOf", "anyOf", "oneOf", "prefixItems"}
+_SCHEMAS_KEYS |= {"dependentSchemas", "$defs", "definitions"}
 
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -257,6 +264,12 @@ class _Bundler:
     """Replaces each `$ref` to another file with the part it points to (its own `$ref`s,
     local to that file, followed in turn), as Prism and swagger-cli bundle documents.
 
+    A schema that refers to itself, there or through other files, cannot be copied in:
+    the first time it is reached it is placed under `#/components/schemas/<name>` (its
+    pointer's last part, or its file's name; made unique), as redocly and swagger-cli
+    bundle it, and each `$ref` to it, the recursive ones included, becomes a local one.
+    A part that is not a schema and refers to itself is refused.
+
     The bundled document is new data (a copy of each part, the file's own data untouched),
     held to the bounds of one file: a value for each it holds, parts brought in by $refs
     (and YAML aliases) included, and levels counted across the files."""
@@ -268,9 +281,18 @@ class _Bundler:
         self.paths: dict[tuple[Path, str], Path] = {}  # (base, file part of a $ref) -> the file, resolved once
         self.values = 0
         self.bytes = document.main.size
+        self.names: dict[str, str] = {}  # "file#fragment" of a schema that refers to itself -> its local name
+        self.schemas: dict[str, Any] = {}  # local name -> the schema, bundled
 
     def bundle(self) -> None:
         self.document.data = self._walk(self.document.data, self.main, "", ())
+        if self.schemas:
+            components = self.document.data.setdefault("components", {})
+            schemas = components.setdefault("schemas", {}) if isinstance(components, dict) else None
+            if not isinstance(schemas, dict):
+                where = _where(self.document.problem("/components", ""))
+                raise SpecError(f"{where}: components.schemas is not an object: no place for the recursive schemas")
+            schemas.update(self.schemas)
 
     def _walk(self, node: Any, base: Path, pointer: str, stack: tuple[str, ...], levels: int = 1) -> Any:
         self.values += 1
@@ -306,8 +328,13 @@ class _Bundler:
         def where() -> str:
             return _where(self.document.problem(pointer, ""))
 
-        if key in stack:
-            raise SpecError(f"{where()}: $ref {ref} refers back to itself across files; cannot be bundled")
+        if key in stack and key not in self.names:
+            parts = pointer.split("/")
+            if parts[-1] not in _SCHEMA_KEYS and (len(parts) < 3 or parts[-2] not in _SCHEMAS_KEYS):
+                raise SpecError(f"{where()}: $ref {ref} refers back to itself across files; cannot be bundled")
+            self.names[key] = self._name(target_path, fragment)
+        if key in self.names:
+            return self._named(key, ref, target_path, base, pointer)
         if target_path not in self.files:
             if not target_path.is_file():
                 raise SpecError(f"{where()}: $ref {ref}: no such file {target_path}")
@@ -324,11 +351,35 @@ class _Bundler:
                 target = target[index]
             else:
                 raise SpecError(f"{where()}: $ref {ref}: {target_path.name} has no #{fragment}")
+        bundled = self._walk(target, target_path, pointer, (*stack, key), levels)
+        if key in self.names:  # it refers to itself: under its name, and a $ref to it here
+            self.schemas[self.names[key]] = bundled
+            return self._named(key, ref, target_path, base, pointer)
         if pointer and base == self.main:
             self.document.bundled.append(
                 self.document.problem(pointer, f"$ref {ref} to another file: bundled in from {target_path.name}")
             )
-        return self._walk(target, target_path, pointer, (*stack, key), levels)
+        return bundled
+
+    def _named(self, key: str, ref: str, path: Path, base: Path, pointer: str) -> dict[str, str]:
+        local = f"#/components/schemas/{self.names[key]}"
+        if pointer and base == self.main:
+            note = f"$ref {ref} to another file: bundled in from {path.name} as {local}"
+            self.document.bundled.append(self.document.problem(pointer, note))
+        return {"$ref": local}
+
+    def _name(self, path: Path, fragment: str) -> str:
+        """A name under components/schemas for the schema at `path#fragment`, unused."""
+        parts = pointer_parts(fragment)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", parts[-1] if parts else path.stem) or "schema"
+        components = self.document.data.get("components")
+        declared = components.get("schemas") if isinstance(components, dict) else None
+        taken = {*self.names.values(), *(declared if isinstance(declared, dict) else ())}
+        unique, number = name, 1
+        while unique in taken:
+            number += 1
+            unique = f"{name}{number}"
+        return unique
 
 
 def _where(problem: Problem) -> str:

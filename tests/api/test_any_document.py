@@ -421,3 +421,28 @@ def test_a_property_left_without_a_schema_by_an_empty_one_of_takes_any_value():
         response = client.post("/simulations", json={"action": "read", "context": context})
         assert response.status_code == 200, context
     assert client.post("/simulations", json={"action": "delete"}).status_code == 400
+
+
+def test_schemas_that_refer_to_themselves_across_files_validate_requests_and_answers():
+    app = app_for("recursive/main.yaml")  # node.yaml -> child.yaml -> node.yaml; Person <-> Organization
+    client = app.test_client()
+    served = client.get("/__mock/served-openapi.json").get_json()
+    assert {"node", "Person"} <= set(served["components"]["schemas"])
+    contract = app.extensions["mockserver.validator"].reference
+    node = {"name": "a", "children": [{"node": {"name": "b", "children": [{"weight": 1, "node": {"name": "c"}}]}}]}
+    created = client.post("/nodes", json=node)
+    assert created.status_code == 201
+    assert contract.response_errors("POST", "/nodes", created) == []
+    node["children"][0]["node"]["children"][0]["node"]["name"] = ""  # three levels down: minLength 1
+    refused = client.post("/nodes", json=node)
+    assert (refused.status_code, refused.get_json()["code"]) == (400, "VALIDATION_ERROR")
+    person = {"id": "p1", "name": "P", "employer": {"id": "o1", "members": [{"id": "p2", "name": "Q"}]}}
+    assert client.post("/people", json=person).status_code == 201
+    del person["employer"]["members"][0]["name"]
+    assert client.post("/people", json=person).status_code == 400
+    for path in ("/nodes/n1", "/orgs/o1"):  # generated, the recursion cut where the generator's nesting ends
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert contract.response_errors("GET", path, response) == [], path
+    members = client.get("/orgs/o1").get_json()["members"]
+    assert members and all({"id", "name"} <= set(member) for member in members)

@@ -1,0 +1,96 @@
+"""Loading a document of several files: the bundler. A schema that refers to itself
+through other files (tests/specs/recursive/) is placed under components/schemas, as
+redocly and swagger-cli bundle it (tests/api/test_any_document.py serves it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockserver.contract.index import Contract
+from mockserver.contract.loading import SpecError, load_document
+from mockserver.contract.pointers import lookup
+
+RECURSIVE = Path(__file__).resolve().parents[1] / "specs" / "recursive" / "main.yaml"
+JSON = "content/application~1json/schema"
+
+
+def test_a_schema_that_refers_to_itself_through_another_file_is_named_under_components():
+    data = load_document(RECURSIVE).data
+    node = data["components"]["schemas"]["node"]  # schemas/node.yaml, its root: named after its file
+    assert lookup(node, "/properties/children/items/properties/node") == {"$ref": "#/components/schemas/node"}
+    assert node["required"] == ["name"]
+    # The same file by two relative paths, and from another operation: one schema.
+    for pointer in ("~1nodes/post/requestBody", "~1nodes/post/responses/201", "~1nodes~1{nodeId}/get/responses/200"):
+        assert lookup(data["paths"], f"/{pointer}/{JSON}") == {"$ref": "#/components/schemas/node"}
+
+
+def test_schemas_that_refer_to_each_other_across_files_are_named_where_the_cycle_is_entered():
+    document = load_document(RECURSIVE)
+    schemas = document.data["components"]["schemas"]
+    assert list(schemas) == ["Problem", "node", "Person"]  # the document's own, then the named ones
+    # people.yaml#/definitions/Person -> org.yaml#/Organization -> Person: the organization is copied in.
+    members = lookup(schemas["Person"], "/properties/employer/properties/members")
+    assert members["items"] == {"$ref": "#/components/schemas/Person"}
+    # Reached on its own, the organization is copied in again, its $ref to Person a local one.
+    organization = lookup(document.data, f"/paths/~1orgs~1{{orgId}}/get/responses/200/{JSON}")
+    assert organization["required"] == ["id", "members"]
+    assert organization["properties"]["members"]["items"] == {"$ref": "#/components/schemas/Person"}
+    assert {path.name for path in document.files} == {"main.yaml", "node.yaml", "child.yaml", "people.yaml", "org.yaml"}
+
+
+def test_each_ref_to_another_file_has_its_note_with_the_local_name():
+    notes = [str(problem) for problem in load_document(RECURSIVE).bundled]
+    assert len(notes) == 6
+    assert any(
+        note.endswith(
+            "main.yaml:17: #/paths/~1nodes/post/responses/201/content/application~1json/schema: $ref "
+            "./shared/../schemas/node.yaml to another file: bundled in from node.yaml as #/components/schemas/node"
+        )
+        for note in notes
+    )
+    assert sum("as #/components/schemas/" in note for note in notes) == 5  # all but the organization
+
+
+def write(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path / "main.yaml"
+
+
+MAIN = """\
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "%s"}
+"""
+
+
+def test_the_local_name_is_one_the_document_does_not_use(tmp_path):
+    main = MAIN % "tree.yaml#/Tree%20node" + "components:\n  schemas:\n    Tree_node: {type: string}\n"
+    tree = "Tree node:\n  properties:\n    next: {$ref: '#/Tree%20node'}\n"
+    data = load_document(write(tmp_path, {"main.yaml": main, "tree.yaml": tree})).data
+    assert data["components"]["schemas"]["Tree_node"] == {"type": "string"}
+    named = data["components"]["schemas"]["Tree_node2"]  # `Tree node`, made a name, then one not taken
+    assert named == {"properties": {"next": {"$ref": "#/components/schemas/Tree_node2"}}}
+
+
+def test_a_part_that_is_not_a_schema_and_refers_to_itself_is_still_refused(tmp_path):
+    main = MAIN % "tree.yaml#/Tree"
+    tree = "Tree:\n  type: object\n  x-again: {$ref: '#/Tree'}\n"
+    with pytest.raises(SpecError, match=r"x-again: \$ref #/Tree refers back to itself across files; cannot be bundled"):
+        load_document(write(tmp_path, {"main.yaml": main, "tree.yaml": tree}))
+
+
+def test_refs_across_files_with_no_schema_between_are_refused_as_a_local_cycle(tmp_path):
+    files = {"main.yaml": MAIN % "a.yaml#/A", "a.yaml": "A: {$ref: 'b.yaml#/B'}", "b.yaml": "B: {$ref: 'a.yaml#/A'}"}
+    with pytest.raises(SpecError, match="#/components/schemas/A leads back to this schema with no property or item"):
+        Contract(write(tmp_path, files))

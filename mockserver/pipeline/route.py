@@ -75,6 +75,29 @@ def route_operations(app: Flask, contract: Contract, handle: Callable, **options
         )
 
 
+class SpanningRoutes:
+    """The operation a path that matches no route would reach if its parameters could hold
+    a `/`: an ID with an encoded `%2F`, which WSGI decodes before routing. Its 404 is then
+    the operation's own, in the shape it declares. Each pattern is compiled on first use."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.operations = sorted(contract.operations, key=lambda operation: operation.path.count("{"))
+        self._patterns: dict[str, re.Pattern] = {}
+
+    def match(self, method: str, path: str) -> Operation | None:
+        for operation in self.operations:
+            if operation.method != method or "{" not in operation.path:
+                continue
+            pattern = self._patterns.get(operation.operation_id)
+            if pattern is None:
+                template = re.escape(operation.base_path + operation.path)
+                pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", template) + r"\Z")
+                self._patterns[operation.operation_id] = pattern
+            if pattern.match(path):
+                return operation
+        return None
+
+
 def _view(operation: Operation, handle: Callable):
     def view(**_path_params: str):
         request.view_args = path_values(operation, request.view_args or {})

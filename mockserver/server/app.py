@@ -28,7 +28,7 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from mockserver import settings
 from mockserver.behaviours import hand_written, served_contract
@@ -38,7 +38,7 @@ from mockserver.errors import ApiError, from_http_exception, internal_error, ren
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.respond.reasons import REASONS_HEADER
-from mockserver.pipeline.route import prepare_routing, route_operations
+from mockserver.pipeline.route import SpanningRoutes, prepare_routing, route_operations
 from mockserver.pipeline.security.authenticate import Authenticator
 from mockserver.pipeline.security.schemes import require_own_api_key
 from mockserver.pipeline.security.tokens import REALM, realm_for
@@ -165,6 +165,13 @@ def create_app(
 
     # Werkzeug's own errors as no operation declares them: the envelope, with X-Mock-Validation.
     handle_errors(app, api_error, partial(negotiator.error, None))
+    spanning = SpanningRoutes(contract)
+
+    @app.errorhandler(NotFound)
+    def no_route(exc: NotFound) -> Response:
+        # An ID holding an encoded `/` reaches no route: the 404 of the operation it was for.
+        operation = spanning.match(request.method, request.path)
+        return negotiator.error(operation.operation_id if operation else None, from_http_exception(exc))
 
     # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
     # never its /__mock routes; preflight OPTIONS requests are answered by Flask and

@@ -315,6 +315,8 @@ def serve(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
         f" loaded in {startup['seconds']:.2f} s"
     )
+    if not banner.is_mudbase(contract):  # the chat API's refusals are its behaviours' (docs/13-errors.md)
+        click.echo(banner.refusal_line(contract))
     if verification.mode != MOCK_MODE:  # the default goes without saying
         click.echo(verification.describe())
     controls = app.extensions["mockserver.controls"]

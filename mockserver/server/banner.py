@@ -18,7 +18,9 @@ from typing import Any
 
 from mockserver import settings
 from mockserver.behaviours import hand_written
+from mockserver.contract.additions import ADDED
 from mockserver.contract.index import Contract
+from mockserver.contract.statuses import error_key
 from mockserver.pipeline.security.schemes import API_KEY_ENV, DEFAULT_API_KEY
 
 MAX_TITLE_CHARS = 80
@@ -46,6 +48,31 @@ def first_line(contract: Contract, spec: Path, url: str, shared: bool) -> str:
     what scripts read the address from, so the document's own text stays off it."""
     name = "Mudbase mock" if is_mudbase(contract) else "Mock"
     return f"{name} serving {spec} at {url}{contract.base_path}" + (" (shared)" if shared else "")
+
+
+def refusal_line(contract: Contract) -> str:
+    """How refusals are answered, by kind, with the operations of each way: the status an
+    operation declares, or one the mock adds to the served document (a warning each)."""
+    kinds = ((400, "bad data"), (401, "a missing or bad credential"), (404, "an unknown ID"))
+    parts = []
+    for status, what in kinds:
+        declared = added = 0
+        for operation in contract.operations:
+            responses = contract.document["paths"][operation.path][operation.method.lower()].get("responses") or {}
+            own = [
+                str(key)
+                for key, response in responses.items()
+                if not (isinstance(response, dict) and response.get(ADDED))
+            ]
+            if error_key(status, own) is not None:
+                declared += 1
+            elif str(status) in responses:
+                added += 1
+        if declared or added:
+            parts.append(
+                f"{what}: the operation's declared status ({declared}), else the {status} the mock adds ({added})"
+            )
+    return "Refusals: " + "; ".join(parts) if parts else "Refusals: none to answer"
 
 
 def document_line(contract: Contract) -> str:

@@ -34,6 +34,7 @@ PAGE_FOLDER = Path(__file__).parents[1] / "browser"
 MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 MESSAGES = f"{CHATS}/{CHAT}/messages"
+VIEWPORT = {"width": 1280, "height": 800}
 SERVE_ENV = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
 # No sandbox (containers, root), no GPU, no QUIC, and no calls home: the browser only
 # talks to the two servers of the test.
@@ -296,6 +297,28 @@ def test_the_console_shows_another_documents_inferred_resources_not_the_fixtures
         expect(state).to_contain_text("0 items added past the document's examples")
         expect(state).not_to_contain_text("Launch planning")
         expect(state).not_to_contain_text("sessions of")
+
+
+def test_the_console_gives_the_served_operations_a_full_width_row_without_a_scrollbar(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        page.set_viewport_size(VIEWPORT)
+        page.goto(f"{mock}/__mock/")
+        expect(page.locator("#operations tbody tr")).to_have_count(18)
+
+        table = page.locator("#operations").bounding_box()
+        state = page.locator("#state-section").bounding_box()
+        assert table["width"] >= 0.9 * VIEWPORT["width"], table  # not half of it
+        assert table["y"] >= state["y"] + state["height"]  # a row of its own, below the state
+        for panel in ("#operations-section", "#journal-section"):  # long paths wrap
+            overflow = page.locator(panel).evaluate("(node) => node.scrollWidth - node.clientWidth")
+            assert overflow <= 0, f"{panel} scrolls sideways by {overflow} px"
+        longest = page.locator("#operations td.path").filter(has_text="/reactions").first
+        expect(longest).to_be_visible()
+    finally:
+        page.close()
 
 
 # Counts the console's requests, each held 300 ms, before its own script runs.

@@ -67,8 +67,8 @@ function renderJournal(entries) {
       ? element("td", entry.fault, "fault")
       : element("td", entry.status, "status-" + String(entry.status)[0]);
     const time = entry.time.slice(11, 23);
-    const tr = row([entry.id, time, entry.method, entry.path, entry.operationId || "", entry.caller || "", status,
-      entry.durationMs.toFixed(1)]);
+    const tr = row([entry.id, time, entry.method, element("td", entry.path, "path"),
+      element("td", entry.operationId || "", "operation"), entry.caller || "", status, entry.durationMs.toFixed(1)]);
     tr.dataset.id = entry.id;
     tr.addEventListener("click", () => {
       const detail = document.getElementById("entry-detail");
@@ -170,7 +170,8 @@ function renderOperations(operations) {
   const body = document.querySelector("#operations tbody");
   body.replaceChildren();
   for (const operation of operations) {
-    body.appendChild(row([operation.method, operation.path, operation.operationId, operation.statuses.join(" ")]));
+    body.appendChild(row([operation.method, element("td", operation.path, "path"),
+      element("td", operation.operationId, "operation"), operation.statuses.join(" ")]));
   }
 }
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from support import CHAT, MORGAN, PROJECT, SPEC, ServeProcess
+from support import ALEX, CHAT, MORGAN, PROJECT, SPEC, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y --no-install-recommends chromium"
@@ -273,6 +273,11 @@ def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault
     entry.click()
     expect(console.locator("#entry-detail")).to_contain_text(content)
     expect(console.locator("#chats")).to_contain_text(content)  # the state, with the new message
+    # Participants by the names of the fixtures' users, their IDs as tooltips.
+    alex = console.locator("#chats li").filter(has_text="Alex Rivera (member)").first
+    expect(alex).to_have_attribute("title", ALEX)
+    expect(console.locator("#chats")).to_contain_text("Morgan Chen (admin)")
+    expect(console.locator("#chats")).not_to_contain_text(ALEX)
     expect(console.locator("#operations tbody tr")).to_have_count(18)
     expect(console.locator("#operations tbody")).to_contain_text("removeParticipant")
 

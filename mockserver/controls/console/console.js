@@ -145,9 +145,11 @@ function renderState(state, page) {
     block.appendChild(title);
     const people = element("ul");
     for (const participant of chat.participants) {
-      const user = participant.user || participant;
-      const name = [user.firstName, user.lastName].filter(Boolean).join(" ") || user._id || participant.userId;
-      people.appendChild(element("li", `${name} ${participant.role ? "(" + participant.role + ")" : ""}`));
+      // The state names each participant a fixture user has the ID of; the ID, as a tooltip.
+      const person = element("li", (participant.name || participant.userId) +
+        (participant.role ? ` (${participant.role})` : ""));
+      if (participant.name) person.title = participant.userId;
+      people.appendChild(person);
     }
     block.appendChild(element("p", "Participants"));
     block.appendChild(people);
@@ -155,7 +157,9 @@ function renderState(state, page) {
     if (page && isShown(chat)) {
       const messages = element("ul");
       for (const message of page.messages) {
-        const sender = message.sender ? message.sender.firstName || message.sender._id : "";
+        const sender = message.sender
+          ? [message.sender.firstName, message.sender.lastName].filter(Boolean).join(" ") || message.sender._id
+          : "";
         messages.appendChild(element("li", `${sender}: ${message.isE2ee ? "(encrypted)" : message.content}`));
       }
       if (page.messages.length === 0) messages.appendChild(element("li", "No messages", "empty"));

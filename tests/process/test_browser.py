@@ -35,6 +35,7 @@ MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 MESSAGES = f"{CHATS}/{CHAT}/messages"
 VIEWPORT = {"width": 1280, "height": 800}
+PANELS = ("#journal-section", "#faults-section", "#state-section", "#operations-section")
 SERVE_ENV = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
 # No sandbox (containers, root), no GPU, no QUIC, and no calls home: the browser only
 # talks to the two servers of the test.
@@ -312,6 +313,7 @@ def test_the_console_gives_the_served_operations_a_full_width_row_without_a_scro
         page.set_viewport_size(VIEWPORT)
         page.goto(f"{mock}/__mock/")
         expect(page.locator("#operations tbody tr")).to_have_count(18)
+        expect(page.locator("#chats")).to_contain_text("Launch planning")  # the state at its height
 
         table = page.locator("#operations").bounding_box()
         state = page.locator("#state-section").bounding_box()
@@ -322,6 +324,71 @@ def test_the_console_gives_the_served_operations_a_full_width_row_without_a_scro
             assert overflow <= 0, f"{panel} scrolls sideways by {overflow} px"
         longest = page.locator("#operations td.path").filter(has_text="/reactions").first
         expect(longest).to_be_visible()
+    finally:
+        page.close()
+
+
+# Holds every request of the console until the test calls releaseFetches().
+HOLD_FETCHES = """
+window.heldFetches = [];
+window.releaseFetches = () => {
+  window.fetchesHeld = false;
+  for (const release of window.heldFetches.splice(0)) release();
+};
+window.fetchesHeld = true;
+const heldFetch = window.fetch.bind(window);
+window.fetch = async (...args) => {
+  if (window.fetchesHeld) await new Promise((release) => window.heldFetches.push(release));
+  return heldFetch(...args);
+};
+"""
+
+
+def test_each_console_panel_says_loading_until_its_first_read_answers(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        page.add_init_script(HOLD_FETCHES)
+        page.goto(f"{mock}/__mock/")
+        deadline = time.monotonic() + 10
+        while page.evaluate("window.heldFetches.length") == 0:  # until the console has asked
+            assert time.monotonic() < deadline, "the console made no request"
+            page.wait_for_timeout(50)
+        for panel in PANELS:
+            expect(page.locator(f"{panel} .loading")).to_have_text("Loading…")
+            expect(page.locator(f"{panel} .panel-error")).to_be_hidden()
+
+        page.evaluate("window.releaseFetches()")
+        for panel in PANELS:
+            expect(page.locator(f"{panel} .loading")).to_have_count(0)
+        expect(page.locator("#operations tbody tr")).to_have_count(18)
+        expect(page.locator("#faults")).to_have_text("No active fault rules")
+        expect(page.locator("#chats")).to_contain_text("Launch planning")
+    finally:
+        page.close()
+
+
+def test_a_console_panel_whose_read_fails_shows_an_error_line_and_the_others_load(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        failure = {"error": "Internal server error", "details": "refused by the test"}
+        page.route("**/__mock/faults", lambda route: route.fulfill(status=500, json=failure))
+        page.goto(f"{mock}/__mock/")
+
+        error = page.locator("#faults-section .panel-error")
+        expect(error).to_have_text("Could not read /__mock/faults: 500 refused by the test")
+        expect(page.locator("#faults-section .loading")).to_have_count(0)
+        expect(page.locator("#status")).to_have_text("500 refused by the test")
+        expect(page.locator("#chats")).to_contain_text("Launch planning")  # the other panels load
+        for panel in ("#journal-section", "#state-section", "#operations-section"):
+            expect(page.locator(f"{panel} .panel-error")).to_be_hidden()
+
+        page.unroute("**/__mock/faults")
+        expect(error).to_be_hidden()  # the next poll reads them
+        expect(page.locator("#faults")).to_have_text("No active fault rules")
     finally:
         page.close()
 

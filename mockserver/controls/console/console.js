@@ -6,6 +6,9 @@
 // (counts and sizes), plus the newest messages of the one chat on show: the chats where
 // the document has the chat API's behaviours (GET /__mock/resources: handWritten holds
 // getUserChats), else the inferred resources the mock keeps state for (its `served`).
+//
+// Each panel says "Loading…" (in the page's HTML) until its first read answers; a read
+// that fails shows its error in the panel's error line, until one succeeds.
 "use strict";
 
 const TOKEN_KEY = "mudbase-mock-admin-token";
@@ -14,6 +17,8 @@ const JOURNAL_ROWS = 100;
 const CHAT_MESSAGES = 20;
 
 let model = null; // GET /__mock/resources, read with the operations
+let modelError = null; // why the model could not be read, if it could not
+let operationsRead = false; // the operations panel is filled (read once: they do not change)
 let shownChat = null; // {projectId, chatId} of the chat whose messages are shown; null: the first
 let refreshing = null; // the refresh under way, if any
 let refreshAgain = false; // asked for while one was under way
@@ -52,6 +57,30 @@ function showStatus(text, isError) {
   const status = document.getElementById("status");
   status.textContent = text;
   status.className = isError ? "error" : "";
+}
+
+function panelRead(sectionId) {
+  document.querySelector(`#${sectionId} .panel-error`).hidden = true;
+}
+
+function panelFailed(sectionId, what, error) {
+  const section = document.getElementById(sectionId);
+  for (const placeholder of section.querySelectorAll(".loading")) placeholder.remove();
+  const line = section.querySelector(".panel-error");
+  line.textContent = `Could not read ${what}: ${error.message}`;
+  line.hidden = false;
+}
+
+// GET /__mock/PATH into one panel; the error, if it failed, else null.
+async function read(sectionId, path, render) {
+  try {
+    render(await admin("GET", path));
+    panelRead(sectionId);
+    return null;
+  } catch (error) {
+    panelFailed(sectionId, "/__mock/" + path.split("?")[0], error);
+    return error;
+  }
 }
 
 function renderJournal(entries) {
@@ -179,34 +208,46 @@ function renderOperations(operations) {
   }
 }
 
-// One request at a time: each waits for the one before.
-async function refreshOnce() {
+// The state panel: the summary, and the newest messages of the chat on show.
+async function readState() {
   try {
-    const journal = await admin("GET", "requests?limit=" + JOURNAL_ROWS);
-    renderJournal(journal.requests);
-    const faults = await admin("GET", "faults");
-    renderFaults(faults.faults);
     const state = await admin("GET", "state");
-    if (!hasChats()) {
-      renderState(state, null);
-      showStatus("Updated " + new Date().toLocaleTimeString(), false);
-      return;
-    }
-    if (shownChat === null || !state.chats.some(isShown)) {
-      shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
-    }
     let page = null;
-    if (shownChat !== null) {
-      const chat = state.chats.find(isShown);
-      const query = new URLSearchParams({ projectId: chat.projectId, chatId: chat._id, limit: String(CHAT_MESSAGES),
-        cursor: String(Math.max(0, chat.messageCount - CHAT_MESSAGES)) });
-      page = await admin("GET", "state?" + query);
+    if (hasChats()) {
+      if (shownChat === null || !state.chats.some(isShown)) {
+        shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
+      }
+      if (shownChat !== null) {
+        const chat = state.chats.find(isShown);
+        const query = new URLSearchParams({ projectId: chat.projectId, chatId: chat._id,
+          limit: String(CHAT_MESSAGES), cursor: String(Math.max(0, chat.messageCount - CHAT_MESSAGES)) });
+        page = await admin("GET", "state?" + query);
+      }
     }
     renderState(state, page);
-    showStatus("Updated " + new Date().toLocaleTimeString(), false);
+    if (model === null && modelError !== null) {
+      panelFailed("state-section", "/__mock/resources", modelError);
+      return modelError;
+    }
+    panelRead("state-section");
+    return null;
   } catch (error) {
-    showStatus(error.message, true);
+    panelFailed("state-section", "/__mock/state", error);
+    return error;
   }
+}
+
+// One request at a time: each waits for the one before. A panel that fails does not stop
+// the others; the status line shows the first failure.
+async function refreshOnce() {
+  const errors = [];
+  if (!operationsRead || model === null) errors.push(...await loadOperations());
+  errors.push(await read("journal-section", "requests?limit=" + JOURNAL_ROWS, (body) => renderJournal(body.requests)));
+  errors.push(await read("faults-section", "faults", (body) => renderFaults(body.faults)));
+  errors.push(await readState());
+  const failed = errors.filter(Boolean);
+  if (failed.length) showStatus(failed[0].message, true);
+  else showStatus("Updated " + new Date().toLocaleTimeString(), false);
 }
 
 // A refresh asked for while one is under way runs once that one is done, never beside it.
@@ -266,23 +307,33 @@ async function start() {
     event.preventDefault();
     if (input.value) sessionStorage.setItem(TOKEN_KEY, input.value);
     else sessionStorage.removeItem(TOKEN_KEY);
-    loadOperations().then(refresh); // the model first: it says what the state panel shows
+    operationsRead = false;
+    model = null; // read again first, with the token: the model says what the state panel shows
+    refresh();
   });
   document.getElementById("clear-faults").addEventListener("click", () => act("DELETE", "faults", "Fault rules cleared"));
   document.getElementById("clear-journal").addEventListener("click", () => act("DELETE", "requests", "Journal cleared"));
   document.getElementById("reset-state").addEventListener("click", () => act("POST", "reset", "State reset"));
-  await loadOperations();
-  await refresh();
+  await refresh(); // the operations and the model first (refreshOnce)
   schedulePoll();
 }
 
+// The operations panel, then the model; their errors (null where read).
 async function loadOperations() {
-  try {
-    renderOperations((await admin("GET", "operations")).operations);
-    model = await admin("GET", "resources");
-  } catch (error) {
-    showStatus(error.message, true);
+  const errors = [];
+  if (!operationsRead) {
+    errors.push(await read("operations-section", "operations", (body) => {
+      renderOperations(body.operations);
+      operationsRead = true;
+    }));
   }
+  try {
+    model = await admin("GET", "resources");
+    modelError = null;
+  } catch (error) {
+    modelError = error;
+  }
+  return errors;
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -16,6 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -26,7 +29,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from support import ALEX, CHAT, MORGAN, PROJECT, SPEC, ServeProcess
+from support import ALEX, CHAT, MORGAN, PROJECT, ROOT, SPEC, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y --no-install-recommends chromium"
@@ -35,6 +38,10 @@ MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 MESSAGES = f"{CHATS}/{CHAT}/messages"
 VIEWPORT = {"width": 1280, "height": 800}
+# The console's picture in the docs (04-frontend-controls.md): the screenshot test writes
+# it only under UPDATE_SCREENSHOTS=1, so that a test run does not change the repository.
+SCREENSHOT = ROOT / "docs" / "images" / "console.png"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PANELS = ("#journal-section", "#faults-section", "#state-section", "#operations-section")
 SERVE_ENV = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
 # No sandbox (containers, root), no GPU, no QUIC, and no calls home: the browser only
@@ -391,6 +398,69 @@ def test_a_console_panel_whose_read_fails_shows_an_error_line_and_the_others_loa
         expect(page.locator("#faults")).to_have_text("No active fault rules")
     finally:
         page.close()
+
+
+def save_screenshot(shot: Path) -> None:
+    """The screenshot as the docs' picture: through pngquant where it is installed (a
+    third of the size, the same to the eye), else as Chromium took it."""
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    pngquant = shutil.which("pngquant")
+    if pngquant:
+        command = [
+            pngquant,
+            "--quality=70-95",
+            "--speed=1",
+            "--strip",
+            "--force",
+            "--output",
+            str(SCREENSHOT),
+            str(shot),
+        ]
+        if subprocess.run(command, check=False).returncode == 0:
+            return
+    shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_the_console_screenshot_of_the_docs(browser, tmp_path):
+    """The console on the default document after a few calls, at 1280x800: always taken
+    and checked; written to docs/images/console.png under UPDATE_SCREENSHOTS=1."""
+    from playwright.sync_api import expect
+
+    with ServeProcess(env=SERVE_ENV) as server:
+        base = server.base_url
+        morgan = token(base)
+        auth = {"Authorization": f"Bearer {morgan}"}
+        assert requests.get(f"{base}{CHATS}", headers=auth, timeout=10).status_code == 200
+        message = {"content": "Shipping the beta on Friday?", "type": "text"}
+        assert requests.post(f"{base}{MESSAGES}", json=message, headers=auth, timeout=10).status_code == 201
+        assert requests.get(f"{base}{MESSAGES}", headers=auth, timeout=10).status_code == 200
+        assert requests.get(f"{base}{CHATS}", timeout=10).status_code == 401
+        forced = {**auth, "Prefer": "code=404"}
+        assert requests.get(f"{base}{CHATS}/{CHAT}", headers=forced, timeout=10).status_code == 404
+        rule = {"operationId": "sendMessage", "delayMs": 1500, "times": 3}
+        assert requests.post(f"{base}/__mock/faults", json=rule, timeout=10).status_code == 201
+
+        page = browser.new_page()
+        try:
+            page.set_viewport_size(VIEWPORT)
+            page.goto(f"{base}/__mock/")
+            for panel in PANELS:
+                expect(page.locator(f"{panel} .loading")).to_have_count(0)
+            expect(page.locator("#journal tbody tr")).to_have_count(6)
+            expect(page.locator("#chats")).to_contain_text(message["content"])
+            expect(page.locator("#faults")).to_contain_text("sendMessage: delay 1500 ms")
+            expect(page.locator("#status")).to_contain_text("Updated")
+            shot = tmp_path / "console.png"
+            page.screenshot(path=str(shot))
+        finally:
+            page.close()
+
+    data = shot.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
+    width, height = struct.unpack(">II", data[16:24])  # IHDR
+    assert (width, height) == (VIEWPORT["width"], VIEWPORT["height"])
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        save_screenshot(shot)
 
 
 # Counts the console's requests, each held 300 ms, before its own script runs.

@@ -1,16 +1,18 @@
 """GET /__mock/state: what the store holds, in bounded answers.
 
 Without a query, a summary: each project and chat counted (chats, messages, E2EE keys,
-sessions), with the chats' participants and the estimate of their bytes, the whole
-store's estimate and the state's limits (store/budget.py); never a message. With
-`projectId` and `chatId`, the chat and one page of its messages, oldest first: `limit`
-messages (default PAGE_SIZE, at most MAX_PAGE_SIZE) from `cursor` (the `nextCursor` of
-the page before; none, the first page). So an answer costs at most a page of messages,
+sessions), with the chats' participants (each named where a fixture user has its ID:
+the console shows names, not IDs) and the estimate of their bytes, the whole store's
+estimate and the state's limits (store/budget.py); never a message. With `projectId`
+and `chatId`, the chat and one page of its messages, oldest first: `limit` messages
+(default PAGE_SIZE, at most MAX_PAGE_SIZE) from `cursor` (the `nextCursor` of the page
+before; none, the first page). So an answer costs at most a page of messages,
 however much the state holds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, jsonify
@@ -19,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from mockserver.behaviours import chat_document, message_document
 from mockserver.errors import ApiError
 from mockserver.store import RuleViolation, Store
+from mockserver.store.fixtures import User
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -48,7 +51,9 @@ def summary(store: Store) -> dict[str, Any]:
             }
             for project in counts.projects
         ],
-        "chats": [{"projectId": chat.project_id, **_chat(chat.chat, chat.message_count)} for chat in counts.chats],
+        "chats": [
+            {"projectId": chat.project_id, **_chat(chat.chat, chat.message_count, store.users)} for chat in counts.chats
+        ],
     }
 
 
@@ -66,14 +71,24 @@ def _page(store: Store, query: MultiDict) -> dict[str, Any]:
     following = offset + len(messages)
     return {
         "projectId": project_id,
-        "chat": _chat(chat, total),
+        "chat": _chat(chat, total, store.users),
         "messages": [message_document(message, store.users) for message in messages],
         "nextCursor": str(following) if following < total else None,
     }
 
 
-def _chat(chat, message_count: int) -> dict[str, Any]:
-    return {**chat_document(chat), "messageCount": message_count, "bytes": chat.size_bytes}
+def _chat(chat, message_count: int, users: Mapping[str, User]) -> dict[str, Any]:
+    document = chat_document(chat)
+    document["participants"] = [_named(participant, users) for participant in document["participants"]]
+    return {**document, "messageCount": message_count, "bytes": chat.size_bytes}
+
+
+def _named(participant: dict[str, Any], users: Mapping[str, User]) -> dict[str, Any]:
+    """A participant with the name of the fixtures' user of that ID, if there is one."""
+    user = users.get(participant["userId"])
+    if user is None:
+        return participant
+    return {**participant, "name": " ".join(part for part in (user.first_name, user.last_name) if part)}
 
 
 def _integer(query: MultiDict, name: str, default: int, least: int, most: int | None) -> int:

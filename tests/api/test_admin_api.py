@@ -15,6 +15,7 @@ import requests
 import yaml
 from openapi_spec_validator import validate
 from support import (
+    CHAT,
     FIXTURES,
     MUDBASE_OPENAPI,
     PROJECT,
@@ -95,6 +96,22 @@ def test_each_route_and_its_failures_conform(guarded):
     assert guarded.delete("/__mock/requests", json={}).status_code == 401
     assert guarded.post("/__mock/reset", json={}, headers=auth).status_code == 200
     assert guarded.get("/__mock/console/nothing.js").status_code == 404
+
+
+def test_the_state_names_the_participants_by_the_fixtures_users(client):
+    """The console shows participants by name: the summary and a page name each one a
+    fixture user has the ID of (ContractClient checks both against the document)."""
+    summary = client.get("/__mock/state").get_json()
+    chat = next(chat for chat in summary["chats"] if chat["_id"] == CHAT)
+    page = client.get("/__mock/state", query_string={"projectId": PROJECT, "chatId": CHAT, "limit": 1}).get_json()
+
+    named = {participant["userId"]: participant["name"] for participant in chat["participants"]}
+    assert named == {
+        "usr_morgan_de": "Morgan Chen",
+        "usr_CuXGNqCoY9JGW0": "Alex Rivera",
+        "usr_l6ZF362tQSr4nE": "Sam Okafor",
+    }
+    assert page["chat"]["participants"] == chat["participants"]
 
 
 def test_served_operations_list_the_document(client):

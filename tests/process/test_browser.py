@@ -16,6 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -26,7 +29,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from support import CHAT, MORGAN, PROJECT, SPEC, ServeProcess
+from support import ALEX, CHAT, MORGAN, PROJECT, ROOT, SPEC, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y --no-install-recommends chromium"
@@ -34,6 +37,12 @@ PAGE_FOLDER = Path(__file__).parents[1] / "browser"
 MORGAN_LOGIN = ("morgan.chen@northwind.dev", "morgan-demo-password")
 CHATS = f"/api/chat/projects/{PROJECT}/chats"
 MESSAGES = f"{CHATS}/{CHAT}/messages"
+VIEWPORT = {"width": 1280, "height": 800}
+# The console's picture in the docs (04-frontend-controls.md): the screenshot test writes
+# it only under UPDATE_SCREENSHOTS=1, so that a test run does not change the repository.
+SCREENSHOT = ROOT / "docs" / "images" / "console.png"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PANELS = ("#journal-section", "#faults-section", "#state-section", "#operations-section")
 SERVE_ENV = {"MOCKSERVER_JWT_SECRET": "", "MOCKSERVER_ADMIN_TOKEN": ""}
 # No sandbox (containers, root), no GPU, no QUIC, and no calls home: the browser only
 # talks to the two servers of the test.
@@ -272,6 +281,11 @@ def test_the_console_shows_the_request_just_made_the_operations_and_clears_fault
     entry.click()
     expect(console.locator("#entry-detail")).to_contain_text(content)
     expect(console.locator("#chats")).to_contain_text(content)  # the state, with the new message
+    # Participants by the names of the fixtures' users, their IDs as tooltips.
+    alex = console.locator("#chats li").filter(has_text="Alex Rivera (member)").first
+    expect(alex).to_have_attribute("title", ALEX)
+    expect(console.locator("#chats")).to_contain_text("Morgan Chen (admin)")
+    expect(console.locator("#chats")).not_to_contain_text(ALEX)
     expect(console.locator("#operations tbody tr")).to_have_count(18)
     expect(console.locator("#operations tbody")).to_contain_text("removeParticipant")
 
@@ -296,6 +310,157 @@ def test_the_console_shows_another_documents_inferred_resources_not_the_fixtures
         expect(state).to_contain_text("0 items added past the document's examples")
         expect(state).not_to_contain_text("Launch planning")
         expect(state).not_to_contain_text("sessions of")
+
+
+def test_the_console_gives_the_served_operations_a_full_width_row_without_a_scrollbar(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        page.set_viewport_size(VIEWPORT)
+        page.goto(f"{mock}/__mock/")
+        expect(page.locator("#operations tbody tr")).to_have_count(18)
+        expect(page.locator("#chats")).to_contain_text("Launch planning")  # the state at its height
+
+        table = page.locator("#operations").bounding_box()
+        state = page.locator("#state-section").bounding_box()
+        assert table["width"] >= 0.9 * VIEWPORT["width"], table  # not half of it
+        assert table["y"] >= state["y"] + state["height"]  # a row of its own, below the state
+        for panel in ("#operations-section", "#journal-section"):  # long paths wrap
+            overflow = page.locator(panel).evaluate("(node) => node.scrollWidth - node.clientWidth")
+            assert overflow <= 0, f"{panel} scrolls sideways by {overflow} px"
+        longest = page.locator("#operations td.path").filter(has_text="/reactions").first
+        expect(longest).to_be_visible()
+    finally:
+        page.close()
+
+
+# Holds every request of the console until the test calls releaseFetches().
+HOLD_FETCHES = """
+window.heldFetches = [];
+window.releaseFetches = () => {
+  window.fetchesHeld = false;
+  for (const release of window.heldFetches.splice(0)) release();
+};
+window.fetchesHeld = true;
+const heldFetch = window.fetch.bind(window);
+window.fetch = async (...args) => {
+  if (window.fetchesHeld) await new Promise((release) => window.heldFetches.push(release));
+  return heldFetch(...args);
+};
+"""
+
+
+def test_each_console_panel_says_loading_until_its_first_read_answers(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        page.add_init_script(HOLD_FETCHES)
+        page.goto(f"{mock}/__mock/")
+        deadline = time.monotonic() + 10
+        while page.evaluate("window.heldFetches.length") == 0:  # until the console has asked
+            assert time.monotonic() < deadline, "the console made no request"
+            page.wait_for_timeout(50)
+        for panel in PANELS:
+            expect(page.locator(f"{panel} .loading")).to_have_text("Loading…")
+            expect(page.locator(f"{panel} .panel-error")).to_be_hidden()
+
+        page.evaluate("window.releaseFetches()")
+        for panel in PANELS:
+            expect(page.locator(f"{panel} .loading")).to_have_count(0)
+        expect(page.locator("#operations tbody tr")).to_have_count(18)
+        expect(page.locator("#faults")).to_have_text("No active fault rules")
+        expect(page.locator("#chats")).to_contain_text("Launch planning")
+    finally:
+        page.close()
+
+
+def test_a_console_panel_whose_read_fails_shows_an_error_line_and_the_others_load(browser, mock):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    try:
+        failure = {"error": "Internal server error", "details": "refused by the test"}
+        page.route("**/__mock/faults", lambda route: route.fulfill(status=500, json=failure))
+        page.goto(f"{mock}/__mock/")
+
+        error = page.locator("#faults-section .panel-error")
+        expect(error).to_have_text("Could not read /__mock/faults: 500 refused by the test")
+        expect(page.locator("#faults-section .loading")).to_have_count(0)
+        expect(page.locator("#status")).to_have_text("500 refused by the test")
+        expect(page.locator("#chats")).to_contain_text("Launch planning")  # the other panels load
+        for panel in ("#journal-section", "#state-section", "#operations-section"):
+            expect(page.locator(f"{panel} .panel-error")).to_be_hidden()
+
+        page.unroute("**/__mock/faults")
+        expect(error).to_be_hidden()  # the next poll reads them
+        expect(page.locator("#faults")).to_have_text("No active fault rules")
+    finally:
+        page.close()
+
+
+def save_screenshot(shot: Path) -> None:
+    """The screenshot as the docs' picture: through pngquant where it is installed (a
+    third of the size, the same to the eye), else as Chromium took it."""
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    pngquant = shutil.which("pngquant")
+    if pngquant:
+        command = [
+            pngquant,
+            "--quality=70-95",
+            "--speed=1",
+            "--strip",
+            "--force",
+            "--output",
+            str(SCREENSHOT),
+            str(shot),
+        ]
+        if subprocess.run(command, check=False).returncode == 0:
+            return
+    shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_the_console_screenshot_of_the_docs(browser, tmp_path):
+    """The console on the default document after a few calls, at 1280x800: always taken
+    and checked; written to docs/images/console.png under UPDATE_SCREENSHOTS=1."""
+    from playwright.sync_api import expect
+
+    with ServeProcess(env=SERVE_ENV) as server:
+        base = server.base_url
+        morgan = token(base)
+        auth = {"Authorization": f"Bearer {morgan}"}
+        assert requests.get(f"{base}{CHATS}", headers=auth, timeout=10).status_code == 200
+        message = {"content": "Shipping the beta on Friday?", "type": "text"}
+        assert requests.post(f"{base}{MESSAGES}", json=message, headers=auth, timeout=10).status_code == 201
+        assert requests.get(f"{base}{MESSAGES}", headers=auth, timeout=10).status_code == 200
+        assert requests.get(f"{base}{CHATS}", timeout=10).status_code == 401
+        forced = {**auth, "Prefer": "code=404"}
+        assert requests.get(f"{base}{CHATS}/{CHAT}", headers=forced, timeout=10).status_code == 404
+        rule = {"operationId": "sendMessage", "delayMs": 1500, "times": 3}
+        assert requests.post(f"{base}/__mock/faults", json=rule, timeout=10).status_code == 201
+
+        page = browser.new_page()
+        try:
+            page.set_viewport_size(VIEWPORT)
+            page.goto(f"{base}/__mock/")
+            for panel in PANELS:
+                expect(page.locator(f"{panel} .loading")).to_have_count(0)
+            expect(page.locator("#journal tbody tr")).to_have_count(6)
+            expect(page.locator("#chats")).to_contain_text(message["content"])
+            expect(page.locator("#faults")).to_contain_text("sendMessage: delay 1500 ms")
+            expect(page.locator("#status")).to_contain_text("Updated")
+            shot = tmp_path / "console.png"
+            page.screenshot(path=str(shot))
+        finally:
+            page.close()
+
+    data = shot.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
+    width, height = struct.unpack(">II", data[16:24])  # IHDR
+    assert (width, height) == (VIEWPORT["width"], VIEWPORT["height"])
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        save_screenshot(shot)
 
 
 # Counts the console's requests, each held 300 ms, before its own script runs.

@@ -6,6 +6,9 @@
 // (counts and sizes), plus the newest messages of the one chat on show: the chats where
 // the document has the chat API's behaviours (GET /__mock/resources: handWritten holds
 // getUserChats), else the inferred resources the mock keeps state for (its `served`).
+//
+// Each panel says "Loading…" (in the page's HTML) until its first read answers; a read
+// that fails shows its error in the panel's error line, until one succeeds.
 "use strict";
 
 const TOKEN_KEY = "mudbase-mock-admin-token";
@@ -14,6 +17,8 @@ const JOURNAL_ROWS = 100;
 const CHAT_MESSAGES = 20;
 
 let model = null; // GET /__mock/resources, read with the operations
+let modelError = null; // why the model could not be read, if it could not
+let operationsRead = false; // the operations panel is filled (read once: they do not change)
 let shownChat = null; // {projectId, chatId} of the chat whose messages are shown; null: the first
 let refreshing = null; // the refresh under way, if any
 let refreshAgain = false; // asked for while one was under way
@@ -54,6 +59,30 @@ function showStatus(text, isError) {
   status.className = isError ? "error" : "";
 }
 
+function panelRead(sectionId) {
+  document.querySelector(`#${sectionId} .panel-error`).hidden = true;
+}
+
+function panelFailed(sectionId, what, error) {
+  const section = document.getElementById(sectionId);
+  for (const placeholder of section.querySelectorAll(".loading")) placeholder.remove();
+  const line = section.querySelector(".panel-error");
+  line.textContent = `Could not read ${what}: ${error.message}`;
+  line.hidden = false;
+}
+
+// GET /__mock/PATH into one panel; the error, if it failed, else null.
+async function read(sectionId, path, render) {
+  try {
+    render(await admin("GET", path));
+    panelRead(sectionId);
+    return null;
+  } catch (error) {
+    panelFailed(sectionId, "/__mock/" + path.split("?")[0], error);
+    return error;
+  }
+}
+
 function renderJournal(entries) {
   const body = document.querySelector("#journal tbody");
   body.replaceChildren();
@@ -67,8 +96,8 @@ function renderJournal(entries) {
       ? element("td", entry.fault, "fault")
       : element("td", entry.status, "status-" + String(entry.status)[0]);
     const time = entry.time.slice(11, 23);
-    const tr = row([entry.id, time, entry.method, entry.path, entry.operationId || "", entry.caller || "", status,
-      entry.durationMs.toFixed(1)]);
+    const tr = row([entry.id, time, entry.method, element("td", entry.path, "path"),
+      element("td", entry.operationId || "", "operation"), entry.caller || "", status, entry.durationMs.toFixed(1)]);
     tr.dataset.id = entry.id;
     tr.addEventListener("click", () => {
       const detail = document.getElementById("entry-detail");
@@ -145,9 +174,11 @@ function renderState(state, page) {
     block.appendChild(title);
     const people = element("ul");
     for (const participant of chat.participants) {
-      const user = participant.user || participant;
-      const name = [user.firstName, user.lastName].filter(Boolean).join(" ") || user._id || participant.userId;
-      people.appendChild(element("li", `${name} ${participant.role ? "(" + participant.role + ")" : ""}`));
+      // The state names each participant a fixture user has the ID of; the ID, as a tooltip.
+      const person = element("li", (participant.name || participant.userId) +
+        (participant.role ? ` (${participant.role})` : ""));
+      if (participant.name) person.title = participant.userId;
+      people.appendChild(person);
     }
     block.appendChild(element("p", "Participants"));
     block.appendChild(people);
@@ -155,7 +186,9 @@ function renderState(state, page) {
     if (page && isShown(chat)) {
       const messages = element("ul");
       for (const message of page.messages) {
-        const sender = message.sender ? message.sender.firstName || message.sender._id : "";
+        const sender = message.sender
+          ? [message.sender.firstName, message.sender.lastName].filter(Boolean).join(" ") || message.sender._id
+          : "";
         messages.appendChild(element("li", `${sender}: ${message.isE2ee ? "(encrypted)" : message.content}`));
       }
       if (page.messages.length === 0) messages.appendChild(element("li", "No messages", "empty"));
@@ -170,38 +203,51 @@ function renderOperations(operations) {
   const body = document.querySelector("#operations tbody");
   body.replaceChildren();
   for (const operation of operations) {
-    body.appendChild(row([operation.method, operation.path, operation.operationId, operation.statuses.join(" ")]));
+    body.appendChild(row([operation.method, element("td", operation.path, "path"),
+      element("td", operation.operationId, "operation"), operation.statuses.join(" ")]));
   }
 }
 
-// One request at a time: each waits for the one before.
-async function refreshOnce() {
+// The state panel: the summary, and the newest messages of the chat on show.
+async function readState() {
   try {
-    const journal = await admin("GET", "requests?limit=" + JOURNAL_ROWS);
-    renderJournal(journal.requests);
-    const faults = await admin("GET", "faults");
-    renderFaults(faults.faults);
     const state = await admin("GET", "state");
-    if (!hasChats()) {
-      renderState(state, null);
-      showStatus("Updated " + new Date().toLocaleTimeString(), false);
-      return;
-    }
-    if (shownChat === null || !state.chats.some(isShown)) {
-      shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
-    }
     let page = null;
-    if (shownChat !== null) {
-      const chat = state.chats.find(isShown);
-      const query = new URLSearchParams({ projectId: chat.projectId, chatId: chat._id, limit: String(CHAT_MESSAGES),
-        cursor: String(Math.max(0, chat.messageCount - CHAT_MESSAGES)) });
-      page = await admin("GET", "state?" + query);
+    if (hasChats()) {
+      if (shownChat === null || !state.chats.some(isShown)) {
+        shownChat = state.chats.length ? { projectId: state.chats[0].projectId, chatId: state.chats[0]._id } : null;
+      }
+      if (shownChat !== null) {
+        const chat = state.chats.find(isShown);
+        const query = new URLSearchParams({ projectId: chat.projectId, chatId: chat._id,
+          limit: String(CHAT_MESSAGES), cursor: String(Math.max(0, chat.messageCount - CHAT_MESSAGES)) });
+        page = await admin("GET", "state?" + query);
+      }
     }
     renderState(state, page);
-    showStatus("Updated " + new Date().toLocaleTimeString(), false);
+    if (model === null && modelError !== null) {
+      panelFailed("state-section", "/__mock/resources", modelError);
+      return modelError;
+    }
+    panelRead("state-section");
+    return null;
   } catch (error) {
-    showStatus(error.message, true);
+    panelFailed("state-section", "/__mock/state", error);
+    return error;
   }
+}
+
+// One request at a time: each waits for the one before. A panel that fails does not stop
+// the others; the status line shows the first failure.
+async function refreshOnce() {
+  const errors = [];
+  if (!operationsRead || model === null) errors.push(...await loadOperations());
+  errors.push(await read("journal-section", "requests?limit=" + JOURNAL_ROWS, (body) => renderJournal(body.requests)));
+  errors.push(await read("faults-section", "faults", (body) => renderFaults(body.faults)));
+  errors.push(await readState());
+  const failed = errors.filter(Boolean);
+  if (failed.length) showStatus(failed[0].message, true);
+  else showStatus("Updated " + new Date().toLocaleTimeString(), false);
 }
 
 // A refresh asked for while one is under way runs once that one is done, never beside it.
@@ -261,23 +307,33 @@ async function start() {
     event.preventDefault();
     if (input.value) sessionStorage.setItem(TOKEN_KEY, input.value);
     else sessionStorage.removeItem(TOKEN_KEY);
-    loadOperations().then(refresh); // the model first: it says what the state panel shows
+    operationsRead = false;
+    model = null; // read again first, with the token: the model says what the state panel shows
+    refresh();
   });
   document.getElementById("clear-faults").addEventListener("click", () => act("DELETE", "faults", "Fault rules cleared"));
   document.getElementById("clear-journal").addEventListener("click", () => act("DELETE", "requests", "Journal cleared"));
   document.getElementById("reset-state").addEventListener("click", () => act("POST", "reset", "State reset"));
-  await loadOperations();
-  await refresh();
+  await refresh(); // the operations and the model first (refreshOnce)
   schedulePoll();
 }
 
+// The operations panel, then the model; their errors (null where read).
 async function loadOperations() {
-  try {
-    renderOperations((await admin("GET", "operations")).operations);
-    model = await admin("GET", "resources");
-  } catch (error) {
-    showStatus(error.message, true);
+  const errors = [];
+  if (!operationsRead) {
+    errors.push(await read("operations-section", "operations", (body) => {
+      renderOperations(body.operations);
+      operationsRead = true;
+    }));
   }
+  try {
+    model = await admin("GET", "resources");
+    modelError = null;
+  } catch (error) {
+    modelError = error;
+  }
+  return errors;
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
@@ -26,6 +27,7 @@ from openapi_core.deserializing.styles import style_deserializers
 from openapi_core.deserializing.styles.deserializers import StyleDeserializer
 from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue, ParameterDeserializeError
 from openapi_core.deserializing.styles.factories import StyleDeserializersFactory
+from openapi_core.exceptions import OpenAPIError
 from openapi_core.schema.schemas import get_properties
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.testing import MockRequest
@@ -164,7 +166,10 @@ class _WhatTheWireSays:
       stands for a parameter not given; else "" is a value like any other, which the
       schema accepts or not (openapi-core refuses every empty value unless it is true);
     - in a form or multipart body, an array property with no field is an empty array:
-      the encoding sends nothing for one, so the two are the same bytes."""
+      the encoding sends nothing for one, so the two are the same bytes;
+    - in a form body, a boolean field is `true` or `false` (openapi-core reads `0`, `no`,
+      `on`, ... as one too); an array field is the field repeated (`photoUrls=a&photoUrls=b`,
+      OpenAPI's `style: form, explode: true`), so one field is an array of one item."""
 
     def _deserialise_media_type(self, media_type, mimetype, parameters, value):
         if is_xml(mimetype):  # openapi-core's own answers an Element, which no schema accepts
@@ -172,6 +177,8 @@ class _WhatTheWireSays:
                 return read_xml(value, media_type.read_value().get("schema", {}), self.spec.read_value())
             except ValueError as exc:
                 raise MediaTypeDeserializeError(mimetype, value) from exc
+        if mimetype == "application/x-www-form-urlencoded" and "schema" in media_type:
+            _check_form_booleans(media_type, value)
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
         form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
         if form and isinstance(body, dict) and "schema" in media_type:
@@ -193,6 +200,37 @@ class _WhatTheWireSays:
             if "default" not in schema:
                 raise
             return (schema / "default").read_value(), schema
+
+
+class _FormFieldError(OpenAPIError):
+    """A form field whose text is no value of its property's type."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _check_form_booleans(media_type: SchemaPath, raw: bytes) -> None:
+    """_FormFieldError for a field of a boolean property (or of an array of booleans) whose
+    text is neither `true` nor `false`, in any case. Fields with their own `encoding` are
+    read as that says."""
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return  # openapi-core's decoder refuses it
+    encoded = media_type / "encoding" if "encoding" in media_type else {}
+    for name, schema in get_properties(media_type / "schema").items():
+        if name not in fields or name in encoded:
+            continue
+        types = _types_of(schema)
+        if "array" in types and "items" in schema:
+            types = _types_of(schema / "items")
+        if "boolean" not in types or "string" in types:
+            continue
+        for text in fields[name]:
+            if text.lower() not in ("true", "false"):
+                raise _FormFieldError(name, cast_reason(text, "boolean"))
 
 
 def _types_of(schema: SchemaPath) -> list[str]:
@@ -335,4 +373,6 @@ def _describe_body(cause: BaseException | None) -> dict[str, str]:
         return {"body": str(reason) if reason else "Body cannot be decoded"}
     if isinstance(cause, InvalidSchemaValue):
         return schema_error_details(cause.schema_errors)
+    if isinstance(cause, _FormFieldError):
+        return {cause.field: cause.reason}
     return {"body": "Body is invalid"}

@@ -229,3 +229,14 @@ def test_query_parameters_of_a_type_list_are_checked(payments, query, details):
     assert response.status_code == 400
     got = response.get_json()["details"]
     assert set(got) == set(details) and all(reason in got[field] for field, reason in details.items()), got
+
+
+def test_a_discriminator_names_the_option_of_the_generated_value(payments):
+    client = payments.test_client()
+    events = client.get("/events").get_json()
+    assert [event["type"] for event in events] == ["PaymentSucceeded"]  # the implicit mapping: the schema's name
+    created = client.post(
+        "/payments", json={"amount": 5, "currency": "EUR", "source": {"type": "card", "card": {"last4": "4242"}}}
+    )
+    assert created.status_code == 201
+    assert created.get_json()["method"]["kind"] == "card"  # the explicit mapping's key

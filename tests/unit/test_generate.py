@@ -135,3 +135,12 @@ def test_a_discriminator_names_the_option_generated(name, kind):
     value = generator.value(schema, name)
     assert value["kind"] == kind
     assert checker.is_valid(schema, value), checker.error(schema, value)
+
+
+def test_oneof_options_of_required_sets_under_unevaluated_properties_get_a_valid_value():
+    # Today: every optional property, card and bank_account both: valid under each option.
+    generator, checker = generator_31(METHODS)
+    schema = {"$ref": "#/components/schemas/Source"}
+    value = generator.value(schema, "source")
+    assert checker.is_valid(schema, value), checker.error(schema, value)
+    assert value == {"type": "example type", "card": {"last4": "example last4"}}

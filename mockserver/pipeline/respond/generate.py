@@ -204,10 +204,29 @@ class Generator:
                 return value
             values.append(value)
         for index, value in enumerate(values):  # oneOf options that accept the same objects
-            told_apart = self._told_apart(value, options[index], options)
-            if told_apart is not None and self.is_valid(schema, told_apart):
-                return told_apart
+            for variant in self._variants(value, options[index], options):
+                if self.is_valid(schema, variant):
+                    return variant
         return values[0] if values else None
+
+    def _variants(self, value: Any, option: dict, options: list[dict]):
+        """Other values of one option, for oneOf options that accept the same objects: with
+        a null for each property only other options declare (which they refuse), and with
+        the option's required properties only (the optional ones may be what another option
+        requires, such as `bank_account` in an option `required: [card]`, or what
+        `unevaluatedProperties: false` forbids)."""
+        if not isinstance(value, dict):
+            return
+        told_apart = self._told_apart(value, option, options)
+        if told_apart is not None:
+            yield told_apart
+        required = set(_names(self.merged(option).get("required")))
+        if required and len(required) < len(value):
+            least = {prop: item for prop, item in value.items() if prop in required}
+            yield least
+            told_apart = self._told_apart(least, option, options)
+            if told_apart is not None:
+                yield told_apart
 
     def _told_apart(self, value: Any, option: dict, options: list[dict]) -> Any:
         """`value` plus, for each property only other options declare, a null they refuse

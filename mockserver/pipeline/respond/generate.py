@@ -158,12 +158,39 @@ class Generator:
         for keyword in ("oneOf", "anyOf"):
             if schema.get(keyword) and isinstance(schema[keyword], list):
                 rest = {k: v for k, v in schema.items() if k != keyword}
-                options = [self.merged({"allOf": [rest, option]}) for option in schema[keyword]]
+                pins = self._discriminator_pins(schema, schema[keyword])
+                options = [
+                    self.merged({"allOf": [rest, option, pin]})
+                    for option, pin in zip(schema[keyword], pins, strict=True)
+                ]
                 return self._first_fitting(schema, options, key, name, depth, writing)
         kind = self.type_of(schema)
         if kind is None:
             return None
         return getattr(self, "_" + kind)(schema, key, name, depth, writing)
+
+    def _discriminator_pins(self, schema: dict, options: list) -> list[dict]:
+        """For each oneOf/anyOf option, the schema that sets the discriminator's property to
+        the value naming that option ({} where there is none): its key in the `mapping`,
+        else (the implicit mapping) the name of the schema its `$ref` points to. The options
+        often declare the property as any string, which a client reads by the mapping."""
+        discriminator = schema.get("discriminator")
+        prop = discriminator.get("propertyName") if isinstance(discriminator, dict) else None
+        if not isinstance(prop, str):
+            return [{} for _ in options]
+        mapping = _mapping(discriminator.get("mapping"))
+        pins = []
+        for option in options:
+            ref = option.get("$ref") if isinstance(option, dict) else None
+            own = self.resolve(_mapping(self.merged(_mapping(self.resolve(option))).get("properties")).get(prop))
+            if not isinstance(ref, str) or isinstance(own, dict) and ("const" in own or "enum" in own):
+                pins.append({})  # the option's own values (`kind: {const: card}`) say it already
+                continue
+            # A mapping's value is a $ref, or a schema's name (`Card` for #/components/schemas/Card).
+            mapped = [key for key, target in mapping.items() if target in (ref, ref.rpartition("/")[2])]
+            value = mapped[0] if mapped else ref.rpartition("/")[2]
+            pins.append({"properties": {prop: {"const": value}}, "required": [prop]})
+        return pins
 
     def _first_fitting(self, schema, options, key, name, depth, writing) -> Any:
         """The value of the first option that fits `schema` as a whole (for oneOf: that
@@ -177,10 +204,29 @@ class Generator:
                 return value
             values.append(value)
         for index, value in enumerate(values):  # oneOf options that accept the same objects
-            told_apart = self._told_apart(value, options[index], options)
-            if told_apart is not None and self.is_valid(schema, told_apart):
-                return told_apart
+            for variant in self._variants(value, options[index], options):
+                if self.is_valid(schema, variant):
+                    return variant
         return values[0] if values else None
+
+    def _variants(self, value: Any, option: dict, options: list[dict]):
+        """Other values of one option, for oneOf options that accept the same objects: with
+        a null for each property only other options declare (which they refuse), and with
+        the option's required properties only (the optional ones may be what another option
+        requires, such as `bank_account` in an option `required: [card]`, or what
+        `unevaluatedProperties: false` forbids)."""
+        if not isinstance(value, dict):
+            return
+        told_apart = self._told_apart(value, option, options)
+        if told_apart is not None:
+            yield told_apart
+        required = set(_names(self.merged(option).get("required")))
+        if required and len(required) < len(value):
+            least = {prop: item for prop, item in value.items() if prop in required}
+            yield least
+            told_apart = self._told_apart(least, option, options)
+            if told_apart is not None:
+                yield told_apart
 
     def _told_apart(self, value: Any, option: dict, options: list[dict]) -> Any:
         """`value` plus, for each property only other options declare, a null they refuse

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
 
+from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas import oas31_schema_casters_factory
+from openapi_core.casting.schemas.casters import SchemaCaster
 from openapi_core.casting.schemas.exceptions import CastError
+from openapi_core.casting.schemas.factories import SchemaCastersFactory
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.deserializing.styles import style_deserializers
+from openapi_core.deserializing.styles.deserializers import StyleDeserializer
 from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue, ParameterDeserializeError
+from openapi_core.deserializing.styles.factories import StyleDeserializersFactory
+from openapi_core.exceptions import OpenAPIError
 from openapi_core.schema.schemas import get_properties
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.testing import MockRequest
@@ -37,6 +47,7 @@ from mockserver.contract.pointers import objects
 from mockserver.errors import ApiError
 from mockserver.pipeline.validate.compiled import cast_reason, schema_error_details
 from mockserver.pipeline.validate.json_body import strict_json_loads
+from mockserver.pipeline.validate.xml_body import is_xml, read_xml
 
 
 def _json_media_types(contract: Contract) -> set[str]:
@@ -78,6 +89,7 @@ class Reference:
                     },
                     security_provider_factory=_AuthenticatedAlready(),
                     request_unmarshaller_cls=REQUEST_UNMARSHALLERS[contract.version],
+                    **_TYPE_LISTS.get(contract.version, {}),
                 ),
             )
         except Exception as exc:  # openapi-core raises several validator-specific types
@@ -148,18 +160,30 @@ class _ContractRequest(FlaskOpenAPIRequest):
 class _WhatTheWireSays:
     """openapi-core's request reading, where it refuses what the document allows:
 
+    - an XML body by its schema's `xml` hints (xml_body.py), into the value the schema
+      describes;
     - query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
       stands for a parameter not given; else "" is a value like any other, which the
       schema accepts or not (openapi-core refuses every empty value unless it is true);
     - in a form or multipart body, an array property with no field is an empty array:
-      the encoding sends nothing for one, so the two are the same bytes."""
+      the encoding sends nothing for one, so the two are the same bytes;
+    - in a form body, a boolean field is `true` or `false` (openapi-core reads `0`, `no`,
+      `on`, ... as one too); an array field is the field repeated (`photoUrls=a&photoUrls=b`,
+      OpenAPI's `style: form, explode: true`), so one field is an array of one item."""
 
     def _deserialise_media_type(self, media_type, mimetype, parameters, value):
+        if is_xml(mimetype):  # openapi-core's own answers an Element, which no schema accepts
+            try:
+                return read_xml(value, media_type.read_value().get("schema", {}), self.spec.read_value())
+            except ValueError as exc:
+                raise MediaTypeDeserializeError(mimetype, value) from exc
+        if mimetype == "application/x-www-form-urlencoded" and "schema" in media_type:
+            _check_form_booleans(media_type, value)
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
         form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
         if form and isinstance(body, dict) and "schema" in media_type:
             for name, schema in get_properties(media_type / "schema").items():
-                if name not in body and (schema / "type").read_str("") == "array":
+                if name not in body and "array" in _types_of(schema):
                     body[name] = []
         return body
 
@@ -176,6 +200,103 @@ class _WhatTheWireSays:
             if "default" not in schema:
                 raise
             return (schema / "default").read_value(), schema
+
+
+class _FormFieldError(OpenAPIError):
+    """A form field whose text is no value of its property's type."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _check_form_booleans(media_type: SchemaPath, raw: bytes) -> None:
+    """_FormFieldError for a field of a boolean property (or of an array of booleans) whose
+    text is neither `true` nor `false`, in any case. Fields with their own `encoding` are
+    read as that says."""
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return  # openapi-core's decoder refuses it
+    encoded = media_type / "encoding" if "encoding" in media_type else {}
+    for name, schema in get_properties(media_type / "schema").items():
+        if name not in fields or name in encoded:
+            continue
+        types = _types_of(schema)
+        if "array" in types and "items" in schema:
+            types = _types_of(schema / "items")
+        if "boolean" not in types or "string" in types:
+            continue
+        for text in fields[name]:
+            if text.lower() not in ("true", "false"):
+                raise _FormFieldError(name, cast_reason(text, "boolean"))
+
+
+def _types_of(schema: SchemaPath) -> list[str]:
+    """The schema's `type` as a list: [] for none, one for a string, the 3.1 list as it is."""
+    kind = (schema / "type").read_value() if "type" in schema else None
+    if isinstance(kind, list):
+        return [name for name in kind if isinstance(name, str)]
+    return [kind] if isinstance(kind, str) else []
+
+
+def _wire_type(types: list[str]) -> str:
+    """The type a 3.1 type list's text is split as: array or object where it allows one,
+    else its first type that is not null ("" for none)."""
+    for kind in ("array", "object"):
+        if kind in types:
+            return kind
+    return next((kind for kind in types if kind != "null"), "")
+
+
+class _TypeListCaster(SchemaCaster):
+    """openapi-core's caster, for a 3.1 `type` list too (`[integer, "null"]`), which its own
+    refuses with a TypeError on every request: a parameter's or form field's text is read
+    as the first of the listed types it can be read as, in their order."""
+
+    def cast(self, value: Any) -> Any:
+        if "type" not in self.schema or not isinstance((self.schema / "type").read_value(), list):
+            return super().cast(value)
+        kinds = [kind for kind in _types_of(self.schema) if kind != "null"]
+        if value is None or not kinds:
+            return value
+        for kind in kinds:
+            try:
+                return self.get_type_caster(kind)(value)
+            except (ValueError, TypeError, KeyError):
+                continue
+        raise CastError(value, kinds[0])
+
+
+class _TypeListCasters(SchemaCastersFactory):
+    def create(self, spec, schema, format_validators=None, extra_format_validators=None) -> SchemaCaster:
+        validator = self.schema_validators_factory.create(
+            spec, schema, format_validators=format_validators, extra_format_validators=extra_format_validators
+        )
+        return _TypeListCaster(schema, validator, self.types_caster)
+
+
+class _TypeListStyles(StyleDeserializersFactory):
+    """openapi-core's style deserialisers, which split a value by its schema's one type:
+    for a type list, by `_wire_type`."""
+
+    def create(self, spec, schema, style, explode, name) -> StyleDeserializer:
+        caster = self.schema_casters_factory.create(spec, schema)
+        schema_type = _wire_type(_types_of(schema))
+        return StyleDeserializer(style, explode, name, schema_type, caster, self.style_deserializers.get(style))
+
+
+_CASTERS_31 = _TypeListCasters(
+    oas31_schema_casters_factory.schema_validators_factory, oas31_schema_casters_factory.types_caster
+)
+# A 3.0 document has no type list once repaired (repairs.py reads one as type and nullable).
+_TYPE_LISTS = {
+    "3.1": {
+        "schema_casters_factory": _CASTERS_31,
+        "style_deserializers_factory": _TypeListStyles(_CASTERS_31, style_deserializers=style_deserializers),
+    }
+}
 
 
 class _V30RequestUnmarshaller(_WhatTheWireSays, V30RequestUnmarshaller):
@@ -252,4 +373,6 @@ def _describe_body(cause: BaseException | None) -> dict[str, str]:
         return {"body": str(reason) if reason else "Body cannot be decoded"}
     if isinstance(cause, InvalidSchemaValue):
         return schema_error_details(cause.schema_errors)
+    if isinstance(cause, _FormFieldError):
+        return {cause.field: cause.reason}
     return {"body": "Body is invalid"}

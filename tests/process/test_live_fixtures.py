@@ -267,7 +267,10 @@ def test_watch_follows_the_files_the_contract_refers_to(tmp_path):
     shutil.copy(SPEC.parent / "tests" / "specs" / "split" / "components.yaml", components)
     args = ("--watch", "--spec", str(tmp_path / "api" / "main.yaml"), "--fixtures", str(FIXTURES))
     with ServeProcess(*args, env={"MOCKSERVER_JWT_SECRET": SECRET}) as server:
-        assert requests.get(server.base_url + "/teams/x", timeout=10).status_code == 200
+        # `teams` is an inferred resource: its seeds (the document's answers) read back, an unknown ID is its 404.
+        seeded = requests.get(server.base_url + "/teams", timeout=10).json()[0]["id"]
+        assert requests.get(server.base_url + f"/teams/{seeded}", timeout=10).status_code == 200
+        assert requests.get(server.base_url + "/teams/x", timeout=10).json().get("code") == "NOT_FOUND"
 
         partial = components.with_suffix(".partial")
         partial.write_text(
@@ -280,4 +283,4 @@ def test_watch_follows_the_files_the_contract_refers_to(tmp_path):
             lambda: requests.get(server.base_url + "/teams/x", timeout=10).json().get("code") == "VALIDATION_ERROR",
             "the path parameter is checked against the edited components.yaml",
         )
-        assert requests.get(server.base_url + "/teams/xyz", timeout=10).status_code == 200
+        assert requests.get(server.base_url + f"/teams/{seeded}", timeout=10).status_code == 200  # a UUID: long enough

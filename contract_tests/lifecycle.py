@@ -36,8 +36,6 @@ import requests
 from contract_tests.redaction import SECRETS
 from mockserver.contract.index import Contract, Operation
 from mockserver.contract.pointers import lookup
-from mockserver.pipeline.respond.generate import Generator
-from mockserver.pipeline.respond.negotiate import SchemaChecker
 from mockserver.resources import Resource, ResourceModel, Role
 from mockserver.resources.values import as_text, at, is_page_size, put, redrawn
 
@@ -166,6 +164,11 @@ class Lifecycles:
     session: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
+        # Imported here: the generator and the schema checker pull in jsonschema's format
+        # checkers (a second of import), which a run of the openapi.yaml suite never needs.
+        from mockserver.pipeline.respond.generate import Generator
+        from mockserver.pipeline.respond.negotiate import SchemaChecker
+
         self.base_url = self.base_url.rstrip("/")
         self.checker = SchemaChecker(self.contract.document, self.contract.version)
         self.generator = Generator(self.contract.document, self.contract.version, self.checker.is_valid)

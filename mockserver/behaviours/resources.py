@@ -119,8 +119,13 @@ class ResourceBehaviours:
         self.behaviours: dict[str, Callable[[Call], Response]] = {}
         self.warned: set[str] = set()
         self._shapes: dict[str, _Shape] = {}
+        # operationId -> its declared success answer and that answer's JSON schema, found once.
+        self._successes: dict[str, tuple[Answer | None, Any]] = {}
         for resource in resources:
             for role in resource.operations:
+                key = negotiator.success_key(role.operation_id)
+                answer = negotiator.answers.get((role.operation_id, key)) if key else None
+                self._successes[role.operation_id] = (answer, negotiator.json_schemas.get((role.operation_id, key)))
                 handler = getattr(self, f"_{role.role}")
                 bound = _bound(handler, resource, role, self.parents.get(resource.name))
                 self.behaviours.setdefault(role.operation_id, bound)
@@ -145,9 +150,9 @@ class ResourceBehaviours:
         return shape
 
     def _template(self, operation_id: str) -> tuple[Answer | None, Any]:
-        """The declared success answer and its JSON body (None when it has none)."""
-        key = self.negotiator.success_key(operation_id)
-        answer = self.negotiator.answers.get((operation_id, key)) if key else None
+        """The declared success answer and its JSON body (None when it has none), the body
+        parsed anew: the item is put into it, and parsing the bytes beats a deep copy."""
+        answer = self._successes[operation_id][0]
         if answer is None or not answer.content_type or "json" not in answer.content_type:
             return answer, None
         return answer, json.loads(answer.body)
@@ -351,7 +356,7 @@ class ResourceBehaviours:
             if listing.next and not listing.next.startswith("header "):
                 body = self._next(body, listing, more, start + size, role)
             _page_fields(body, listing, call.query, start, size, total)
-        return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), headers))
+        return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), headers), body)
 
     # --- answers ------------------------------------------------------------------------
 
@@ -362,17 +367,17 @@ class ResourceBehaviours:
         if placement is None or (body is None and placement.at != ""):
             return answer.response()
         body = put(body, placement.at, self._fitted(item, self._shape(placement.schema)))
-        return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), answer.headers))
+        return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), answer.headers), body)
 
-    def _checked(self, role: Role, answer: Answer) -> Response:
-        """`answer` if it conforms to the document, else the declared answer (logged once)."""
-        key = self.negotiator.success_key(role.operation_id)
-        schema = self.negotiator.json_schemas.get((role.operation_id, key or ""))
-        if schema is None or self.checker.is_valid_often(schema, json.loads(answer.body)):
+    def _checked(self, role: Role, answer: Answer, body: Any) -> Response:
+        """`answer` (whose JSON is `body`) if it conforms to the document, else the declared
+        answer (logged once)."""
+        schema = self._successes[role.operation_id][1]
+        if schema is None or self.checker.is_valid_often(schema, body):
             return answer.response()
         if role.operation_id not in self.warned:
             self.warned.add(role.operation_id)
-            why = self.checker.error(schema, json.loads(answer.body))
+            why = self.checker.error(schema, body)
             log.warning(
                 "%s: the stored item does not fit the declared answer (%s): sent as declared",
                 role.operation_id,
@@ -381,8 +386,7 @@ class ResourceBehaviours:
         return self._declared(role)
 
     def _declared(self, role: Role) -> Response:
-        key = self.negotiator.success_key(role.operation_id)
-        answer = self.negotiator.answers.get((role.operation_id, key)) if key else None
+        answer = self._successes[role.operation_id][0]
         return answer.response() if answer else Response(status=204)
 
     def _next(self, body: Any, listing: Listing, more: bool, offset: int, role: Role) -> Any:

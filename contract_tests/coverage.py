@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.contract.index import Contract
+from mockserver.contract.pointers import follow
 
 MAX_TESTS_LISTED = 3
 
@@ -44,7 +45,7 @@ class Coverage:
             op = contract.document["paths"][operation.path][operation.method.lower()]
             declared = {}
             for key, response in (op.get("responses") or {}).items():
-                response = _resolved(contract.document, response)
+                response, _ = follow(contract.document, response, "", default=None)
                 content = response.get("content") if isinstance(response, dict) else None
                 declared[str(key)] = {str(m).split(";")[0].strip().lower() for m in (content or {})}
             template = re.escape(contract.base_path + operation.path)
@@ -153,13 +154,6 @@ def _media_matches(media: str, declared: str) -> bool:
     return declared.endswith("/*") and media.startswith(declared[:-1])
 
 
-def _resolved(document: dict, node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 16:
-        target: Any = document
-        for part in node["$ref"][2:].split("/"):
-            target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) else None
-        node, depth = target, depth + 1
-    return node
 
 
 def _tests(tests: set[str]) -> str:

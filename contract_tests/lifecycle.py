@@ -124,6 +124,22 @@ class Credentials:
             return "CONTRACT_TOKEN"
         return None
 
+    def schemathesis_auth(self, contract: Contract) -> dict[str, dict[str, str]]:
+        """schemathesis's auth settings for each scheme these credentials cover."""
+        auth = {}
+        for name in contract.security_schemes:
+            variable, value = self._variable(contract, name), self._value(contract, name)
+            if value is None:
+                continue
+            if variable == "CONTRACT_API_KEY":
+                auth[name] = {"api_key": value}
+            elif variable == "CONTRACT_BASIC":
+                username, _, password = value.partition(":")
+                auth[name] = {"username": username, "password": password}
+            else:
+                auth[name] = {"bearer": value}
+        return auth
+
     def _value(self, contract: Contract, name: str) -> str | None:
         return {"CONTRACT_API_KEY": self.api_key, "CONTRACT_BASIC": self.basic, "CONTRACT_TOKEN": self.token}.get(
             self._variable(contract, name) or ""

@@ -81,18 +81,7 @@ schema = schemathesis.pytest.from_fixture("document_schema")
 def schemes_auth(document: DocumentTarget) -> dict:
     """schemathesis's auth for each security scheme the credentials cover: so that it
     sends them, and knows which requests leave them out on purpose (its negative cases)."""
-    credentials = document.credentials
-    auth = {}
-    for name, scheme in document.contract.security_schemes.items():
-        kind = scheme.get("type") if isinstance(scheme, dict) else None
-        if kind == "apiKey" and credentials.api_key:
-            auth[name] = {"api_key": credentials.api_key}
-        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "basic" and credentials.basic:
-            username, _, password = credentials.basic.partition(":")
-            auth[name] = {"username": username, "password": password}
-        elif kind in ("http", "oauth2", "openIdConnect") and credentials.token:
-            auth[name] = {"bearer": credentials.token}
-    return auth
+    return document.credentials.schemathesis_auth(document.contract)
 
 
 def call_arguments(case, document: DocumentTarget) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -165,27 +165,42 @@ def test_the_state_summary_reads_no_message(shared, monkeypatch):
 # --- what a rule conflicts with ---------------------------------------------------------
 
 
-def runs_of_a_held_send(store: RedisStore, monkeypatch, other_chat: str) -> tuple[int, str, str]:
-    """A send into CHAT that read the chat and waits, before taking its instant, for a
-    send into `other_chat` to commit; how many times the held send ran, and both instants."""
+def runs_while_another_commits(
+    store: RedisStore, monkeypatch, held: Callable[[], None], other: Callable[[], None]
+) -> int:
+    """Runs `held` in a thread whose rule, on its first run, reads its keys and then waits,
+    before taking its instant, for `other` to commit; how many times the held rule ran."""
     runs = {"held": 0}
-    held = threading.current_thread
-    holding, other_sent = threading.Event(), threading.Event()
+    current = threading.current_thread
+    holding, other_done = threading.Event(), threading.Event()
     begin, now = store._begin, store.now
 
     def counting_begin(pipe):
-        if held().name == "held":
+        if current().name == "held":
             runs["held"] += 1
         return begin(pipe)
 
     def held_now():
-        if held().name == "held" and runs["held"] == 1 and not holding.is_set():
+        if current().name == "held" and runs["held"] == 1 and not holding.is_set():
             holding.set()
-            assert other_sent.wait(10)
+            assert other_done.wait(10)
         return now()
 
     monkeypatch.setattr(store, "_begin", counting_begin)
     monkeypatch.setattr(store, "now", held_now)
+    thread = threading.Thread(target=held, name="held")
+    thread.start()
+    assert holding.wait(10)
+    other()
+    other_done.set()
+    thread.join(timeout=30)
+    monkeypatch.undo()
+    return runs["held"]
+
+
+def runs_of_a_held_send(store: RedisStore, monkeypatch, other_chat: str) -> tuple[int, str, str]:
+    """A send into CHAT held while a send into `other_chat` commits; how many times the held
+    send ran, and both instants."""
     sent = {}
 
     def send(chat: str, name: str) -> None:
@@ -194,13 +209,8 @@ def runs_of_a_held_send(store: RedisStore, monkeypatch, other_chat: str) -> tupl
         )
         sent[name] = message.created_at
 
-    thread = threading.Thread(target=send, args=(CHAT, "held"), name="held")
-    thread.start()
-    assert holding.wait(10)
-    send(other_chat, "other")
-    other_sent.set()
-    thread.join(timeout=30)
-    return runs["held"], sent["held"], sent["other"]
+    runs = runs_while_another_commits(store, monkeypatch, lambda: send(CHAT, "held"), lambda: send(other_chat, "other"))
+    return runs, sent["held"], sent["other"]
 
 
 def test_sends_into_two_chats_of_one_project_do_not_conflict(shared, monkeypatch):
@@ -225,36 +235,11 @@ def runs_of_a_held_edit(store: RedisStore, monkeypatch, held_id: str, other_id: 
     before taking its instant, for an edit of `other_id` to commit; how many times the
     held edit ran. Both make their message longer, so both change the chat's share of
     the state's budget."""
-    runs = {"held": 0}
-    held = threading.current_thread
-    holding, other_edited = threading.Event(), threading.Event()
-    begin, now = store._begin, store.now
-
-    def counting_begin(pipe):
-        if held().name == "held":
-            runs["held"] += 1
-        return begin(pipe)
-
-    def held_now():
-        if held().name == "held" and runs["held"] == 1 and not holding.is_set():
-            holding.set()
-            assert other_edited.wait(10)
-        return now()
-
-    monkeypatch.setattr(store, "_begin", counting_begin)
-    monkeypatch.setattr(store, "now", held_now)
 
     def edit(message_id: str) -> None:
         store.edit_message(PROJECT, CHAT, message_id, MORGAN, f"{message_id} at greater length", None)
 
-    thread = threading.Thread(target=edit, args=(held_id,), name="held")
-    thread.start()
-    assert holding.wait(10)
-    edit(other_id)
-    other_edited.set()
-    thread.join(timeout=30)
-    monkeypatch.undo()
-    return runs["held"]
+    return runs_while_another_commits(store, monkeypatch, lambda: edit(held_id), lambda: edit(other_id))
 
 
 def sent_by_morgan(store: RedisStore, *contents: str) -> list[str]:

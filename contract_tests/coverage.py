@@ -154,8 +154,6 @@ def _media_matches(media: str, declared: str) -> bool:
     return declared.endswith("/*") and media.startswith(declared[:-1])
 
 
-
-
 def _tests(tests: set[str]) -> str:
     names = sorted(tests)
     shown = ", ".join(names[:MAX_TESTS_LISTED])

@@ -11,9 +11,7 @@ import requests
 
 from contract_tests.exchange import Exchange
 from contract_tests.redaction import SECRETS
-from contract_tests.target import Role, Target, spec_path
-
-METHODS = {}  # operationId -> HTTP method, read from openapi.yaml on first use
+from contract_tests.target import Role, Target, operations, spec_path
 
 
 def call(
@@ -53,18 +51,8 @@ def send(
 
 
 def method_of(operation_id: str) -> str:
-    if not METHODS:
-        import yaml
-
-        from contract_tests.target import SPEC
-
-        document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-        for item in document["paths"].values():
-            for method, operation in item.items():
-                if isinstance(operation, dict) and "operationId" in operation:
-                    METHODS[operation["operationId"]] = method.upper()
     spec_path(operation_id)  # a clear error for an operation the contract lacks
-    return METHODS[operation_id]
+    return operations()[operation_id][0]
 
 
 def data(exchange: Exchange, status: int = 200) -> Any:

@@ -171,13 +171,23 @@ def subject(token: str) -> str | None:
 
 
 @functools.cache
+def operations() -> dict[str, tuple[str, str]]:
+    """operationId -> (HTTP method, path template) of every operation in openapi.yaml, read once."""
+    document = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    found = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                found[operation["operationId"]] = (method.upper(), path)
+    return found
+
+
 def spec_path(operation_id: str) -> str:
     """The path template of an operation in openapi.yaml."""
-    document = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    for path, item in document["paths"].items():
-        if any(isinstance(op, dict) and op.get("operationId") == operation_id for op in item.values()):
-            return path
-    raise LookupError(f"{operation_id} is not in {SPEC}")
+    try:
+        return operations()[operation_id][1]
+    except KeyError:
+        raise LookupError(f"{operation_id} is not in {SPEC}") from None
 
 
 def credentials_from_env(base_url: str) -> tuple[str, str]:

@@ -3,17 +3,20 @@ may have, and reporting what caught each mutant."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import subprocess
-import sys
+import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mutants import MUTANTS, Mutant
-from support import FIXTURES, ROOT, changed, lasting_state, read_line
+from support import FIXTURES, ROOT, changed, lasting_state
+from warm import WarmPython
 
 from contract_tests.target import DEFAULT_OUTSIDER_ID, DEFAULT_PARTICIPANT_ID
 from mockserver.store.fixtures import load_fixtures
@@ -95,23 +98,33 @@ class SuiteRun:
     changes: dict[str, tuple]  # what a run of the scenarios alone left changed on the target
 
 
+PRELOADED = ("mutants", "mockserver.server.serving", "pytest", "schemathesis.pytest", "requests", "openapi_core")
+_warm: WarmPython | None = None
+_warm_lock = threading.Lock()
+
+
+def warm_python() -> WarmPython:
+    """The one forking process of this test process (warm.py), started on first use."""
+    global _warm
+    with _warm_lock:
+        if _warm is None:
+            _warm = WarmPython(*PRELOADED)
+            atexit.register(_warm.close)
+        return _warm
+
+
 def run_suite_against(mutant: str, configuration: Configuration, reports: Path) -> SuiteRun:
     """Serve `mutant` in its own process and run the contract suite against it."""
     inherited = {name: value for name, value in os.environ.items() if not name.startswith("CONTRACT_")}
     env = {**inherited, "MOCKSERVER_JWT_SECRET": SECRET, **configuration.env}
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "mutants.py"), mutant],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    run_name = f"{mutant}-{configuration.name.replace(' ', '-')}"
+    server = warm_python().run([str(ROOT / "tests" / "mutants.py"), mutant], env, ROOT, reports / f"{run_name}-server")
     try:
-        base_url = read_line(server).strip()
+        base_url = server.first_line(timeout=30).strip()
         if not base_url.startswith("http://"):
             # Without --base-url the suite would start and test its own mock instead.
             raise RuntimeError(f"mutant {mutant!r} did not start (exit code {server.poll()})")
-        junit = reports / f"{mutant}-{configuration.name.replace(' ', '-')}.xml"
+        junit = reports / f"{run_name}.xml"
         scenarios_only = not runs_generated_cases(configuration, mutant)
         before = lasting_state(base_url, SECRET) if scenarios_only else {}
         suite = run_contract_suite(
@@ -126,30 +139,24 @@ def run_suite_against(mutant: str, configuration: Configuration, reports: Path) 
     finally:
         server.terminate()
         server.wait(timeout=10)
-        server.stdout.close()
     return SuiteRun(mutant, suite.returncode, failed_tests(junit), suite.stdout + suite.stderr, changes)
 
 
 def run_contract_suite(base_url: str, env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess:
     """`pytest contract_tests` against `base_url`, in a process of its own, its output captured."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "contract_tests",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--base-url={base_url}",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    argv = ["-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider", f"--base-url={base_url}", *args]
+    # schemathesis's plugin was imported before the fork, so pytest cannot rewrite its asserts.
+    argv[3:3] = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    with tempfile.TemporaryDirectory() as directory:
+        output = Path(directory) / "suite"
+        suite = warm_python().run(argv, env, ROOT, output)
+        try:
+            code = suite.wait(timeout)
+        except subprocess.TimeoutExpired:
+            suite.kill()
+            raise
+        stdout, stderr = (output.with_suffix(suffix).read_text(errors="replace") for suffix in (".stdout", ".stderr"))
+    return subprocess.CompletedProcess(argv, code, stdout, stderr)
 
 
 def failed_tests(junit: Path) -> tuple[str, ...]:

@@ -102,6 +102,11 @@ class Store(ChatRules, MessageRules, SessionRules, ItemRules, BudgetRules):
         """The chat's messages created strictly between `after` and `before` (None: no
         bound), newest first: those from `offset` on, at most `limit`; and how many there
         are on all pages. (The Redis store reads that page alone, from its index.)"""
+        if before is None and after is None:  # no bounds: read that page alone
+            total = len(chat.messages)
+            if offset >= total:  # (a client's offset may be past what islice takes)
+                return [], total
+            return list(itertools.islice(reversed(chat.messages.values()), offset, min(offset + limit, total))), total
         matching = [
             message
             for message in reversed(chat.messages.values())
@@ -113,7 +118,10 @@ class Store(ChatRules, MessageRules, SessionRules, ItemRules, BudgetRules):
     @staticmethod
     def _messages_in_order(chat: ChatRecord, *, offset: int, limit: int) -> tuple[list[MessageRecord], int]:
         """The chat's messages oldest first, from `offset`, at most `limit`; and how many it has."""
-        return list(itertools.islice(chat.messages.values(), offset, offset + limit)), len(chat.messages)
+        total = len(chat.messages)
+        if offset >= total:  # (a client's offset may be past what islice takes)
+            return [], total
+        return list(itertools.islice(chat.messages.values(), offset, min(offset + limit, total))), total
 
     @staticmethod
     def _message(chat: ChatRecord, message_id: str) -> MessageRecord:

@@ -75,7 +75,15 @@ class MessageRecord:
     edited_at: str | None = None
 
     def snapshot(self) -> MessageRecord:
-        return copy.deepcopy(self)
+        # Field by field, not deepcopy: a page of 50 messages deep-copied took half the
+        # CPU of a getChatMessages.
+        return replace(
+            self,
+            e2ee=copy.deepcopy(self.e2ee) if self.e2ee is not None else None,
+            mentions=list(self.mentions),
+            reactions={emoji: list(users) for emoji, users in self.reactions.items()},
+            read_by=list(self.read_by),
+        )
 
     def unread_by(self, user_id: str) -> bool:
         return user_id != self.sender_id and user_id not in self.read_by

@@ -29,9 +29,10 @@ $(STAMP): $(SERVE_STAMP)
 	@touch $@
 
 # make mock SPEC=FILE serves any OpenAPI 3.0/3.1 document instead of openapi.yaml;
-# WATCH=1 reloads the fixtures and the document when their files change.
+# WATCH=1 reloads the fixtures and the document when their files change; WORKERS=N serves
+# from N processes (the state in one more), for load: docs/11-performance.md.
 mock: $(SERVE_STAMP)
-	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC)) $(if $(WATCH),--watch)
+	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(if $(SPEC),--spec $(SPEC)) $(if $(WATCH),--watch) $(if $(WORKERS),--workers $(WORKERS))
 
 # The validating proxy: make proxy UPSTREAM=https://staging.example.com [PROXY_PORT=4011]
 # forwards to UPSTREAM and checks every exchange against the contract (README).

@@ -12,7 +12,7 @@ import jwt
 from flask import Flask, jsonify, request
 
 from mockserver import settings
-from mockserver.server.serving import create_server
+from mockserver.server.serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
 
 CHAT = "/api/chat/projects/<project_id>/chats/<chat_id>"
 
@@ -78,5 +78,9 @@ def create_app() -> Flask:
     return app
 
 
-if __name__ == "__main__":  # bare_app.py PORT THREADS: served as `mockserver serve` serves the mock
-    create_server(create_app(), "127.0.0.1", int(sys.argv[1]), int(sys.argv[2])).run()
+if __name__ == "__main__":  # bare_app.py PORT THREADS [WORKERS]: served as `mockserver serve` serves the mock
+    port, threads, workers = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    if workers > 1:
+        sock = listening_socket("127.0.0.1", port)
+        sys.exit(serve_in_processes(create_app(), sock, workers, threads, ConnectionLimits()))
+    create_server(create_app(), "127.0.0.1", port, threads).run()

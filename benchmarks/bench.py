@@ -1,13 +1,15 @@
 """The mock side by side with Stoplight Prism and a bare Flask + PyJWT app: `make bench`.
 
-The mock runs three ways: its state in memory (one process, `mock`), and in Redis, with
-one process (`redis`) and with `--workers N` processes on one port (`redis-xN`); the
-Redis ones when Debian's redis-server is installed (the bench starts its own).
-All serve on 127.0.0.1 at once. For each scenario, every round loads each of them
+The mock runs three ways: as `make mock` runs it (`mock`: one process, its state in
+memory), with `--workers N` (`mock-xN`: N processes on one port, the state in memory in a
+process of its own, as `make mock WORKERS=N` runs it), and in Redis with `--workers N`
+(`redis-xN`, when Debian's redis-server is installed: the bench starts its own). The bare
+app runs as one process (`bare`) and as N (`bare-xN`), on the same server and process
+model. All serve on 127.0.0.1 at once. For each scenario, every round loads each of them
 in turn with wrk (a compiled load generator: no Python client competing for the cores),
-rotating the order from round to round, so that a busy machine slows all three alike.
-It prints one table (req/s, p50, p99 per target, the mock/Prism and mock/bare ratios,
-5xx and socket errors), then start-up time and memory of each, the latency the
+rotating the order from round to round, so that a busy machine slows all of them alike.
+It prints one table (req/s, p50, p99 per target, the mocks' ratios to Prism and to the
+bare app, 5xx and socket errors), then start-up time and memory of each, the latency the
 validating proxy (`mockserver proxy`) adds in front of the mock, and the mock's memory
 before and after a long run. Figures, not assertions: nothing here fails on a timing.
 
@@ -41,7 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PRISM_VERSION = "5.14.2"
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
-MOCKS = ("mock", "redis", "redis-x")  # memory; Redis, one process; Redis, --workers N (named redis-xN)
+MOCKS = ("mock", "redis")  # mock, mock-xN (memory; one process, N workers), redis-xN (Redis, N workers)
+# The sends of a round stay below the state budget's limits (2,000 messages in a chat, 10,000
+# sessions by default): a round measures sends and logins, not their refusals.
+BENCH_LIMITS = "messages_per_chat=1000000,sessions=1000000,items=1000000,state_bytes=1GiB"
+# The inferred resources' scenarios: a Petstore-like document, the mocks and Prism on it.
+RESOURCE_SPEC = ROOT / "tests" / "specs" / "petstore.yaml"
 PROJECT, CHAT = "proj_CE5hbCg5EPjP", "VL0TZudKjN6SiWtV"
 MORGAN, SAM = "usr_morgan_de", "usr_l6ZF362tQSr4nE"
 LOGIN = {"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"}
@@ -117,6 +124,18 @@ def scenarios(spec: Path, token: str) -> list[Scenario]:
         headers = {**auth, **as_json} if body else auth
         found.append(Scenario(f"{operation_id} {status}", [(method, path, headers, body)], {status}, reset=reset))
     return found
+
+
+def resource_scenarios(token: str) -> list[Scenario]:
+    """Create, read and list of a resource the mock infers from RESOURCE_SPEC (no behaviour written for it)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    as_json = {**auth, "Content-Type": "application/json"}
+    pet = json.dumps({"name": "Rex", "photoUrls": [], "status": "pending"})
+    return [
+        Scenario("addPet 200 (inferred create)", [("POST", "/api/v3/pet", as_json, pet)], {200}, reset=True),
+        Scenario("getPetById 200 (inferred read)", [("GET", "/api/v3/pet/10", auth, None)], {200}),
+        Scenario("findPetsByStatus 200 (inferred list)", [("GET", "/api/v3/pet/findByStatus", auth, None)], {200}),
+    ]
 
 
 # --- the servers ---------------------------------------------------------------------
@@ -209,19 +228,19 @@ def redis_server() -> Iterator[str | None]:
 def start_targets(args, env, redis_url: str | None) -> dict[str, Target]:
     python = sys.executable
     threads = str(args.threads)
+    workers = str(args.workers)
     targets = {}
-    serve = [str(Path(python).with_name("mockserver")), "serve", "--threads", threads]
-    variants = [("mock", [])]
+    serve = [str(Path(python).with_name("mockserver")), "serve", "--threads", threads, "--state-limits", BENCH_LIMITS]
+    variants = [("mock", []), (f"mock-x{workers}", ["--workers", workers])]
     if redis_url:
-        store = ["--store", redis_url]
-        variants.append(("redis", [*store, "--store-prefix", "bench-redis"]))
-        many = f"redis-x{args.workers}"
-        variants.append((many, [*store, "--store-prefix", "bench-workers", "--workers", str(args.workers)]))
+        store = ["--store", redis_url, "--store-prefix", "bench-workers"]
+        variants.append((f"redis-x{workers}", [*store, "--workers", workers]))
     for name, options in variants:
         port = free_port()
         targets[name] = start(name, [*serve, "--port", str(port), *options], port, env)
-    port = free_port()
-    targets["bare"] = start("bare", [python, "benchmarks/bare_app.py", str(port), threads], port, env)
+    for name, processes in (("bare", "1"), (f"bare-x{workers}", workers)):
+        port = free_port()
+        targets[name] = start(name, [python, "benchmarks/bare_app.py", str(port), threads, processes], port, env)
     if prism_installed():
         port = free_port()
         command = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(args.spec)]
@@ -334,8 +353,14 @@ def summary(rounds: list[dict]) -> dict:
     }
 
 
-def ratio(stats: dict[str, dict], other: str) -> str:
-    return f"{stats['mock']['rps'] / stats[other]['rps']:.2f}" if other in stats else "-"
+def ratios(present: list[str]) -> list[tuple[str, str]]:
+    """(mock, other) pairs the table gives as req/s ratios: each mock in memory to Prism,
+    and to the bare app of the same process model."""
+    pairs = []
+    for mock in (name for name in present if name.startswith("mock")):
+        bare = mock.replace("mock", "bare")
+        pairs += [(mock, other) for other in ("prism", bare) if other in present]
+    return pairs
 
 
 def is_mock(target: str) -> bool:
@@ -343,10 +368,12 @@ def is_mock(target: str) -> bool:
 
 
 def print_table(results: dict[tuple[str, str], list[dict]], names: list[str], present: list[str]) -> None:
+    pairs = ratios(present)
     header = f"{'scenario':<36}"
     for target in present:
         header += f" | {target + ' req/s':>14} {'p50 ms':>7} {'p99 ms':>7}"
-    header += f" | {'mock/prism':>10} {'mock/bare':>9} | {'5xx':>4} {'sock err':>8} {'unexpected':>10}"
+    header += " |" + "".join(f" {f'{mock}/{other}':>{max(len(mock + other) + 1, 6)}}" for mock, other in pairs)
+    header += f" | {'5xx':>4} {'sock err':>8} {'unexpected':>10}"
     print(header)
     print("-" * len(header))
     for name in names:
@@ -355,13 +382,16 @@ def print_table(results: dict[tuple[str, str], list[dict]], names: list[str], pr
         for target in present:
             s = stats[target]
             row += f" | {s['rps']:>14.0f} {s['p50']:>7.2f} {s['p99']:>7.2f}"
-        row += f" | {ratio(stats, 'prism'):>10} {ratio(stats, 'bare'):>9}"
+        row += " |" + "".join(
+            f" {stats[mock]['rps'] / stats[other]['rps']:>{max(len(mock + other) + 1, 6)}.2f}" for mock, other in pairs
+        )
         row += f" | {sum(s['fivexx'] for s in stats.values()):>4} {sum(s['socket'] for s in stats.values()):>8}"
         row += f" {sum(stats[t]['unexpected'] for t in present if t != 'prism'):>10}"
         print(row)
     print(
         "5xx and socket errors: all targets together; unexpected: statuses the mocks or the bare app should not give."
-        " p50/p99: median over rounds; mock/prism and mock/bare: the in-memory mock."
+        " p50/p99: median over rounds. mock: `make mock`; mock-xN: `make mock WORKERS=N`; bare-xN: the bare app"
+        " on N processes, the same server and process model."
     )
 
 
@@ -396,13 +426,71 @@ def main() -> None:
         if wrk_available():
             proxy_figure_only(args, env, chosen)
         return
-    measure(chosen)
-    print()
+    if chosen:
+        measure(chosen)
+        print()
     if not wrk_available():
         return
+    if chosen:
+        with redis_server() as redis_url:
+            run_targets(args, env, chosen, token, redis_url)
+    resources = [s for s in resource_scenarios(token) if not args.only or args.only in s.name]
+    if resources:
+        print()
+        run_resource_targets(args, env, resources)
 
-    with redis_server() as redis_url:
-        run_targets(args, env, chosen, token, redis_url)
+
+def load_rounds(chosen: list[Scenario], targets: dict[str, Target], args, scripts: Path) -> dict:
+    """Every scenario at every target, `args.rounds` times, the order rotating; the wrk results."""
+    present = list(targets)
+    results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
+    print(
+        f"{len(chosen)} scenarios x {len(present)} targets x {args.rounds} rounds of {args.seconds:g} s,"
+        f" wrk -t{args.wrk_threads} -c{args.connections}; mocks and bare apps on {args.threads} threads",
+        flush=True,
+    )
+    for index, scenario in enumerate(chosen):
+        per_target = {}
+        for target in present:
+            path = scripts / f"{scenario.name.split()[0]}-{index}-{target}.lua"
+            path.write_text(lua_script(scenario, None if target == "prism" else scenario.expected))
+            per_target[target] = path
+            run_wrk(targets[target].url, path, 1, args.connections, args.wrk_threads)  # warm-up
+        for round_number in range(args.rounds):
+            shift = (round_number + index) % len(present)
+            for target in present[shift:] + present[:shift]:
+                if scenario.reset and is_mock(target):
+                    post(targets[target].url + "/__mock/reset")
+                result = run_wrk(
+                    targets[target].url, per_target[target], args.seconds, args.connections, args.wrk_threads
+                )
+                results[scenario.name, target].append(result)
+        print(f"  done: {scenario.name}", flush=True)
+    return results
+
+
+def run_resource_targets(args, env, chosen: list[Scenario]) -> None:
+    """The inferred resources' scenarios: the mocks (one process, N workers) and Prism on RESOURCE_SPEC."""
+    workers = str(args.workers)
+    serve = [str(Path(sys.executable).with_name("mockserver")), "serve", "--threads", str(args.threads)]
+    serve += ["--state-limits", BENCH_LIMITS, "--spec", str(RESOURCE_SPEC)]
+    targets = {}
+    try:
+        for name, options in (("mock", []), (f"mock-x{workers}", ["--workers", workers])):
+            port = free_port()
+            targets[name] = start(name, [*serve, "--port", str(port), *options], port, env)
+        if prism_installed():
+            port = free_port()
+            command = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(RESOURCE_SPEC)]
+            targets["prism"] = start("prism", command, port, env)
+        print(f"inferred resources, {RESOURCE_SPEC.relative_to(ROOT)}:")
+        with tempfile.TemporaryDirectory() as scripts:
+            results = load_rounds(chosen, targets, args, Path(scripts))
+        print()
+        print_table(results, [s.name for s in chosen], list(targets))
+    finally:
+        for target in targets.values():
+            stop(target)
 
 
 def run_targets(args, env, chosen: list[Scenario], token: str, redis_url: str | None) -> None:
@@ -411,31 +499,9 @@ def run_targets(args, env, chosen: list[Scenario], token: str, redis_url: str | 
     targets = start_targets(args, env, redis_url)
     present = list(targets)
     idle = {name: target.rss_mib() for name, target in targets.items()}
-    results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
     try:
         with tempfile.TemporaryDirectory() as scripts:
-            print(
-                f"{len(chosen)} scenarios x {len(present)} targets x {args.rounds} rounds of {args.seconds:g} s,"
-                f" wrk -t{args.wrk_threads} -c{args.connections}; mock and bare app on {args.threads} threads",
-                flush=True,
-            )
-            for index, scenario in enumerate(chosen):
-                per_target = {}
-                for target in present:
-                    path = Path(scripts) / f"{index}-{target}.lua"
-                    path.write_text(lua_script(scenario, None if target == "prism" else scenario.expected))
-                    per_target[target] = path
-                    run_wrk(targets[target].url, path, 1, args.connections, args.wrk_threads)  # warm-up
-                for round_number in range(args.rounds):
-                    shift = (round_number + index) % len(present)
-                    for target in present[shift:] + present[:shift]:
-                        if scenario.reset and is_mock(target):
-                            post(targets[target].url + "/__mock/reset")
-                        result = run_wrk(
-                            targets[target].url, per_target[target], args.seconds, args.connections, args.wrk_threads
-                        )
-                        results[scenario.name, target].append(result)
-                print(f"  done: {scenario.name}", flush=True)
+            results = load_rounds(chosen, targets, args, Path(scripts))
             print()
             print_table(results, [s.name for s in chosen], present)
             print()

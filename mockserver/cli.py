@@ -30,6 +30,8 @@ from mockserver.server.serving import ConnectionLimits, create_server, listening
 from mockserver.settings import SettingsError
 from mockserver.store import DEFAULT_PREFIX, MEMORY, STATE_LIMITS_ENV, StateLimits, StoreError
 from mockserver.store.fixtures import FixtureError, load_fixtures
+from mockserver.store.memory import MemoryStore
+from mockserver.store.state_process import start_state_process
 
 spec_option = click.option(
     "--spec",
@@ -75,7 +77,7 @@ def main() -> None:
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Processes serving the one port; more than one needs a shared --store.",
+    help="Processes serving the one port. With the state in memory, one more process holds it for them all.",
 )
 @click.option(
     "--store",
@@ -247,11 +249,6 @@ def serve(
     add fault rules (delay, status, reset, empty) with POST /__mock/faults; read what
     clients sent at GET /__mock/requests; open the console at /__mock/. A forced status
     must be one the contract declares: to force a 500, serve a --spec that declares it."""
-    if workers > 1 and store_url == MEMORY:
-        raise click.UsageError(
-            f"--workers {workers} needs a shared store: in memory, each process would have its own chats "
-            "and sessions and contradict the others. Add --store redis://HOST:PORT/DB, or serve one process"
-        )
     if workers > 1 and watch:
         raise click.UsageError("--watch reloads one process: serve with --workers 1 to watch the files")
     shared = shared or not is_loopback(host)
@@ -269,22 +266,29 @@ def serve(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--state-limits") from None
     options = ControlOptions(delay, journal_size, prefer_skips_auth, seed)
+    state_process = None
     try:
         guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
         secret = settings.jwt_secret(default_allowed=not shared)
         verification = token_verification(auth, jwt_issuer, jwt_audience)
+        if workers > 1 and store_url == MEMORY:
+            # One process holds the state in memory; the workers call its rules.
+            state_process = start_state_process(MemoryStore(load_fixtures(fixtures), limits))
         app = create_app(
             spec,
             fixtures,
             secret,
             guards,
             options,
+            state_process,
             store_url=store_url,
             store_prefix=store_prefix,
             limits=limits,
             auth=verification,
         )
     except (SpecError, FixtureError, SettingsError, StoreError) as exc:
+        if state_process:
+            state_process.close()
         raise click.ClickException(str(exc)) from None
     watcher = None
     if watch:
@@ -303,6 +307,8 @@ def serve(
             server = create_server(watcher.app if watcher else app, host, port, threads, limits)
             effective_port = server.effective_port
     except OSError as exc:
+        if state_process:
+            state_process.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{effective_port}"
     startup = app.extensions["mockserver.startup"]
@@ -330,6 +336,8 @@ def serve(
         )
     store = app.extensions["mockserver.store"]
     state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
+    if state_process:
+        state += " (a process of its own, which every worker calls)"
     click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
     for line in banner.credential_lines(contract, store.users, fixtures, shared):
         click.echo(line)
@@ -342,7 +350,11 @@ def serve(
     click.echo(f"Console (requests, state, fault rules): {url}/__mock/")
     sys.stdout.flush()
     if workers > 1:
-        sys.exit(serve_in_processes(app, sock, workers, threads, limits))
+        try:
+            sys.exit(serve_in_processes(app, sock, workers, threads, limits))
+        finally:
+            if state_process:
+                state_process.close()
     try:
         server.run()
     except KeyboardInterrupt:

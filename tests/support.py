@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
@@ -227,3 +228,21 @@ def lasting_state(base_url: str, secret: str) -> dict[str, dict]:
 def changed(before: dict[str, dict], after: dict[str, dict]) -> dict[str, tuple]:
     """What differs between two lasting states, for what the first had (new chats may stay)."""
     return {name: (was, after.get(name)) for name, was in before.items() if after.get(name) != was}
+
+
+def at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
+    """Each call on its own thread, all released together; their responses in order."""
+    barrier = threading.Barrier(len(calls))
+    responses: list[requests.Response | None] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait(timeout=30)
+        responses[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(response is not None for response in responses), "a request did not finish"
+    return responses

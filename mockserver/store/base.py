@@ -30,7 +30,7 @@ class Store(ChatRules, MessageRules, SessionRules, ItemRules, BudgetRules):
     @property
     def users(self) -> Mapping[str, User]:
         """The fixture users by ID; a live view, so it follows load()."""
-        return _Users(self)
+        return FixtureUsers(self)
 
     def load(self, fixtures: Fixtures) -> None:
         """Start over from other fixtures (files edited since start-up)."""
@@ -133,7 +133,7 @@ class Store(ChatRules, MessageRules, SessionRules, ItemRules, BudgetRules):
         return message
 
 
-class _Users(Mapping[str, User]):
+class FixtureUsers(Mapping[str, User]):
     """The users of a store's current fixtures: what the authenticator holds on to."""
 
     def __init__(self, store: Store) -> None:

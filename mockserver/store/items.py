@@ -107,9 +107,25 @@ class ItemRules:
             if previous is None:
                 raise _missing(resource, item_id)
             changed = change(copy.deepcopy(previous))
-            self._spend(item_bytes(changed) - item_bytes(previous))
-            items[item_id] = copy.deepcopy(changed)
+            self._put_changed(items, item_id, previous, changed)
             return copy.deepcopy(previous), copy.deepcopy(changed)
+
+    def swap_item(self, resource: str, scope: tuple[str, ...], item_id: str, expected: Any, changed: Any) -> bool:
+        """Put `changed` in place of the item if it is still `expected`: a change computed
+        from it elsewhere (a worker of store/state_process.py). Whether it did."""
+        with self._lock:
+            items = self._items(resource, scope)
+            previous = items.get(item_id)
+            if previous is None:
+                raise _missing(resource, item_id)
+            if previous != expected:
+                return False
+            self._put_changed(items, item_id, previous, changed)
+            return True
+
+    def _put_changed(self, items: MutableMapping[str, Any], item_id: str, previous: Any, changed: Any) -> None:
+        self._spend(item_bytes(changed) - item_bytes(previous))
+        items[item_id] = copy.deepcopy(changed)
 
     def delete_item(self, resource: str, scope: tuple[str, ...], item_id: str, below: Iterable[Below] = ()) -> None:
         """Delete the item, and every item of the resources `below` it, theirs included."""

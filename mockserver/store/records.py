@@ -29,6 +29,9 @@ class RuleViolation(Exception):
         self.details = details
         self.kind = kind
 
+    def __reduce__(self):  # pickled whole, for the state process's answers (state_process.py)
+        return type(self), (self.code, self.error, self.details, self.kind)
+
 
 def instant(timestamp: str) -> datetime:
     """An RFC 3339 text as a comparable time."""
@@ -57,7 +60,7 @@ class ChatRecord:
         for a caller that does not read them: copying a chat costs as much as its messages."""
         if with_messages:
             return copy.deepcopy(self)
-        return replace(self, participants=copy.deepcopy(self.participants), messages={})
+        return replace(self, participants=dict(self.participants), messages={})  # Participant is frozen
 
 
 @dataclass

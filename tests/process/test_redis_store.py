@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,7 @@ from support import (
     SPEC,
     ContractClient,
     ServeProcess,
+    at_once,
     bearer,
     make_token,
 )
@@ -75,24 +76,6 @@ def shared_app(url: str, prefix: str):
     app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store_url=url, store_prefix=prefix)
     app.test_client_class = ContractClient
     return app
-
-
-def at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
-    """Each call on its own thread, all released together; their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    responses: list[requests.Response | None] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait(timeout=30)
-        responses[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert all(response is not None for response in responses), "a request did not finish"
-    return responses
 
 
 def spread(base_urls: list[str], method: str, path: str, **kwargs) -> list[requests.Response]:
@@ -408,18 +391,6 @@ def test_redis_down_at_start_up_stops_the_mock_with_a_clear_message():
     assert started.returncode == 1
     assert f"Error: cannot reach Redis at {url}" in started.stderr
     assert "Traceback" not in started.stderr
-
-
-def test_workers_refuse_memory_state():
-    started = subprocess.run(
-        [str(Path(sys.executable).with_name("mockserver")), "serve", "--port", "0", "--workers", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert started.returncode == 2
-    assert "--workers 2 needs a shared store" in started.stderr
 
 
 def worker_pids(process: subprocess.Popen, expected: int, timeout: float = 15) -> set[int]:

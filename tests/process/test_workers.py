@@ -1,0 +1,150 @@
+"""`serve --workers N` with the state in memory: one process holds it
+(mockserver/store/state_process.py), N workers serve the port and call its rules. Its
+lock keeps a check and its change apart across the workers as in one process; every
+behaviour works through it (the contract suite and the inferred resources' lifecycles
+pass); a state process gone is a 503, and the mock stops rather than serve without it."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from suite_runs import SECRET as SUITE_SECRET
+from suite_runs import WITH_SECRET, run_contract_suite
+from support import MOCKSERVER, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, ServeProcess, at_once, bearer, make_token
+
+from contract_tests.lifecycle import FAILED, PASSED, Credentials, Lifecycles
+from mockserver.contract.index import Contract
+from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
+from mockserver.resources import infer
+from mockserver.store import RuleViolation
+
+CLIENTS = 32
+BOOKINGS = ROOT / "tests" / "specs" / "bookings.yaml"
+
+
+def children(pid: int, expected: int, timeout: float = 15) -> set[int]:
+    """The processes `pid` forked, once there are `expected` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+        if len(found) == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def workers():
+    with ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SECRET}) as served:
+        yield served
+
+
+def spread(base_url: str, method: str, path: str, **kwargs) -> Counter:
+    calls = [
+        lambda: requests.request(method, base_url + path, timeout=60, **kwargs)  # noqa: B023 (same call each time)
+        for _ in range(CLIENTS)
+    ]
+    return Counter(response.status_code for response in at_once(calls))
+
+
+def test_two_workers_and_the_state_process_change_one_participant_exactly_once(workers):
+    assert len(children(workers.process.pid, 3)) == 3  # the state process and two workers
+    assert "State in memory (a process of its own, which every worker calls); 2 processes" in "\n".join(workers.banner)
+    for _ in range(3):
+        removed = spread(workers.base_url, "DELETE", PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+        assert removed == {200: 1, 400: CLIENTS - 1}
+        added = spread(workers.base_url, "POST", PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
+        assert added == {200: 1, 400: CLIENTS - 1}
+    # A refresh token is spent once, whichever worker each client reaches.
+    login = requests.post(
+        workers.base_url + "/api/auth/login",
+        json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"},
+        timeout=10,
+    ).json()
+    refreshed = spread(workers.base_url, "POST", "/api/auth/refresh", json={"refreshToken": login["refreshToken"]})
+    assert refreshed == {200: 1, 401: CLIENTS - 1}
+
+
+def test_the_contract_suite_passes_against_two_workers():
+    with ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SUITE_SECRET}) as served:
+        env = {**os.environ, "MOCKSERVER_JWT_SECRET": SUITE_SECRET, **WITH_SECRET.env}
+        suite = run_contract_suite(served.base_url, env, timeout=600)
+    assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-3000:]
+    assert " passed" in suite.stdout and "failed" not in suite.stdout
+
+
+def test_the_inferred_resources_lifecycles_hold_through_the_state_process():
+    # Replace and merge compute the item in the worker and swap it in the state process.
+    with ServeProcess("--workers", "2", "--spec", str(BOOKINGS), env={"MOCKSERVER_JWT_SECRET": SECRET}) as served:
+        contract = Contract(BOOKINGS)
+        credentials = Credentials(make_token(), DEFAULT_API_KEY, "morgan.chen@northwind.dev:morgan-demo-password")
+        lifecycles = Lifecycles(contract, infer(contract), served.base_url, credentials)
+        checks = [check for resource in lifecycles.checkable() for check in lifecycles.run(resource)]
+    assert [check.line() for check in checks if check.outcome == FAILED] == []
+    passed = {check.name for check in checks if check.outcome == PASSED}
+    assert {"create", "read back", "listed", "merge", "delete"} <= passed, passed
+
+
+def started_at(pid: int) -> int:
+    """When the process started, in clock ticks since boot (/proc/PID/stat, field 22)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19])
+
+
+def test_a_state_process_gone_is_a_503_and_the_mock_stops(workers):
+    state = min(children(workers.process.pid, 3), key=started_at)  # forked before the workers
+    os.kill(state, signal.SIGKILL)
+    try:
+        response = requests.get(workers.base_url + PARTICIPANTS.rsplit("/", 1)[0], headers=bearer(), timeout=10)
+        assert response.status_code == 503
+        assert response.json()["code"] == "STORE_UNAVAILABLE"
+    except requests.ConnectionError:
+        pass  # the parent stopped the workers first
+    assert workers.process.wait(timeout=15) == 1  # it stops rather than serve without its state
+
+
+def test_a_rule_violation_crosses_processes_whole():
+    refused = pickle.loads(pickle.dumps(RuleViolation("NOT_A_PARTICIPANT", "Not a participant", "User x", "missing")))
+    assert (refused.code, refused.error, refused.details, refused.kind) == (
+        "NOT_A_PARTICIPANT",
+        "Not a participant",
+        "User x",
+        "missing",
+    )
+
+
+def test_the_state_process_leaves_with_its_parent():
+    served = ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SECRET})
+    pids = children(served.process.pid, 3)
+    served.process.send_signal(signal.SIGKILL)  # no chance to stop its children
+    served.process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists() and _alive(pid)]
+    served.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_mock_of_workers_refuses_watch():
+    started = subprocess.run(
+        [str(MOCKSERVER), "serve", "--port", "0", "--workers", "2", "--watch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2
+    assert "--watch reloads one process" in started.stderr

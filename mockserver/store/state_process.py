@@ -39,8 +39,9 @@ from mockserver.store.memory import MemoryStore
 from mockserver.store.redis_store import StoreUnavailable
 
 # The rules a worker may call: every public method of the memory store, but those that
-# stay in the worker (what only the fixtures answer) or take a function.
-LOCAL = frozenset({"find_user_by_email", "change_item", "load"})
+# stay in the worker (what only the fixtures answer) or take a function. (`load` is both:
+# called there, and the worker keeps the fixtures it sent.)
+LOCAL = frozenset({"find_user_by_email", "change_item"})
 RULES = frozenset(
     name
     for name in dir(MemoryStore)
@@ -156,7 +157,11 @@ class StateClient:
         return self._users_by_email.get(email.lower())
 
     def load(self, fixtures: Fixtures) -> None:
-        raise NotImplementedError("the fixtures of a mock of several processes are reloaded by a restart")
+        """Start over from other fixtures (a reset re-reads the files). The other workers
+        keep the users they had, as other replicas on one Redis do, until they restart."""
+        self._call("load", fixtures)
+        self.fixtures = fixtures
+        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name in RULES:

@@ -72,6 +72,14 @@ def test_two_workers_and_the_state_process_change_one_participant_exactly_once(w
     assert refreshed == {200: 1, 401: CLIENTS - 1}
 
 
+def test_a_reset_through_any_worker_resets_the_one_state(workers):
+    assert requests.delete(workers.base_url + PARTICIPANTS, json={"userId": SAM}, headers=bearer(), timeout=10).ok
+    for _ in range(4):  # the kernel hands the connections to either worker
+        assert requests.post(workers.base_url + "/__mock/reset", json={}, timeout=10).status_code == 200
+        chat = requests.get(workers.base_url + PARTICIPANTS.rsplit("/", 1)[0], headers=bearer(), timeout=10).json()
+        assert SAM in {participant["userId"] for participant in chat["data"]["participants"]}
+
+
 def test_the_contract_suite_passes_against_two_workers():
     with ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SUITE_SECRET}) as served:
         env = {**os.environ, "MOCKSERVER_JWT_SECRET": SUITE_SECRET, **WITH_SECRET.env}

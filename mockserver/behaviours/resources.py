@@ -35,6 +35,7 @@ import copy
 import json
 import logging
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -204,6 +205,8 @@ class ResourceBehaviours:
         return self._item_answer(role, role.response, stored)
 
     def _add_with_new_id(self, call: Call, resource: Resource, scope: tuple, item: dict, id_schema: dict) -> Any:
+        if self._numbered(call, resource, scope, id_schema):  # one above the largest, taken atomically
+            return call.store.add_numbered_item(resource.name, scope, resource.id.property, item)
         for _ in range(MAX_ID_TRIES):  # a generated ID another create took meanwhile: the next one
             item_id = item[resource.id.property] = self._new_id(call, resource, scope, id_schema)
             try:
@@ -213,13 +216,13 @@ class ResourceBehaviours:
                     raise
         raise RuleViolation("CONFLICT", "Conflict", f"No free ID for a new {resource.name} item", "conflict")
 
+    def _numbered(self, call: Call, resource: Resource, scope: tuple, schema: dict) -> bool:
+        """The IDs are numbers, and one above the largest is one the schema takes."""
+        if not schema or self.generator.type_of(schema) not in ("integer", "number"):
+            return False
+        return self.checker.is_valid(schema, call.store.largest_number(resource.name, scope) + 1)
+
     def _new_id(self, call: Call, resource: Resource, scope: tuple, schema: dict) -> Any:
-        kind = self.generator.type_of(schema) if schema else "string"
-        if kind in ("integer", "number"):
-            taken = [value for value in (_number(i) for i in call.store.item_ids(resource.name, scope)) if value]
-            candidate = max(taken, default=0) + 1
-            if self.checker.is_valid(schema, candidate):
-                return candidate
         candidates = [str(uuid.uuid4()), uuid.uuid4().hex[:24], uuid.uuid4().hex, f"{resource.name[:3]}_{_hex(12)}"]
         for candidate in candidates:
             if not schema or self.checker.is_valid(schema, candidate):
@@ -335,15 +338,15 @@ class ResourceBehaviours:
         answer, body = self._template(role.operation_id)
         if listing is None or answer is None:
             return self._declared(role)
-        items = call.store.items(resource.name, _scope(resource, call))
+        where = {}
         for found in listing.filters:
             wanted = call.query.get(found.parameter)
             if wanted is not None:
-                values = {as_text(value) for value in (wanted if isinstance(wanted, list) else [wanted])}
-                items = [item for item in items if as_text(item.get(found.property)) in values]
-        total = len(items)
-        start, size = _page(listing, call.query, total)
-        page = [self._fitted(item, self._shape(listing.item_schema)) for item in items[start : start + size]]
+                where[found.property] = {as_text(value) for value in (wanted if isinstance(wanted, list) else [wanted])}
+        start, size = _page(listing, call.query)
+        items, total = call.store.items_page(resource.name, _scope(resource, call), where, start, size)
+        start, size = min(start, total), total if size is None else size  # no page size: one page of all
+        page = [self._fitted(item, self._shape(listing.item_schema)) for item in items]
         headers = dict(answer.headers)
         if body is not None or listing.items == "":
             body = put(body, listing.items, page)
@@ -530,15 +533,17 @@ def _is_date_time(schema: dict) -> bool:
     return schema.get("format") == "date-time"
 
 
-def _page(listing: Listing, query: dict[str, Any], total: int) -> tuple[int, int]:
-    """The first index and the size of the page the query asks for."""
+def _page(listing: Listing, query: dict[str, Any]) -> tuple[int, int | None]:
+    """The first index and the size of the page the query asks for (None: every item)."""
     paging = listing.paging
     if paging is None:
-        return 0, total
+        return 0, None
     values = {name: query.get(name) for name in paging.parameters}
-    size = next((v for n, v in values.items() if is_page_size(n) and isinstance(v, int) and v > 0), total)
+    size = next((v for n, v in values.items() if is_page_size(n) and isinstance(v, int) and v > 0), None)
     if paging.style == "page":
         page = next((v for n, v in values.items() if not is_page_size(n) and isinstance(v, int)), 1)
+        if size is None:  # every item on page 1
+            return (0 if page <= 1 else sys.maxsize), None
         return max(page - 1, 0) * size, size
     if paging.style == "offset":
         offset = next((v for n, v in values.items() if not is_page_size(n) and isinstance(v, int)), 0)

@@ -14,10 +14,11 @@ transaction over the keys of the collections it touches (keyed.py).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.resources.values import as_text
 from mockserver.store.budget import ITEMS, json_value_bytes
 from mockserver.store.records import RuleViolation
 
@@ -87,14 +88,41 @@ class ItemRules:
         with self._lock:
             return self._usage.value(ITEMS)
 
-    def item_ids(self, resource: str, scope: tuple[str, ...]) -> list[str]:
+    def add_numbered_item(self, resource: str, scope: tuple[str, ...], id_property: str, item: dict) -> Any:
+        """Store `item` with the ID one above the collection's largest number, chosen and
+        taken in one step, so that parallel creates never pick the same one. What it stored."""
         with self._lock:
-            return list(self._items(resource, scope))
+            number = self.largest_number(resource, scope) + 1
+            return self.add_item(resource, scope, str(number), {**item, id_property: number}, conflict=True)
 
-    def items(self, resource: str, scope: tuple[str, ...]) -> list[Any]:
-        """Every item of the collection, in the order they were added."""
+    def largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
+        """The largest of the collection's IDs that are numbers (0: none), for a new one above it."""
         with self._lock:
-            return copy.deepcopy(list(self._items(resource, scope).values()))
+            items = self._items(resource, scope)
+            kept = getattr(items, "largest_number", None)  # the memory store keeps it
+            return kept() if kept else largest_id_number(items)
+
+    def items_page(
+        self,
+        resource: str,
+        scope: tuple[str, ...],
+        where: Mapping[str, Collection[str]] | None = None,
+        start: int = 0,
+        size: int | None = None,
+    ) -> tuple[list[Any], int]:
+        """The items whose property `name` reads (as a query writes it) as one of
+        `where[name]`, in the order they were added: copies of those from `start`, at most
+        `size` (None: all); and how many match. Only the page is copied: a list of a few
+        of many items costs its page, not the collection."""
+        where = where or {}
+        with self._lock:
+            matching = [
+                item
+                for item in self._items(resource, scope).values()
+                if all(as_text(item.get(name)) in wanted for name, wanted in where.items())
+            ]
+            end = len(matching) if size is None else start + size
+            return copy.deepcopy(matching[start:end]), len(matching)
 
     def change_item(
         self, resource: str, scope: tuple[str, ...], item_id: str, change: Callable[[Any], Any]
@@ -163,3 +191,12 @@ class ItemRules:
     def _write_seeds(self) -> None:
         """Put the seeds in the state, unless it has had them since the last reset."""
         raise NotImplementedError
+
+
+def id_number(item_id: str) -> int:
+    """An ID that is a number, as that number (0: not one)."""
+    return int(item_id) if item_id.isascii() and item_id.isdigit() and len(item_id) < 19 else 0
+
+
+def largest_id_number(ids: Iterable[str]) -> int:
+    return max(map(id_number, ids), default=0)

@@ -17,6 +17,7 @@ from typing import Any
 from mockserver.store.base import Store
 from mockserver.store.budget import DEFAULT_LIMITS, StateLimits, Usage, records_from_fixtures
 from mockserver.store.fixtures import Fixtures
+from mockserver.store.items import id_number, largest_id_number
 from mockserver.store.records import ProjectRecord, Session
 
 
@@ -34,6 +35,7 @@ class MemoryStore(Store):
         self._refresh_tokens: dict[str, str] = {}  # every refresh token issued -> its session ID
         self._last_login: dict[str, str] = {}
         self._collections: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}  # inferred resources' items
+        self._largest: dict[tuple[str, tuple[str, ...]], int] = {}  # a collection's largest number ID, once asked
         self._last_instant = datetime.min.replace(tzinfo=UTC)
         self.reset()
 
@@ -47,6 +49,7 @@ class MemoryStore(Store):
             self._usage = Usage()  # what the state holds beyond the fixtures (budget.py)
             self._seeds_written = False
             self._collections = {}
+            self._largest = {}
             self._write_seeds()
 
     def _write_seeds(self) -> None:
@@ -54,12 +57,13 @@ class MemoryStore(Store):
             if self._seeds_written or not self._item_seeds:
                 return
             self._seeds_written = True
+            self._largest = {}
             self._collections = {
                 (seed.resource, seed.scope): dict(copy.deepcopy(seed.items)) for seed in self._item_seeds if seed.items
             }
 
     def _items(self, resource: str, scope: tuple[str, ...]) -> MutableMapping[str, Any]:
-        return _Items(self._collections, (resource, scope))
+        return _Items(self._collections, self._largest, (resource, scope))
 
     def health(self) -> dict[str, str]:
         """What /__mock/health reports of the store: memory is always there."""
@@ -77,10 +81,12 @@ class MemoryStore(Store):
 
 class _Items(MutableMapping):
     """One collection of items in memory: made with its first item and dropped with its
-    last, so that reading a scope a client makes up holds nothing."""
+    last, so that reading a scope a client makes up holds nothing. Its largest number ID
+    is kept once asked for, so that a new ID one above it costs no scan of every ID."""
 
-    def __init__(self, collections: dict[tuple[str, tuple[str, ...]], dict[str, Any]], key) -> None:
+    def __init__(self, collections: dict, largest: dict, key) -> None:
         self._collections = collections
+        self._largest = largest
         self._key = key
 
     def __getitem__(self, item_id: str) -> Any:
@@ -88,12 +94,21 @@ class _Items(MutableMapping):
 
     def __setitem__(self, item_id: str, item: Any) -> None:
         self._collections.setdefault(self._key, {})[item_id] = item
+        if self._key in self._largest and (number := id_number(item_id)) > self._largest[self._key]:
+            self._largest[self._key] = number
 
     def __delitem__(self, item_id: str) -> None:
         items = self._collections[self._key]
         del items[item_id]
         if not items:
             del self._collections[self._key]
+        if self._largest.get(self._key) == id_number(item_id):
+            del self._largest[self._key]  # found again when next asked for
+
+    def largest_number(self) -> int:
+        if self._key not in self._largest:
+            self._largest[self._key] = largest_id_number(self)
+        return self._largest[self._key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._collections.get(self._key, {})))

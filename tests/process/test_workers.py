@@ -156,3 +156,17 @@ def test_a_mock_of_workers_refuses_watch():
     )
     assert started.returncode == 2
     assert "--watch reloads one process" in started.stderr
+
+
+def test_parallel_creates_through_two_workers_each_get_the_next_number():
+    petstore = ROOT / "tests" / "specs" / "petstore.yaml"
+    with ServeProcess("--workers", "2", "--spec", str(petstore), env={"MOCKSERVER_JWT_SECRET": SECRET}) as served:
+        pet = {"name": "Rex", "photoUrls": [], "status": "pending"}
+        calls = [
+            lambda: requests.post(served.base_url + "/pet", json=pet, headers=bearer(), timeout=60)
+            for _ in range(CLIENTS)
+        ]
+        responses = at_once(calls)
+    assert Counter(response.status_code for response in responses) == {200: CLIENTS}
+    numbers = sorted(response.json()["id"] for response in responses)
+    assert numbers == list(range(numbers[0], numbers[0] + CLIENTS))  # one above the largest, none taken twice

@@ -76,7 +76,9 @@ def add_error_responses(document: Document, operations, additions: Additions) ->
     shared = (document.data.get("components") or {}).get("responses") or {}
     for operation in operations:
         op = document.data["paths"][operation.path][operation.method.lower()]
-        responses = op.get("responses")
+        if "responses" not in op:  # optional in 3.1: what the mock sends is declared from nothing
+            op["responses"] = {}
+        responses = op["responses"]
         if not isinstance(responses, dict):
             continue
         added = []

@@ -300,6 +300,9 @@ class Negotiator:
             response.headers.update(exc.headers)
         else:
             response = render(exc, document)
+            declared = (answer.content_type or "").split(";")[0].strip().lower()
+            if declared.endswith(("/json", "+json")):  # the envelope fits: in the declared type (problem+json)
+                response.headers["Content-Type"] = answer.content_type
         response.status_code = status
         for name, value in answer.headers.items():
             response.headers.setdefault(name, value)

@@ -10,7 +10,7 @@ the security stage, which runs first and verifies tokens itself.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -55,18 +55,25 @@ def _json_media_types(contract: Contract) -> set[str]:
     (`application/merge-patch+json`, `application/json-patch+json`, `application/problem+json`):
     openapi-core reads only the former as JSON by itself."""
     found = {"application/json"}
-    for item in contract.document["paths"].values():
-        for op in item.values() if isinstance(item, dict) else ():
-            if not isinstance(op, dict):
-                continue
-            bodies = [op.get("requestBody"), *(op.get("responses") or {}).values()]
-            for body in bodies:
-                content = body.get("content") if isinstance(body, dict) else None
-                for media_type in content if isinstance(content, dict) else ():
-                    base = str(media_type).split(";")[0].strip().lower()
-                    if base.endswith(("+json", "/json")):
-                        found.add(base)
+    for body in _bodies(contract.document):
+        content = body.get("content") if isinstance(body, dict) else None
+        for media_type in content if isinstance(content, dict) else ():
+            base = str(media_type).split(";")[0].strip().lower()
+            if base.endswith(("+json", "/json")):
+                found.add(base)
     return found
+
+
+def _bodies(document: dict) -> Iterator[Any]:
+    """Every request body and response of the operations, and the shared ones of `components`."""
+    for item in document["paths"].values():
+        for op in item.values() if isinstance(item, dict) else ():
+            if isinstance(op, dict):
+                yield op.get("requestBody")
+                yield from (op.get("responses") or {}).values()
+    components = document.get("components") or {}
+    yield from (components.get("responses") or {}).values()
+    yield from (components.get("requestBodies") or {}).values()
 
 
 class Reference:
@@ -180,6 +187,8 @@ class _WhatTheWireSays:
         if mimetype == "application/x-www-form-urlencoded" and "schema" in media_type:
             _check_form_booleans(media_type, value)
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
+        if mimetype == "application/x-www-form-urlencoded" and isinstance(body, dict) and "schema" in media_type:
+            _unfill_required(media_type / "schema", body, value)
         form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
         if form and isinstance(body, dict) and "schema" in media_type:
             for name, schema in get_properties(media_type / "schema").items():
@@ -209,6 +218,19 @@ class _FormFieldError(OpenAPIError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+def _unfill_required(schema: SchemaPath, body: dict, raw: bytes) -> None:
+    """Take out of a form body the defaults openapi-core filled in for required properties
+    the form did not send: a required field not sent is missing, as in a JSON body."""
+    required = (schema / "required").read_value() if "required" in schema else []
+    try:
+        sent = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return
+    for name in required if isinstance(required, list) else ():
+        if name in body and name not in sent:
+            del body[name]
 
 
 def _check_form_booleans(media_type: SchemaPath, raw: bytes) -> None:

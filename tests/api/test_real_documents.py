@@ -1,0 +1,62 @@
+"""Real documents no one here wrote (tests/specs/real/), each kept for what it found.
+Every response is checked against the document as the mock serves it (ContractClient)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from support import FIXTURES, SECRET, ContractClient, bearer
+
+from mockserver import create_app
+
+REAL = Path(__file__).parents[1] / "specs" / "real"
+FORM = "application/x-www-form-urlencoded"
+
+
+def client_for(name: str):
+    app = create_app(REAL / name, FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient
+    return app, app.test_client()
+
+
+def test_the_uspto_document_with_its_root_path_is_served():
+    # `/` (no segment at all) made the resource inference fail with an IndexError at start-up.
+    app, client = client_for("uspto_30.yaml")
+    skipped = {(s.method, s.path) for s in app.extensions["mockserver.controls"].model.skipped}
+    assert ("GET", "/") in skipped
+    assert client.get("/ds-api/").status_code == 200
+
+
+def test_a_form_without_a_required_field_is_refused_though_the_field_has_a_default():
+    # openapi-core filled `criteria` from its default; JSON bodies were refused already.
+    _, client = client_for("uspto_30.yaml")
+    records = "/ds-api/oa_citations/v1/records"
+    refused = client.post(records, data="start=0&rows=100", content_type=FORM)
+    assert refused.status_code == 400
+    assert "'criteria' is a required property" in refused.headers["X-Mock-Validation"]
+    assert client.post(records, data="criteria=*:*&start=0&rows=100", content_type=FORM).status_code == 200
+
+
+def test_an_error_envelope_that_fits_goes_out_in_the_declared_problem_json():
+    # The Museum's Error allows any object, so the mock's envelope fits it: in the declared
+    # application/problem+json, not application/json.
+    _, client = client_for("museum_31.yaml")
+    base = "/_mock/docs/openapi/museum-api"
+    basic = {"Authorization": "Basic " + base64.b64encode(b"morgan.chen@northwind.dev:morgan-demo-password").decode()}
+    refused = client.get(base + "/museum-hours", query_string={"startDate": "not-a-date"}, headers=basic)
+    assert refused.status_code == 400
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.get_json()["code"] == "VALIDATION_ERROR"
+    unauthenticated = client.delete(base + "/special-events/602b75e1-5696-4ab8-8c7a-f9e13580f910")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["Content-Type"] == "application/problem+json"
+
+
+def test_an_operation_with_no_responses_declares_what_the_mock_sends():
+    # `responses` is optional in 3.1: the served document gets the 204 and the 401 it sends.
+    app, client = client_for("non_oauth_scopes_31.yaml")
+    served = client.get("/__mock/served-openapi.json").get_json()
+    assert {"204", "401"} <= set(served["paths"]["/users"]["get"]["responses"])
+    assert client.get("/users").status_code == 401
+    assert client.get("/users", headers=bearer()).status_code == 204

@@ -246,3 +246,13 @@ def at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Respo
         thread.join(timeout=120)
     assert all(response is not None for response in responses), "a request did not finish"
     return responses
+
+
+def worker_pids(process: subprocess.Popen, expected: int, timeout: float = 15) -> set[int]:
+    """The processes `process` forked, once there are `expected` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = {int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()}
+        if len(pids) == expected or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)

@@ -40,6 +40,7 @@ from support import (
     at_once,
     bearer,
     make_token,
+    worker_pids,
 )
 
 from mockserver import create_app
@@ -391,16 +392,6 @@ def test_redis_down_at_start_up_stops_the_mock_with_a_clear_message():
     assert started.returncode == 1
     assert f"Error: cannot reach Redis at {url}" in started.stderr
     assert "Traceback" not in started.stderr
-
-
-def worker_pids(process: subprocess.Popen, expected: int, timeout: float = 15) -> set[int]:
-    """The processes `process` forked, once there are `expected` of them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = {int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()}
-        if len(pids) == expected or time.monotonic() > deadline:
-            return pids
-        time.sleep(0.05)
 
 
 def test_workers_serve_one_port_from_processes_that_share_the_state(redis_server):

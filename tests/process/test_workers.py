@@ -18,7 +18,19 @@ import pytest
 import requests
 from suite_runs import SECRET as SUITE_SECRET
 from suite_runs import WITH_SECRET, run_contract_suite
-from support import MOCKSERVER, MORGAN, PARTICIPANTS, ROOT, SAM, SECRET, ServeProcess, at_once, bearer, make_token
+from support import (
+    MOCKSERVER,
+    MORGAN,
+    PARTICIPANTS,
+    ROOT,
+    SAM,
+    SECRET,
+    ServeProcess,
+    at_once,
+    bearer,
+    make_token,
+    worker_pids,
+)
 
 from contract_tests.lifecycle import FAILED, PASSED, Credentials, Lifecycles
 from mockserver.contract.index import Contract
@@ -28,16 +40,6 @@ from mockserver.store import RuleViolation
 
 CLIENTS = 32
 BOOKINGS = ROOT / "tests" / "specs" / "bookings.yaml"
-
-
-def children(pid: int, expected: int, timeout: float = 15) -> set[int]:
-    """The processes `pid` forked, once there are `expected` of them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-        if len(found) == expected or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def spread(base_url: str, method: str, path: str, **kwargs) -> Counter:
 
 
 def test_two_workers_and_the_state_process_change_one_participant_exactly_once(workers):
-    assert len(children(workers.process.pid, 3)) == 3  # the state process and two workers
+    assert len(worker_pids(workers.process, 3)) == 3  # the state process and two workers
     assert "State in memory (a process of its own, which every worker calls); 2 processes" in "\n".join(workers.banner)
     for _ in range(3):
         removed = spread(workers.base_url, "DELETE", PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
@@ -106,7 +108,7 @@ def started_at(pid: int) -> int:
 
 
 def test_a_state_process_gone_is_a_503_and_the_mock_stops(workers):
-    state = min(children(workers.process.pid, 3), key=started_at)  # forked before the workers
+    state = min(worker_pids(workers.process, 3), key=started_at)  # forked before the workers
     os.kill(state, signal.SIGKILL)
     try:
         response = requests.get(workers.base_url + PARTICIPANTS.rsplit("/", 1)[0], headers=bearer(), timeout=10)
@@ -129,7 +131,7 @@ def test_a_rule_violation_crosses_processes_whole():
 
 def test_the_state_process_leaves_with_its_parent():
     served = ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SECRET})
-    pids = children(served.process.pid, 3)
+    pids = worker_pids(served.process, 3)
     served.process.send_signal(signal.SIGKILL)  # no chance to stop its children
     served.process.wait(timeout=10)
     deadline = time.monotonic() + 10

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import requests
 from support import FIXTURES, SECRET, ContractClient, bearer
 
 from mockserver import create_app
+from mockserver.server.serving import serve_in_background
 
 REAL = Path(__file__).parents[1] / "specs" / "real"
 FORM = "application/x-www-form-urlencoded"
@@ -60,3 +62,14 @@ def test_an_operation_with_no_responses_declares_what_the_mock_sends():
     assert {"204", "401"} <= set(served["paths"]["/users"]["get"]["responses"])
     assert client.get("/users").status_code == 401
     assert client.get("/users", headers=bearer()).status_code == 204
+
+
+def test_declared_hop_by_hop_headers_are_left_to_the_server():
+    # WSGI forbids an app's Transfer-Encoding: waitress answered a 500 to every createSpeech.
+    app = create_app(REAL.parent / "hop_by_hop.yaml", FIXTURES, jwt_secret=SECRET)
+    with serve_in_background(app) as url:
+        response = requests.post(url + "/speech", json={"input": "hello"}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["X-Request-Cost"].isdigit()  # the other declared headers are sent
+    assert "Transfer-Encoding" not in response.headers and response.headers.get("Connection") != "keep-alive"
+    assert response.headers["Content-Length"] == str(len(response.content))

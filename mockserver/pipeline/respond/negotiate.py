@@ -35,6 +35,7 @@ from openapi_schema_validator import (
 )
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4, DRAFT202012
+from werkzeug.http import is_hop_by_hop_header
 
 from mockserver.contract.loading import Document, Problem, escape
 from mockserver.contract.pointers import follow
@@ -196,7 +197,12 @@ class Negotiator:
         out = {}
         for name, header in headers.items():
             header = self._resolve(header)
-            if name.lower() == "content-type" or not isinstance(header, dict):
+            # Content-Type is the media type's; a hop-by-hop header (Transfer-Encoding, ...) and
+            # Content-Length are the server's to set: WSGI forbids the one (a 500), and the other
+            # would lie about the body.
+            if name.lower() in ("content-type", "content-length") or is_hop_by_hop_header(name):
+                continue
+            if not isinstance(header, dict):
                 continue
             schema = header.get("schema", {})
             value = header.get("example")

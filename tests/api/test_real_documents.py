@@ -4,6 +4,7 @@ Every response is checked against the document as the mock serves it (ContractCl
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 
 import requests
@@ -73,3 +74,22 @@ def test_declared_hop_by_hop_headers_are_left_to_the_server():
     assert response.headers["X-Request-Cost"].isdigit()  # the other declared headers are sent
     assert "Transfer-Encoding" not in response.headers and response.headers.get("Connection") != "keep-alive"
     assert response.headers["Content-Length"] == str(len(response.content))
+
+
+def test_a_multipart_body_is_read_as_its_properties_types():
+    # The OpenAI description's createTranscription (tests/specs/multipart_fields_31.yaml is
+    # its stand-in): a file, a model under anyOf, a number, a boolean and an array, each
+    # handed over by openapi-core as bytes or uncast text, so every valid upload was a 400.
+    app = create_app(REAL.parent / "multipart_fields_31.yaml", FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient
+    client = app.test_client()
+
+    def upload(**fields):
+        data = {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "f.png"), "model": "whisper-1", **fields}
+        return client.post("/upload", data=data, content_type="multipart/form-data")
+
+    assert upload(temperature="0.5", stream="false", tags=["a", "b"]).status_code == 200
+    refused = upload(temperature="warm", stream="maybe")
+    assert refused.status_code == 400
+    reasons = refused.headers["X-Mock-Validation"]
+    assert "temperature: 'warm' is not of type 'number'" in reasons and "stream: 'maybe'" in reasons

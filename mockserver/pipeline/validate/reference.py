@@ -174,6 +174,7 @@ class _WhatTheWireSays:
       schema accepts or not (openapi-core refuses every empty value unless it is true);
     - in a form or multipart body, an array property with no field is an empty array:
       the encoding sends nothing for one, so the two are the same bytes;
+    - in a multipart body, a field is read as its type, as in a form (_part_value);
     - in a form body, a boolean field is `true` or `false` (openapi-core reads `0`, `no`,
       `on`, ... as one too); an array field is the field repeated (`photoUrls=a&photoUrls=b`,
       OpenAPI's `style: form, explode: true`), so one field is an array of one item."""
@@ -189,12 +190,47 @@ class _WhatTheWireSays:
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
         if mimetype == "application/x-www-form-urlencoded" and isinstance(body, dict) and "schema" in media_type:
             _unfill_required(media_type / "schema", body, value)
+        if mimetype.startswith("multipart/") and isinstance(body, dict) and "schema" in media_type:
+            for name, schema in get_properties(media_type / "schema").items():
+                if name in body:
+                    body[name] = self._part_value(schema, body[name])
         form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
         if form and isinstance(body, dict) and "schema" in media_type:
             for name, schema in get_properties(media_type / "schema").items():
                 if name not in body and "array" in _types_of(schema):
                     body[name] = []
         return body
+
+    def _part_value(self, schema: SchemaPath, value: Any) -> Any:
+        """A multipart part as its property reads it (openapi-core hands the parts over as
+        bytes or text, uncast): a file's bytes stay bytes in 3.0, which reads them as a
+        string, and are the characters of its bytes, one each, in 3.1; a field's text is
+        read as its type, a boolean only from `true` or `false`."""
+        if isinstance(value, list) and "items" in schema:
+            return [self._part_value(schema / "items", item) for item in value]
+        if isinstance(value, bytes):
+            if (
+                "contentMediaType" in schema
+                or "contentEncoding" in schema
+                or schema.get("format") in ("binary", "byte")
+            ):
+                return value.decode("latin-1") if isinstance(self, V31RequestUnmarshaller) else value
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return value
+        if not isinstance(value, str):
+            return value
+        text = value
+        types = _types_of(schema)
+        if "boolean" in types and "string" not in types:
+            return {"true": True, "false": False}.get(text.lower(), text)
+        if not {"integer", "number"} & set(types) or "string" in types:
+            return text
+        try:
+            return self.schema_casters_factory.create(self.spec, schema).cast(text)
+        except (CastError, ValueError, TypeError):
+            return text  # refused by the validation, naming the field
 
     def _get_simple_param_or_header(self, param_or_header, location, name=None):
         if (param_or_header / "in").read_str("header") != "query":

@@ -27,6 +27,7 @@ COMPOSITIONS = ("oneOf", "anyOf", "allOf")
 IN_PLACE_LISTS = COMPOSITIONS
 IN_PLACE = ("not", "if", "then", "else")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_MISSING = object()
 
 
 def openapi_version(document: Document) -> str:
@@ -105,6 +106,52 @@ class _Walker:
             self._type_array_in_30(node, schema_type, pointer)
         if "nullable" in node and self.version == "3.1":
             self._nullable_in_31(node, pointer)
+        if isinstance(node.get("discriminator"), dict):
+            self._implicit_mapping(node, pointer)
+
+    def _implicit_mapping(self, node: dict, pointer: str) -> None:
+        """A discriminator without a mapping names each option by its schema's name
+        (`#/components/schemas/{value}`), but documents commonly mean the one value their
+        option's property allows (`role: {enum: [developer]}` in ChatCompletionRequestDeveloperMessage):
+        those values are mapped to their option, so that valid values are not refused."""
+        discriminator = node["discriminator"]
+        name = discriminator.get("propertyName")
+        mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
+        added = {}
+        for option in [*(node.get("oneOf") or []), *(node.get("anyOf") or [])]:
+            ref = option.get("$ref") if isinstance(option, dict) else None
+            target = self._target(ref) if isinstance(ref, str) and ref.startswith("#/components/schemas/") else None
+            prop = target.get("properties", {}).get(name) if isinstance(target, dict) else None
+            if isinstance(prop, dict) and isinstance(prop.get("$ref"), str):
+                prop = self._target(prop["$ref"])
+            if not isinstance(prop, dict):
+                continue
+            values = [prop["const"]] if "const" in prop else prop.get("enum")
+            if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
+                continue
+            value = values[0]
+            if value not in mapping and value != ref.rsplit("/", 1)[1]:
+                added[value] = ref
+        if added:
+            discriminator["mapping"] = {**mapping, **added}
+            shown = ", ".join(sorted(added)[:5]) + (", ..." if len(added) > 5 else "")
+            self.warn(
+                f"{pointer}/discriminator",
+                f"no mapping for the values {shown} of {name!r}, which name no schema: each mapped to the option"
+                " whose property allows only it",
+            )
+
+    def _target(self, ref: str, missing: Any = None) -> Any:
+        """The node a local `$ref` points at, or `missing`."""
+        node: Any = self.document.data
+        for part in pointer_parts(ref[1:]):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and (index := array_index(part, len(node))) is not None:
+                node = node[index]
+            else:
+                return missing
+        return node
 
     def _type_array_in_30(self, node: dict, types: list, pointer: str) -> None:
         others = [name for name in types if name != "null"]
@@ -143,15 +190,7 @@ class _Walker:
             self.warn(pointer, f"$ref {ref} {reason}; no operation uses it")
 
     def _resolves(self, ref: str) -> bool:
-        node: Any = self.document.data
-        for part in pointer_parts(ref[1:]):
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and (index := array_index(part, len(node))) is not None:
-                node = node[index]
-            else:
-                return False
-        return True
+        return self._target(ref, _MISSING) is not _MISSING
 
     def _in_place_cycles(self) -> list[tuple[str, str]]:
         """(pointer, ref) of each $ref that closes a cycle of schemas applied in place: the

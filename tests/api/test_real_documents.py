@@ -78,7 +78,7 @@ def test_declared_hop_by_hop_headers_are_left_to_the_server():
 
 def test_a_multipart_body_is_read_as_its_properties_types():
     # The OpenAI description's createTranscription (tests/specs/multipart_fields_31.yaml is
-    # its stand-in): a file, a model under anyOf, a number, a boolean and an array, each
+    # its stand-in): a file, a model under anyOf, a number, a boolean and an integer, each
     # handed over by openapi-core as bytes or uncast text, so every valid upload was a 400.
     app = create_app(REAL.parent / "multipart_fields_31.yaml", FIXTURES, jwt_secret=SECRET)
     app.test_client_class = ContractClient
@@ -88,8 +88,22 @@ def test_a_multipart_body_is_read_as_its_properties_types():
         data = {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "f.png"), "model": "whisper-1", **fields}
         return client.post("/upload", data=data, content_type="multipart/form-data")
 
-    assert upload(temperature="0.5", stream="false", tags=["a", "b"]).status_code == 200
+    assert upload(temperature="0.5", stream="false", max_tokens="16").status_code == 200
     refused = upload(temperature="warm", stream="maybe")
     assert refused.status_code == 400
     reasons = refused.headers["X-Mock-Validation"]
     assert "temperature: 'warm' is not of type 'number'" in reasons and "stream: 'maybe'" in reasons
+
+
+def test_a_discriminator_without_a_mapping_takes_the_values_its_options_allow():
+    # Without a mapping, a value names its schema (#/components/schemas/developer, which
+    # does not exist): every valid chat completion request of the OpenAI description was a 400.
+    app = create_app(REAL.parent / "discriminator_without_mapping_31.yaml", FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient
+    client = app.test_client()
+    assert client.post("/messages", json={"role": "developer", "content": "Be brief."}).status_code == 200
+    assert client.post("/messages", json={"role": "user", "content": "Hi", "name": "Sam"}).status_code == 200
+    assert client.post("/messages", json={"role": "robot", "content": "Hi"}).status_code == 400
+    served = client.get("/__mock/served-openapi.json").get_json()
+    mapping = served["components"]["schemas"]["Message"]["discriminator"]["mapping"]
+    assert mapping == {"developer": "#/components/schemas/DeveloperMessage", "user": "#/components/schemas/UserMessage"}

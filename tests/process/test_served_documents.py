@@ -57,7 +57,17 @@ REFUSED_BY_SCHEMATHESIS = ["empty_oneof.yaml", "duplicate_required.yaml"]
 # is in tests/api/test_real_documents.py: schemathesis also counts an empty body sent as a
 # form, where the body is optional, as an empty form that lacks the required field.)
 REAL_DOCUMENTS = ["real/museum_31.yaml", "real/non_oauth_scopes_31.yaml"]
-EFFECTIVE = [*REFUSED_BY_SCHEMATHESIS, "undeclared_failures.yaml", "bookings.yaml", "todo_31.yaml", *REAL_DOCUMENTS]
+# Stand-ins for what the OpenAI description (3 MB, not kept) found: multipart fields in 3.1,
+# discriminators without a mapping.
+STAND_INS = ["multipart_fields_31.yaml", "discriminator_without_mapping_31.yaml"]
+EFFECTIVE = [
+    *REFUSED_BY_SCHEMATHESIS,
+    "undeclared_failures.yaml",
+    "bookings.yaml",
+    "todo_31.yaml",
+    *REAL_DOCUMENTS,
+    *STAND_INS,
+]
 
 
 def serve(spec: Path, log: Path) -> tuple[subprocess.Popen, str]:

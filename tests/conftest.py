@@ -25,6 +25,9 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if PROCESS_TESTS in item.path.parents:
             item.add_marker(pytest.mark.process)
+    # The slow ones first, so that with `-n 2` each starts while the other worker runs the
+    # rest, not last on one worker while the other idles.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_generate_tests(metafunc) -> None:

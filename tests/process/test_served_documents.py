@@ -176,6 +176,7 @@ def test_the_documents_as_served_are_clean(name, tmp_path):
     assert (figures["failures"], figures["errors"]) == (0, 0), figures["output"][-6000:]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REAL.exists(), reason=f"{REAL} is not on this machine")
 def test_schemathesis_on_the_real_description_as_served(tmp_path):
     """The real description as the mock serves it: repaired (its empty `oneOf`), with the

@@ -88,11 +88,13 @@ def test_a_multipart_body_is_read_as_its_properties_types():
         data = {"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n"), "f.png"), "model": "whisper-1", **fields}
         return client.post("/upload", data=data, content_type="multipart/form-data")
 
-    assert upload(temperature="0.5", stream="false", max_tokens="16").status_code == 200
-    refused = upload(temperature="warm", stream="maybe")
+    assert upload(temperature="0.5", stream="false", echo="true", max_tokens="16").status_code == 200
+    assert upload(temperature="1e-5", stream="true").status_code == 200
+    refused = upload(temperature="warm", stream="maybe", echo="no")
     assert refused.status_code == 400
     reasons = refused.headers["X-Mock-Validation"]
     assert "temperature: 'warm' is not of type 'number'" in reasons and "stream: 'maybe'" in reasons
+    assert "echo: 'no' is not of type 'boolean'" in reasons
 
 
 def test_a_discriminator_without_a_mapping_takes_the_values_its_options_allow():

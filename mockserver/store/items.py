@@ -98,9 +98,11 @@ class ItemRules:
     def largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
         """The largest of the collection's IDs that are numbers (0: none), for a new one above it."""
         with self._lock:
-            items = self._items(resource, scope)
-            kept = getattr(items, "largest_number", None)  # the memory store keeps it
-            return kept() if kept else largest_id_number(items)
+            return self._largest_number(resource, scope)
+
+    def _largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
+        """Each store's own way (the memory store keeps it; this scans every ID)."""
+        return largest_id_number(self._items(resource, scope))
 
     def items_page(
         self,

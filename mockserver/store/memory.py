@@ -62,8 +62,11 @@ class MemoryStore(Store):
                 (seed.resource, seed.scope): dict(copy.deepcopy(seed.items)) for seed in self._item_seeds if seed.items
             }
 
-    def _items(self, resource: str, scope: tuple[str, ...]) -> MutableMapping[str, Any]:
+    def _items(self, resource: str, scope: tuple[str, ...]) -> _Items:
         return _Items(self._collections, self._largest, (resource, scope))
+
+    def _largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
+        return self._items(resource, scope).largest_number()
 
     def health(self) -> dict[str, str]:
         """What /__mock/health reports of the store: memory is always there."""

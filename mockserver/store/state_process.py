@@ -164,9 +164,12 @@ class StateClient:
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name in RULES:
-            return functools.partial(self._call, name)
-        raise AttributeError(name)
+        # Only for a name not found otherwise: each rule's call is made once, then found.
+        if name not in RULES:
+            raise AttributeError(name)
+        call = functools.partial(self._call, name)
+        setattr(self, name, call)
+        return call
 
     def _call(self, rule: str, *args: Any, **kwargs: Any) -> Any:
         conn = getattr(self._local, "conn", None)

@@ -19,12 +19,14 @@ import requests
 from suite_runs import SECRET as SUITE_SECRET
 from suite_runs import WITH_SECRET, run_contract_suite
 from support import (
+    FIXTURES,
     MOCKSERVER,
     MORGAN,
     PARTICIPANTS,
     ROOT,
     SAM,
     SECRET,
+    SPEC,
     ServeProcess,
     at_once,
     bearer,
@@ -33,12 +35,16 @@ from support import (
 )
 
 from contract_tests.lifecycle import FAILED, PASSED, Credentials, Lifecycles
+from mockserver import create_app
 from mockserver.contract.index import Contract
 from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 from mockserver.resources import infer
-from mockserver.store import RuleViolation
+from mockserver.store import MemoryStore, RuleViolation
+from mockserver.store.fixtures import load_fixtures
+from mockserver.store.state_process import start_state_process
 
 CLIENTS = 32
+CHAT_PATH = PARTICIPANTS.rsplit("/", 1)[0]
 BOOKINGS = ROOT / "tests" / "specs" / "bookings.yaml"
 
 
@@ -107,15 +113,25 @@ def started_at(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19])
 
 
-def test_a_state_process_gone_is_a_503_and_the_mock_stops(workers):
+def test_a_state_process_gone_is_a_503_and_nothing_else():
+    # The app and its client in this process, the state process killed: every rule is a
+    # 503 in the envelope, never a 500.
+    client = start_state_process(MemoryStore(load_fixtures(FIXTURES)))
+    try:
+        app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store=client)
+        assert app.test_client().get(CHAT_PATH, headers=bearer()).status_code == 200
+        os.kill(client.pid, signal.SIGKILL)
+        os.waitpid(client.pid, 0)
+        response = app.test_client().get(CHAT_PATH, headers=bearer())
+        assert response.status_code == 503
+        assert response.json["code"] == "STORE_UNAVAILABLE"
+    finally:
+        client.close()
+
+
+def test_the_mock_stops_when_its_state_process_dies(workers):
     state = min(worker_pids(workers.process, 3), key=started_at)  # forked before the workers
     os.kill(state, signal.SIGKILL)
-    try:
-        response = requests.get(workers.base_url + PARTICIPANTS.rsplit("/", 1)[0], headers=bearer(), timeout=10)
-        assert response.status_code == 503
-        assert response.json()["code"] == "STORE_UNAVAILABLE"
-    except requests.ConnectionError:
-        pass  # the parent stopped the workers first
     assert workers.process.wait(timeout=15) == 1  # it stops rather than serve without its state
 
 

@@ -90,7 +90,7 @@ def add_error_responses(document: Document, operations, additions: Additions) ->
             if _declared(status, [str(key) for key in responses], _beyond_path(document.data, op, item)):
                 continue
             if SHARED.get(status) in shared:  # the document's own response for this failure
-                responses[str(status)] = {"$ref": f"#/components/responses/{SHARED[status]}"}
+                responses[str(status)] = {"$ref": f"#/components/responses/{SHARED[status]}", ADDED: True}
                 why += f", as its {SHARED[status]} response"
             else:
                 schema_ref = schema_ref or _error_schema(document.data)

@@ -59,15 +59,15 @@ def refusal_line(contract: Contract) -> str:
         declared = added = 0
         for operation in contract.operations:
             responses = contract.document["paths"][operation.path][operation.method.lower()].get("responses") or {}
-            own = [
-                str(key)
-                for key, response in responses.items()
-                if not (isinstance(response, dict) and response.get(ADDED))
-            ]
-            if error_key(status, own) is not None:
-                declared += 1
-            elif str(status) in responses:
+            # The response the mock answers with, as the negotiator picks it from the served statuses.
+            key = error_key(status, [str(key) for key in responses])
+            if key is None:
+                continue
+            response = responses.get(key)
+            if isinstance(response, dict) and response.get(ADDED):
                 added += 1
+            else:
+                declared += 1
         if declared or added:
             parts.append(
                 f"{what}: the operation's declared status ({declared}), else the {status} the mock adds ({added})"

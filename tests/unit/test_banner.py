@@ -111,3 +111,40 @@ def test_what_the_document_says_is_printed_on_one_bounded_line(tmp_path):
     assert '..." 1\\r\\n2 (OpenAPI 3.0.3); servers: /v0\\n, /v1\\n, /v2\\n and 2 more' in lines[0]
     assert len(lines[0]) < 200
     assert lines[2] == f"  a\\nb (apiKey in header): header X\\x00Key: {DEFAULT_API_KEY}"
+
+
+def test_the_refusal_line_counts_a_shared_response_the_mock_added_and_a_403_as_no_401(tmp_path):
+    # The mock answers bad data with the document's shared BadRequest and a bad token with
+    # the 401 it adds (a declared 403 is no answer to it): both added, neither declared.
+    spec = tmp_path / "shared_responses.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "t", "version": "1"},
+                "paths": {
+                    "/x/{id}": {
+                        "post": {
+                            "security": [{"bearer": []}],
+                            "parameters": [
+                                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                            ],
+                            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                            "responses": {"200": {"description": "ok"}, "403": {"description": "no"}},
+                        }
+                    }
+                },
+                "components": {
+                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                    "responses": {"BadRequest": {"description": "bad"}},
+                },
+            }
+        )
+    )
+    from mockserver import create_app
+
+    served = create_app(spec, FIXTURES).extensions["mockserver.contract"]
+    assert banner.refusal_line(served) == (
+        "Refusals: bad data: the operation's declared status (0), else the 400 the mock adds (1);"
+        " a missing or bad credential: the operation's declared status (0), else the 401 the mock adds (1)"
+    )

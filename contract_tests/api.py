@@ -51,8 +51,11 @@ def send(
 
 
 def method_of(operation_id: str) -> str:
-    spec_path(operation_id)  # a clear error for an operation the contract lacks
-    return operations()[operation_id][0]
+    try:
+        return operations()[operation_id][0]
+    except KeyError:
+        spec_path(operation_id)  # the clear error for an operation the contract lacks
+        raise
 
 
 def data(exchange: Exchange, status: int = 200) -> Any:

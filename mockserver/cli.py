@@ -28,9 +28,8 @@ from mockserver.server.logs import configure_logging
 from mockserver.server.reloading import Watcher
 from mockserver.server.serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
 from mockserver.settings import SettingsError
-from mockserver.store import DEFAULT_PREFIX, MEMORY, STATE_LIMITS_ENV, StateLimits, StoreError
+from mockserver.store import DEFAULT_PREFIX, MEMORY, STATE_LIMITS_ENV, StateLimits, StoreError, open_store
 from mockserver.store.fixtures import FixtureError, load_fixtures
-from mockserver.store.memory import MemoryStore
 from mockserver.store.state_process import start_state_process
 
 spec_option = click.option(
@@ -273,7 +272,7 @@ def serve(
         verification = token_verification(auth, jwt_issuer, jwt_audience)
         if workers > 1 and store_url == MEMORY:
             # One process holds the state in memory; the workers call its rules.
-            state_process = start_state_process(MemoryStore(load_fixtures(fixtures), limits))
+            state_process = start_state_process(open_store(load_fixtures(fixtures), MEMORY, limits=limits))
         app = create_app(
             spec,
             fixtures,

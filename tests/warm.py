@@ -103,8 +103,8 @@ def _child(command: dict) -> None:
     code = 1
     try:
         os.setpgid(0, 0)  # away from the parent's terminal signals
-        for fd, name, mode in ((1, "stdout", os.O_WRONLY | os.O_CREAT | os.O_TRUNC), (2, "stderr", None)):
-            target = os.open(command[name], mode or os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            target = os.open(command[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(target, fd)
             os.close(target)
         null = os.open(os.devnull, os.O_RDONLY)

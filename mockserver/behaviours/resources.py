@@ -52,7 +52,7 @@ from mockserver.pipeline.validate.json_body import strict_json_loads
 from mockserver.resources import Listing, Placement, Resource, ResourceModel, Role
 from mockserver.resources.values import as_text, at, is_page_size, put, redrawn
 from mockserver.store import RuleViolation
-from mockserver.store.items import Below, Seed
+from mockserver.store.items import Below, Seed, id_number
 
 log = logging.getLogger("mockserver")
 
@@ -122,6 +122,7 @@ class ResourceBehaviours:
         self._shapes: dict[str, _Shape] = {}
         # operationId -> its declared success answer and that answer's JSON schema, found once.
         self._successes: dict[str, tuple[Answer | None, Any]] = {}
+        self._numbered_ids: dict[str, bool] = {}  # resource -> whether its IDs are numbers
         for resource in resources:
             for role in resource.operations:
                 key = negotiator.success_key(role.operation_id)
@@ -205,8 +206,12 @@ class ResourceBehaviours:
         return self._item_answer(role, role.response, stored)
 
     def _add_with_new_id(self, call: Call, resource: Resource, scope: tuple, item: dict, id_schema: dict) -> Any:
-        if self._numbered(call, resource, scope, id_schema):  # one above the largest, taken atomically
-            return call.store.add_numbered_item(resource.name, scope, resource.id.property, item)
+        if self._numbered(resource.name, id_schema):  # one above the largest, taken atomically
+            stored = call.store.add_numbered_item(resource.name, scope, resource.id.property, item)
+            number = stored[resource.id.property]
+            if self.checker.is_valid(id_schema, number):
+                return stored
+            call.store.delete_item(resource.name, scope, str(number))  # past a `maximum`: an ID of another kind
         for _ in range(MAX_ID_TRIES):  # a generated ID another create took meanwhile: the next one
             item_id = item[resource.id.property] = self._new_id(call, resource, scope, id_schema)
             try:
@@ -216,11 +221,11 @@ class ResourceBehaviours:
                     raise
         raise RuleViolation("CONFLICT", "Conflict", f"No free ID for a new {resource.name} item", "conflict")
 
-    def _numbered(self, call: Call, resource: Resource, scope: tuple, schema: dict) -> bool:
-        """The IDs are numbers, and one above the largest is one the schema takes."""
-        if not schema or self.generator.type_of(schema) not in ("integer", "number"):
-            return False
-        return self.checker.is_valid(schema, call.store.largest_number(resource.name, scope) + 1)
+    def _numbered(self, name: str, schema: dict) -> bool:
+        """The resource's IDs are numbers (its schema's type, looked up once)."""
+        if name not in self._numbered_ids:
+            self._numbered_ids[name] = bool(schema) and self.generator.type_of(schema) in ("integer", "number")
+        return self._numbered_ids[name]
 
     def _new_id(self, call: Call, resource: Resource, scope: tuple, schema: dict) -> Any:
         candidates = [str(uuid.uuid4()), uuid.uuid4().hex[:24], uuid.uuid4().hex, f"{resource.name[:3]}_{_hex(12)}"]
@@ -521,10 +526,6 @@ def _scope(resource: Resource, call: Call) -> tuple[str, ...]:
     return tuple(as_text(call.path.get(name)) for name in resource.scope)
 
 
-def _number(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
 def _hex(length: int) -> str:
     return uuid.uuid4().hex[:length]
 
@@ -550,7 +551,7 @@ def _page(listing: Listing, query: dict[str, Any]) -> tuple[int, int | None]:
         return max(offset, 0), size
     if paging.style == "cursor":
         cursor = next((v for n, v in values.items() if not is_page_size(n) and v is not None), None)
-        offset = _number(str(cursor)) if cursor is not None else 0
+        offset = id_number(str(cursor)) if cursor is not None else 0
         return offset or 0, size
     return 0, size
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from mockserver.contract.loading import Document, Problem, SpecError, array_index, escape, pointer_parts
+from mockserver.contract.loading import Document, Problem, SpecError, escape, pointer_parts
+from mockserver.contract.pointers import lookup_ref
 
 # Keys whose values are data (examples, defaults...), not schema or document structure.
 DATA_KEYS = {"example", "examples", "default", "enum", "const", "value"}
@@ -120,10 +121,14 @@ class _Walker:
         added = {}
         for option in [*(node.get("oneOf") or []), *(node.get("anyOf") or [])]:
             ref = option.get("$ref") if isinstance(option, dict) else None
-            target = self._target(ref) if isinstance(ref, str) and ref.startswith("#/components/schemas/") else None
+            target = (
+                lookup_ref(self.document.data, ref, None)
+                if isinstance(ref, str) and ref.startswith("#/components/schemas/")
+                else None
+            )
             prop = target.get("properties", {}).get(name) if isinstance(target, dict) else None
             if isinstance(prop, dict) and isinstance(prop.get("$ref"), str):
-                prop = self._target(prop["$ref"])
+                prop = lookup_ref(self.document.data, prop["$ref"], None)
             if not isinstance(prop, dict):
                 continue
             values = [prop["const"]] if "const" in prop else prop.get("enum")
@@ -140,18 +145,6 @@ class _Walker:
                 f"no mapping for the values {shown} of {name!r}, which name no schema: each mapped to the option"
                 " whose property allows only it",
             )
-
-    def _target(self, ref: str, missing: Any = None) -> Any:
-        """The node a local `$ref` points at, or `missing`."""
-        node: Any = self.document.data
-        for part in pointer_parts(ref[1:]):
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and (index := array_index(part, len(node))) is not None:
-                node = node[index]
-            else:
-                return missing
-        return node
 
     def _type_array_in_30(self, node: dict, types: list, pointer: str) -> None:
         others = [name for name in types if name != "null"]
@@ -190,7 +183,7 @@ class _Walker:
             self.warn(pointer, f"$ref {ref} {reason}; no operation uses it")
 
     def _resolves(self, ref: str) -> bool:
-        return self._target(ref, _MISSING) is not _MISSING
+        return lookup_ref(self.document.data, ref, _MISSING) is not _MISSING
 
     def _in_place_cycles(self) -> list[tuple[str, str]]:
         """(pointer, ref) of each $ref that closes a cycle of schemas applied in place: the

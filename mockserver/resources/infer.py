@@ -412,8 +412,8 @@ class _Inference:
             )
             return self._skip(operation, BESIDE_COLLECTION, why)
         why = f"{path} ends in no parameter, and no path below it does: neither an item nor a collection"
-        below = [p for p in self.operations if p != path and p.startswith(path.rstrip("/") + "/") and _segments(p)]
-        if any(_parameter(_segments(p)[-1]) for p in below):  # (`/`, the root, has no segment)
+        below = [_segments(p) for p in self.operations if p != path and p.startswith(path.rstrip("/") + "/")]
+        if any(_parameter(segments[-1]) for segments in below):  # (p != path: `/`, the root, has no segment)
             why = f"{path} ends in no parameter, and is the collection of no item path (one segment below it)"
         return self._skip(operation, NO_ITEM_PATH, why)
 

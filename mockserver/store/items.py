@@ -92,31 +92,26 @@ class ItemRules:
         """Store `item` with the ID one above the collection's largest number, chosen and
         taken in one step, so that parallel creates never pick the same one. What it stored."""
         with self._lock:
-            number = self.largest_number(resource, scope) + 1
+            number = self._largest_number(resource, scope) + 1
             return self.add_item(resource, scope, str(number), {**item, id_property: number}, conflict=True)
 
-    def largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
-        """The largest of the collection's IDs that are numbers (0: none), for a new one above it."""
-        with self._lock:
-            return self._largest_number(resource, scope)
-
     def _largest_number(self, resource: str, scope: tuple[str, ...]) -> int:
-        """Each store's own way (the memory store keeps it; this scans every ID)."""
+        """The largest of the collection's IDs that are numbers (0: none), each store's own
+        way (the memory store keeps it; this scans every ID)."""
         return largest_id_number(self._items(resource, scope))
 
     def items_page(
         self,
         resource: str,
         scope: tuple[str, ...],
-        where: Mapping[str, Collection[str]] | None = None,
-        start: int = 0,
-        size: int | None = None,
+        where: Mapping[str, Collection[str]],
+        start: int,
+        size: int | None,
     ) -> tuple[list[Any], int]:
         """The items whose property `name` reads (as a query writes it) as one of
         `where[name]`, in the order they were added: copies of those from `start`, at most
         `size` (None: all); and how many match. Only the page is copied: a list of a few
         of many items costs its page, not the collection."""
-        where = where or {}
         with self._lock:
             matching = [
                 item

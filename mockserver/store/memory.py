@@ -105,7 +105,7 @@ class _Items(MutableMapping):
         del items[item_id]
         if not items:
             del self._collections[self._key]
-        if self._largest.get(self._key) == id_number(item_id):
+        if (number := id_number(item_id)) and self._largest.get(self._key) == number:
             del self._largest[self._key]  # found again when next asked for
 
     def largest_number(self) -> int:

@@ -70,6 +70,10 @@ def test_two_workers_and_the_state_process_change_one_participant_exactly_once(w
         assert removed == {200: 1, 400: CLIENTS - 1}
         added = spread(workers.base_url, "POST", PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN))
         assert added == {200: 1, 400: CLIENTS - 1}
+    # The refusals crossed from the state process whole: their code, whichever worker answers.
+    for _ in range(4):
+        again = requests.post(workers.base_url + PARTICIPANTS, json={"userId": SAM}, headers=bearer(MORGAN), timeout=10)
+        assert again.json()["code"] == "ALREADY_A_PARTICIPANT"
     # A refresh token is spent once, whichever worker each client reaches.
     login = requests.post(
         workers.base_url + "/api/auth/login",
@@ -148,6 +152,7 @@ def test_a_rule_violation_crosses_processes_whole():
 def test_the_state_process_leaves_with_its_parent():
     served = ServeProcess("--workers", "2", env={"MOCKSERVER_JWT_SECRET": SECRET})
     pids = worker_pids(served.process, 3)
+    assert len(pids) == 3  # the state process and two workers, all to be gone
     served.process.send_signal(signal.SIGKILL)  # no chance to stop its children
     served.process.wait(timeout=10)
     deadline = time.monotonic() + 10

@@ -215,7 +215,7 @@ class _WhatTheWireSays:
                 or "contentEncoding" in schema
                 or schema.get("format") in ("binary", "byte")
             ):
-                return value.decode("latin-1") if isinstance(self, V31RequestUnmarshaller) else value
+                return value.decode("latin-1") if self.binary_as_text else value
             try:
                 value = value.decode("utf-8")
             except UnicodeDecodeError:
@@ -367,11 +367,11 @@ _TYPE_LISTS = {
 
 
 class _V30RequestUnmarshaller(_WhatTheWireSays, V30RequestUnmarshaller):
-    pass
+    binary_as_text = False  # OpenAPI 3.0's validator takes bytes for a binary string
 
 
 class _V31RequestUnmarshaller(_WhatTheWireSays, V31RequestUnmarshaller):
-    pass
+    binary_as_text = True  # 3.1's (JSON Schema's) string is text only
 
 
 REQUEST_UNMARSHALLERS = {"3.0": _V30RequestUnmarshaller, "3.1": _V31RequestUnmarshaller}

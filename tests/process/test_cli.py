@@ -121,9 +121,9 @@ def test_another_documents_banner_and_challenge_speak_of_that_document():
         == 'Document "Bookings" 1.0 (OpenAPI 3.0.3); servers: /v1; served under the first one\'s base path /v1'
     )
     assert banner[3] == (
-        "Refusals: bad data: the operation's declared status (9), else the 400 the mock adds (2); "
+        "Refusals: bad data: the operation's declared status (6), else the 400 the mock adds (5); "
         "a missing or bad credential: the operation's declared status (0), else the 401 the mock adds (11); "
-        "an unknown ID: the operation's declared status (8), else the 404 the mock adds (0)"
+        "an unknown ID: the operation's declared status (6), else the 404 the mock adds (2)"
     )
     assert banner[4].startswith("State kept for 3 inferred resources (11 operations: bookings, notes, tags)")
     assert banner[6:8] == [

@@ -10,6 +10,7 @@ the security stage, which runs first and verifies tokens itself.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -249,8 +250,9 @@ def _text_as(text: str, types: list[str]) -> Any:
     (A part has no null: its text `null` is the string "null".)"""
     if "boolean" in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
-    if "integer" in types and re.fullmatch(r"[-+]?\d{1,18}", text):
-        return int(text)
+    if "integer" in types and re.fullmatch(r"[-+]?\d+", text):
+        with contextlib.suppress(ValueError):  # past Python's 4,300 digits: left as text
+            return int(text)
     if "number" in types and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
         return float(text)
     return text

@@ -27,10 +27,10 @@ from mockserver.server.deployment import LOOPBACK_HOSTS, is_loopback, safeguards
 from mockserver.server.logs import configure_logging
 from mockserver.server.reloading import Watcher
 from mockserver.server.serving import ConnectionLimits, create_server, listening_socket, serve_in_processes
+from mockserver.server.sharing import Shared
 from mockserver.settings import SettingsError
 from mockserver.store import DEFAULT_PREFIX, MEMORY, STATE_LIMITS_ENV, StateLimits, StoreError, open_store
 from mockserver.store.fixtures import FixtureError, load_fixtures
-from mockserver.store.state_process import start_state_process
 
 spec_option = click.option(
     "--spec",
@@ -265,51 +265,68 @@ def serve(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--state-limits") from None
     options = ControlOptions(delay, journal_size, prefer_skips_auth, seed)
-    state_process = None
+    sharing = None  # what the workers share, in a process of its own
     try:
-        guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
-        secret = settings.jwt_secret(default_allowed=not shared)
-        verification = token_verification(auth, jwt_issuer, jwt_audience)
-        if workers > 1 and store_url == MEMORY:
-            # One process holds the state in memory; the workers call its rules.
-            state_process = start_state_process(open_store(load_fixtures(fixtures), MEMORY, limits=limits))
-        app = create_app(
-            spec,
-            fixtures,
-            secret,
-            guards,
-            options,
-            state_process,
-            store_url=store_url,
-            store_prefix=store_prefix,
-            limits=limits,
-            auth=verification,
-        )
-    except (SpecError, FixtureError, SettingsError, StoreError) as exc:
-        if state_process:
-            state_process.close()
-        raise click.ClickException(str(exc)) from None
-    watcher = None
-    if watch:
-        watcher = Watcher(
-            app,
-            spec,
-            fixtures,
-            lambda store: create_app(spec, fixtures, secret, guards, options, store, auth=verification),
-        )
-    try:
-        limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
+        try:
+            guards = safeguards(shared, host, admin_token, cors_origins, rate_limit, max_token_lifetime)
+            secret = settings.jwt_secret(default_allowed=not shared)
+            verification = token_verification(auth, jwt_issuer, jwt_audience)
+            if workers > 1:
+                memory = open_store(load_fixtures(fixtures), MEMORY, limits=limits) if store_url == MEMORY else None
+                sharing = Shared(workers, seed, memory)
+            app = create_app(
+                spec,
+                fixtures,
+                secret,
+                guards,
+                options,
+                sharing.store if sharing else None,
+                store_url=store_url,
+                store_prefix=store_prefix,
+                limits=limits,
+                auth=verification,
+                shared=sharing,
+            )
+        except (SpecError, FixtureError, SettingsError, StoreError) as exc:
+            raise click.ClickException(str(exc)) from None
+        watcher = None
+        if watch:
+            watcher = Watcher(
+                app,
+                spec,
+                fixtures,
+                lambda store: create_app(spec, fixtures, secret, guards, options, store, auth=verification),
+            )
+        try:
+            limits = ConnectionLimits(max_connections, idle_timeout, header_timeout, body_timeout, request_timeout)
+            if workers > 1:
+                sock = listening_socket(host, port)
+                effective_port = sock.getsockname()[1]
+            else:
+                server = create_server(watcher.app if watcher else app, host, port, threads, limits)
+                effective_port = server.effective_port
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        url = f"http://{host}:{effective_port}"
+        handler = _banner(app, spec, fixtures, url, shared, verification, workers, threads, sharing, watcher)
         if workers > 1:
-            sock = listening_socket(host, port)
-            effective_port = sock.getsockname()[1]
-        else:
-            server = create_server(watcher.app if watcher else app, host, port, threads, limits)
-            effective_port = server.effective_port
-    except OSError as exc:
-        if state_process:
-            state_process.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    url = f"http://{host}:{effective_port}"
+            sys.exit(serve_in_processes(app, sock, workers, threads, limits, sharing.worker_started))
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if watcher:
+                watcher.stop()
+            server.close()
+            logging.getLogger().removeHandler(handler)
+    finally:
+        if sharing:
+            sharing.close()
+
+
+def _banner(app, spec, fixtures, url, shared, verification, workers, threads, sharing, watcher) -> logging.Handler:
+    """What the mock serves and how to call it, on stdout; its log's handler, installed."""
     startup = app.extensions["mockserver.startup"]
     for problem in startup["problems"]:
         click.echo(f"warning: {problem}", err=True)
@@ -335,9 +352,11 @@ def serve(
         )
     store = app.extensions["mockserver.store"]
     state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
-    if state_process:
+    if sharing and sharing.store:
         state += " (a process of its own, which every worker calls)"
     click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
+    if sharing:
+        click.echo("The workers share one journal, the fault rules, deletions and the rate limit")
     for line in banner.credential_lines(contract, store.users, fixtures, shared):
         click.echo(line)
     admin = '-H "Authorization: Bearer $MOCKSERVER_ADMIN_TOKEN" ' if shared else ""
@@ -348,21 +367,7 @@ def serve(
     click.echo(f"Reset the state with: curl -X POST {admin}-H 'Content-Type: application/json' {url}/__mock/reset")
     click.echo(f"Console (requests, state, fault rules): {url}/__mock/")
     sys.stdout.flush()
-    if workers > 1:
-        try:
-            sys.exit(serve_in_processes(app, sock, workers, threads, limits))
-        finally:
-            if state_process:
-                state_process.close()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if watcher:
-            watcher.stop()
-        server.close()
-        logging.getLogger().removeHandler(handler)
+    return handler
 
 
 @main.command()

@@ -80,20 +80,91 @@ class Rule:
         }
 
 
-class FaultRules:
-    """The active rules, shared by every request thread."""
+class RuleBook:
+    """The active rules, shared by every request thread (and, in the state process, by
+    every worker: server/sharing.py). `active` (a shared number, or None) is kept at the
+    count of rules, so that a worker asks the state process only when there are any."""
 
-    def __init__(self, admin_document: dict, declared: dict[str, list[str]], seed: int | None = None) -> None:
-        # A POST body is checked against the admin document's FaultRuleInput, the rule's one definition.
-        registry = Registry().with_resource(ADMIN_URI, Resource.from_contents(admin_document, DRAFT202012))
-        rule_schema = {"$ref": f"{ADMIN_URI}#/components/schemas/FaultRuleInput"}
-        self.validator = Draft202012Validator(rule_schema, registry=registry)
-        self.declared = declared  # operationId -> declared status keys
+    def __init__(self, seed: int | None = None, active: Any = None) -> None:
         self.rules: list[Rule] = []
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.seed = seed
         self.rng = random.Random(seed)  # for rules without a seed of their own
+        self.active = active
+
+    def add(self, fields: dict[str, Any]) -> Rule:
+        """A rule of checked `fields` (a FaultRuleInput)."""
+        with self.lock:
+            seed = fields.get("seed")
+            rule = Rule(
+                id=f"fault_{next(self.ids)}",
+                operation_id=fields["operationId"],
+                delay_ms=fields.get("delayMs"),
+                status=fields.get("status"),
+                fault=fields.get("fault"),
+                rate=float(fields.get("rate", 1)),
+                remaining=fields.get("times"),
+                seed=seed,
+                rng=random.Random(seed if seed is not None else self.rng.getrandbits(64)),
+            )
+            self.rules.append(rule)
+            self._count()
+        return rule
+
+    def take(self, operation_id: str) -> Rule | None:
+        """The rule that applies to this call of `operation_id`, counted as applied."""
+        with self.lock:
+            for rule in self.rules:
+                if rule.operation_id != operation_id:
+                    continue
+                if rule.rate < 1 and rule.rng.random() >= rule.rate:
+                    continue
+                rule.applied += 1
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self.rules.remove(rule)
+                        self._count()
+                return rule
+        return None
+
+    def listing(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [rule.document() for rule in self.rules]
+
+    def remove(self, rule_id: str) -> bool:
+        with self.lock:
+            kept = [rule for rule in self.rules if rule.id != rule_id]
+            removed = len(kept) != len(self.rules)
+            self.rules = kept
+            self._count()
+        return removed
+
+    def clear(self) -> None:
+        """No rules; the generators start again from --seed, so a reset run repeats."""
+        with self.lock:
+            self.rules = []
+            self.rng = random.Random(self.seed)
+            self._count()
+
+    def _count(self) -> None:
+        if self.active is not None:
+            self.active.value = len(self.rules)
+
+
+class FaultRules:
+    """The rules as the admin API adds them: each POST body checked against the admin
+    document's FaultRuleInput (the rule's one definition) and the served operations, then
+    kept in `book` (this process's, or the workers' shared one)."""
+
+    def __init__(self, admin_document: dict, declared: dict[str, list[str]], book: RuleBook) -> None:
+        registry = Registry().with_resource(ADMIN_URI, Resource.from_contents(admin_document, DRAFT202012))
+        rule_schema = {"$ref": f"{ADMIN_URI}#/components/schemas/FaultRuleInput"}
+        self.validator = Draft202012Validator(rule_schema, registry=registry)
+        self.declared = declared  # operationId -> declared status keys
+        self.book = book
+        self.take, self.listing, self.remove, self.clear = book.take, book.listing, book.remove, book.clear
 
     def add(self, body: Any) -> Rule:
         """A rule from a POST body; a 400 ApiError naming the field when it is not one."""
@@ -111,54 +182,7 @@ class FaultRules:
         if status is not None and not _declares(self.declared[operation_id], status):
             declared = ", ".join(self.declared[operation_id])
             raise _invalid("status", f"{operation_id} does not declare status {status}; declared: {declared}")
-        with self.lock:
-            seed = body.get("seed")
-            rule = Rule(
-                id=f"fault_{next(self.ids)}",
-                operation_id=operation_id,
-                delay_ms=body.get("delayMs"),
-                status=status,
-                fault=body.get("fault"),
-                rate=float(body.get("rate", 1)),
-                remaining=body.get("times"),
-                seed=seed,
-                rng=random.Random(seed if seed is not None else self.rng.getrandbits(64)),
-            )
-            self.rules.append(rule)
-        return rule
-
-    def take(self, operation_id: str) -> Rule | None:
-        """The rule that applies to this call of `operation_id`, counted as applied."""
-        with self.lock:
-            for rule in self.rules:
-                if rule.operation_id != operation_id:
-                    continue
-                if rule.rate < 1 and rule.rng.random() >= rule.rate:
-                    continue
-                rule.applied += 1
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining == 0:
-                        self.rules.remove(rule)
-                return rule
-        return None
-
-    def listing(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [rule.document() for rule in self.rules]
-
-    def remove(self, rule_id: str) -> bool:
-        with self.lock:
-            kept = [rule for rule in self.rules if rule.id != rule_id]
-            removed = len(kept) != len(self.rules)
-            self.rules = kept
-        return removed
-
-    def clear(self) -> None:
-        """No rules; the generators start again from --seed, so a reset run repeats."""
-        with self.lock:
-            self.rules = []
-            self.rng = random.Random(self.seed)
+        return self.book.add(body)
 
 
 def _declares(statuses: list[str], status: int) -> bool:

@@ -15,6 +15,7 @@ import itertools
 import re
 import threading
 from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -161,14 +162,20 @@ class Journal:
     names) are redacted besides the names that look secret (redaction.py)."""
 
     def __init__(
-        self, size: int = DEFAULT_SIZE, secret_names: tuple[str, ...] | list[str] = (), max_bytes: int | None = None
+        self,
+        size: int = DEFAULT_SIZE,
+        secret_names: tuple[str, ...] | list[str] = (),
+        max_bytes: int | None = None,
+        ids: Iterator[int] | None = None,
     ) -> None:
+        """`ids`: the entries' numbers (by default 1, 2, ...; the workers of one mock
+        number theirs from one shared count, server/sharing.py)."""
         self.size = size
         self.max_bytes = settings.JOURNAL_MAX_BYTES if max_bytes is None else max_bytes
         self.redactor = Redactor(secret_names)
         self.entries: deque[Entry] = deque()
         self.bytes = 0  # the cost of the entries kept
-        self.ids = itertools.count(1)
+        self.ids = itertools.count(1) if ids is None else ids
         self.lock = threading.Lock()
 
     def record(self, **fields: Any) -> None:
@@ -190,15 +197,27 @@ class Journal:
     def listing(self, filters: MultiDict) -> list[dict[str, Any]]:
         """The entries, newest first, that match every filter of a GET's query; a 400
         ApiError naming a filter that is malformed."""
+        plain, limit = read_filters(filters)
+        return self.selection(plain, limit)
+
+    def selection(self, filters: Mapping[str, str], limit: int | None) -> list[dict[str, Any]]:
+        """The documents of the newest `limit` entries that match `filters`, newest first."""
         tests = list(_tests(filters))
-        limit = _positive("limit", filters.get("limit"))
         with self.lock:
             entries = list(self.entries)
-        selected = [entry for entry in reversed(entries) if all(test(entry) for test in tests)]
-        return [entry.document for entry in selected[:limit]]
+        selected = (entry for entry in reversed(entries) if all(test(entry) for test in tests))
+        return [entry.document for entry in itertools.islice(selected, limit)]
 
 
-def _tests(filters: MultiDict):
+def read_filters(filters: Mapping[str, str]) -> tuple[dict[str, str], int | None]:
+    """A GET's filters, checked (a 400 ApiError naming one that is malformed), as a plain
+    mapping, and its limit."""
+    plain = filters.to_dict() if isinstance(filters, MultiDict) else dict(filters)
+    list(_tests(plain))
+    return plain, _positive("limit", plain.get("limit"))
+
+
+def _tests(filters: Mapping[str, str]):
     operation_id, method = filters.get("operationId"), filters.get("method", "").upper()
     if operation_id is not None:
         yield lambda entry: entry.operation_id == operation_id

@@ -21,7 +21,7 @@ import yaml
 from flask import Flask, Response, g, jsonify, request
 
 from mockserver.contract.index import Contract
-from mockserver.controls.faults import DROP_CONNECTION, FaultRules, Latency
+from mockserver.controls.faults import DROP_CONNECTION, FaultRules, Latency, RuleBook
 from mockserver.controls.journal import DEFAULT_SIZE, Journal
 from mockserver.errors import ApiError
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
@@ -67,18 +67,22 @@ class Controls:
         model: ResourceModel | None = None,
         served: tuple[str, ...] = (),
         hand_written: tuple[str, ...] = (),
+        shared: Any = None,
     ) -> None:
+        """`shared`: what the workers of one mock share (server/sharing.py), or None."""
         self.negotiator = negotiator
         self.options = options
         self.document = admin_document()
-        self.faults = FaultRules(self.document, negotiator.statuses, options.seed)
+        book = shared.rule_book() if shared else RuleBook(options.seed)
+        self.faults = FaultRules(self.document, negotiator.statuses, book)
         # The journal's bytes are a limit of the state's (--state-limits journal_bytes=).
         limits = getattr(app.extensions.get("mockserver.store"), "limits", None)
-        self.journal = Journal(
-            options.journal_size,
-            contract_names(contract.security_schemes),
-            limits.journal_bytes if limits else None,
-        )
+        secret_names = contract_names(contract.security_schemes)
+        max_bytes = limits.journal_bytes if limits else None
+        if shared:
+            self.journal = shared.journal(options.journal_size, secret_names, max_bytes)
+        else:
+            self.journal = Journal(options.journal_size, secret_names, max_bytes)
         self.operations = [
             {
                 "operationId": operation.operation_id,

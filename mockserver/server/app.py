@@ -50,6 +50,7 @@ from mockserver.server.behave import Behave
 from mockserver.server.deployment import LOCAL, Safeguards
 from mockserver.server.hooks import AsteriskTarget, Guards, RequestStart, install
 from mockserver.server.rate_limit import RateLimit
+from mockserver.server.sharing import Shared
 from mockserver.store import DEFAULT_PREFIX, MEMORY, StateLimits, Store, StoreUnavailable, open_store
 from mockserver.store.fixtures import load_fixtures
 
@@ -93,6 +94,7 @@ def create_app(
     store_prefix: str = DEFAULT_PREFIX,
     limits: StateLimits | None = None,
     auth: TokenVerification = MOCK_TOKENS,
+    shared: Shared | None = None,
 ) -> Flask:
     """Build a mock server; raises SpecError or FixtureError when its inputs are broken,
     SettingsError when the secret is too short (or a shared mock lacks its own API key, or
@@ -100,11 +102,12 @@ def create_app(
     app serves its state instead of opening one (a contract reloaded by `serve --watch`).
     The store holds at most its `limits` (by default MOCKSERVER_STATE_LIMITS's,
     store/budget.py). `auth` is what the bearer schemes accept (`serve --auth`,
-    pipeline/security/verification.py): by default the mock's own tokens."""
+    pipeline/security/verification.py): by default the mock's own tokens. `shared`: what
+    the workers of `serve --workers N` share (sharing.py), its store as `store`."""
     started = time.perf_counter()
     contract, model, served = served_contract(Path(spec_path))
     validator = RequestValidator(contract)
-    negotiator = Negotiator(contract.source, contract.version)
+    negotiator = Negotiator(contract.source, contract.version, shared.deleted_paths() if shared else None)
     for operation in contract.operations:
         negotiator.prepare(operation.operation_id, operation.path, operation.method)
     fixtures_dir = Path(fixtures_dir)
@@ -129,7 +132,7 @@ def create_app(
     app.extensions["mockserver.validator"] = validator
     app.extensions["mockserver.negotiator"] = negotiator
     kept = tuple(resource.name for resource in served)
-    controls = Controls(app, contract, negotiator, options, model, kept, tuple(sorted(handwritten)))
+    controls = Controls(app, contract, negotiator, options, model, kept, tuple(sorted(handwritten)), shared)
     app.extensions["mockserver.controls"] = controls
     # In request order: the request ID, the guards, latency and the journal, the rate limit.
     hooks: list = [
@@ -150,7 +153,7 @@ def create_app(
             for operation in contract.operations
             if "429" in contract.document["paths"][operation.path][operation.method.lower()].get("responses", {})
         }
-        hooks.append(RateLimit(declares_429, safeguards.rate_limit))
+        hooks.append(RateLimit(declares_429, safeguards.rate_limit, shared.failures() if shared else None))
     install(app, hooks)
 
     def api_error(exc: ApiError) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import limits
 from flask import Response, request
@@ -18,13 +19,18 @@ from limits.strategies import MovingWindowRateLimiter
 from mockserver.errors import ApiError
 
 
+def new_limiter() -> MovingWindowRateLimiter:
+    return MovingWindowRateLimiter(MemoryStorage())
+
+
 class RateLimit:
     """The hook that enforces `rate` (e.g. "10/minute") on `endpoints`."""
 
-    def __init__(self, endpoints: set[str], rate: str) -> None:
+    def __init__(self, endpoints: set[str], rate: str, limiter: Any = None) -> None:
+        """`limiter`: the workers' shared one (server/sharing.py), else this process's."""
         self.endpoints = endpoints
         self.item = limits.parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = limiter if limiter is not None else new_limiter()
 
     def before(self) -> None:
         if request.endpoint not in self.endpoints:

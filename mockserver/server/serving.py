@@ -19,7 +19,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -236,12 +236,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family, backlog=1024)
 
 
-def serve_in_processes(app, sock: socket.socket, workers: int, threads: int, limits: ConnectionLimits) -> int:
+def serve_in_processes(
+    app,
+    sock: socket.socket,
+    workers: int,
+    threads: int,
+    limits: ConnectionLimits,
+    started: Callable[[], None] | None = None,
+) -> int:
     """Serve `app` from `workers` forked processes that accept on one listening socket
-    (the kernel hands each connection to one of them); returns the exit code.
+    (the kernel hands each connection to one of them), each calling `started` once
+    forked; returns the exit code.
 
     The processes share nothing but the socket, so the app's state must live outside
-    them (a shared store). SIGTERM or SIGINT stops them all; when one dies, the others
+    them (a shared store, and sharing.py's state process). SIGTERM or SIGINT stops them all; when one dies, the others
     are stopped too, so that a supervisor restarts the whole mock."""
     parent = os.getpid()
     children: set[int] = set()
@@ -250,6 +258,8 @@ def serve_in_processes(app, sock: socket.socket, workers: int, threads: int, lim
         if pid == 0:  # the worker: it serves, and never returns to the caller
             code = 1
             try:
+                if started is not None:
+                    started()
                 code = _run_worker(app, sock, threads, limits, parent)
             finally:
                 os._exit(code)

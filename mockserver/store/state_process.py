@@ -1,11 +1,15 @@
-"""The memory store shared by the processes of one mock (`serve --workers N`, state in
-memory): one process holds the `MemoryStore` and runs every rule; each worker calls them
-through a Unix socket, one round trip a call (about 45 us for a small answer, measured
-2026-12-02). The store's lock keeps a check and its change apart as in one process: of
-parallel removals of one participant, through any of the workers, exactly one succeeds.
+"""What the processes of one mock (`serve --workers N`) share: one process holds the
+objects every worker must see the same (the `MemoryStore` when the state is in memory,
+and what server/sharing.py hosts: the fault rules, the deleted paths, the failed logins)
+and runs their methods; each worker calls them through a Unix socket, one round trip a
+call (about 45 us for a small answer, measured 2026-12-02). The store's lock keeps a
+check and its change apart as in one process: of parallel removals of one participant,
+through any of the workers, exactly one succeeds.
 
-A call is a pickled (rule, args, kwargs) with its length before it; the answer a pickled
-(True, value) or (False, exception). The socket lives in a directory only this user can
+A call is a pickled (target, method, args, kwargs) with its length before it; the answer
+a pickled (True, value) or (False, exception). The same calls serve each worker's own
+objects to the others (`serve_objects`: the journal, which every worker keeps of its own
+requests and any worker lists). The socket lives in a directory only this user can
 enter (mkdtemp's 0700), so only the mock's own processes reach it; a message is still
 bounded, so that a broken one cannot make the state process allocate without end.
 A worker's thread opens its own connection on its first call.
@@ -38,15 +42,17 @@ from mockserver.store.fixtures import Fixtures, User
 from mockserver.store.memory import MemoryStore
 from mockserver.store.redis_store import StoreUnavailable
 
-# The rules a worker may call: every public method of the memory store, but those that
-# stay in the worker (what only the fixtures answer) or take a function. (`load` is both:
-# called there, and the worker keeps the fixtures it sent.)
+# The store's rules a worker calls: every public method of the memory store, but those
+# that stay in the worker (what only the fixtures answer) or take a function. (`load` is
+# both: called there, and the worker keeps the fixtures it sent.) Of the other objects, any
+# public method may be called.
 LOCAL = frozenset({"find_user_by_email", "change_item"})
 RULES = frozenset(
     name
     for name in dir(MemoryStore)
     if not name.startswith("_") and callable(getattr(MemoryStore, name)) and name not in LOCAL
 )
+STORE = "store"
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # past any state the budget allows (state_bytes)
 SWAP_ATTEMPTS = 100
 _HEADER = struct.Struct("!Q")
@@ -75,9 +81,12 @@ def _receive(conn: socket.socket) -> Any:
     return pickle.loads(_receive_exactly(conn, size))
 
 
-def start_state_process(store: MemoryStore) -> StateClient:
-    """Fork the process that holds `store` (the caller no longer uses it); the client for
-    this process and every worker forked after it."""
+def start_state_process(hosted: Mapping[str, Callable[[], Any]]) -> StateProcess:
+    """Fork the process that holds the objects `hosted` makes (each factory is called
+    there, once, on its first call: an object that starts threads must be made in the
+    process it serves); the connection for this process and every worker forked after it.
+    An object made before (the store) is handed over in a closure; the caller no longer
+    uses it."""
     directory = tempfile.mkdtemp(prefix="mockserver-state-")
     path = os.path.join(directory, "state.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -88,97 +97,86 @@ def start_state_process(store: MemoryStore) -> StateClient:
     if pid == 0:  # the state process: it serves, and never returns to the caller
         code = 1
         try:
-            _serve(store, listener, parent)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops it
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+            serve_objects(listener, _Made(hosted))
             code = 0
         finally:
             os._exit(code)
     listener.close()
-    return StateClient(store.fixtures, store.limits, path, pid, directory)
+    return StateProcess(path, pid, directory)
 
 
-def _serve(store: MemoryStore, listener: socket.socket, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops it
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+def _watch_parent(parent: int) -> None:
+    # A parent killed outright cannot stop the state process; it notices and leaves.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
-    def watch_parent() -> None:
-        # A parent killed outright cannot stop the state process; it notices and leaves.
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
 
-    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+class _Made(dict):
+    """The hosted objects, each made on its first call."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], Any]]) -> None:
+        super().__init__()
+        self.factories = factories
+        self.lock = threading.Lock()
+
+    def __missing__(self, target: str) -> Any:
+        with self.lock:
+            if target not in self:
+                self[target] = self.factories[target]()
+            return dict.__getitem__(self, target)
+
+
+def serve_objects(listener: socket.socket, objects: Mapping[str, Any]) -> None:
+    """Answer calls to the public methods of `objects` (the store's: its RULES) on
+    `listener`, a thread per connection; never returns."""
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=_answer, args=(store, conn), name="state-call", daemon=True).start()
+        threading.Thread(target=_answer, args=(objects, conn), name="state-call", daemon=True).start()
 
 
-def _answer(store: MemoryStore, conn: socket.socket) -> None:
+def _answer(objects: Mapping[str, Any], conn: socket.socket) -> None:
     with conn:
         while True:
             try:
-                rule, args, kwargs = _receive(conn)
-            except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+                target, method, args, kwargs = _receive(conn)
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError):
                 return  # the worker closed it, or ended
             try:
-                if rule not in RULES:
-                    raise LookupError(f"no rule {rule!r}")
-                reply = (True, getattr(store, rule)(*args, **kwargs))
+                if method.startswith("_") or (target == STORE and method not in RULES):
+                    raise LookupError(f"no method {target}.{method}")
+                reply = (True, getattr(objects[target], method)(*args, **kwargs))
             except Exception as error:
                 reply = (False, error)
             try:
                 _send(conn, reply)
             except (pickle.PicklingError, TypeError, AttributeError) as error:
-                _send(conn, (False, RuntimeError(f"{rule}: the answer cannot be sent: {error}")))
+                _send(conn, (False, RuntimeError(f"{target}.{method}: the answer cannot be sent: {error}")))
             except OSError:
                 return
 
 
-class StateClient:
-    """The store as the app sees it, each rule a call to the state process; what only
-    the fixtures answer (the users) is answered here."""
+class StateProcess:
+    """Calls to the objects of the process listening at `path`: a connection per thread,
+    opened on its first call (a forked worker's threads open their own)."""
 
-    kind = "memory"
-    problems: list[str] = []
-
-    def __init__(self, fixtures: Fixtures, limits: StateLimits, path: str, pid: int, directory: str) -> None:
-        self.fixtures = fixtures
-        self.limits = limits
+    def __init__(self, path: str, pid: int | None = None, directory: str | None = None) -> None:
         self.path = path
-        self.pid = pid
-        self._directory = directory
-        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+        self.pid = pid  # of the state process, for the parent that stops it; None for a peer
+        self.directory = directory
         self._local = threading.local()
 
-    @property
-    def users(self) -> Mapping[str, User]:
-        return FixtureUsers(self)
-
-    def find_user_by_email(self, email: str) -> User | None:
-        return self._users_by_email.get(email.lower())
-
-    def load(self, fixtures: Fixtures) -> None:
-        """Start over from other fixtures (a reset re-reads the files). The other workers
-        keep the users they had, as other replicas on one Redis do, until they restart."""
-        self._call("load", fixtures)
-        self.fixtures = fixtures
-        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        # Only for a name not found otherwise: each rule's call is made once, then found.
-        if name not in RULES:
-            raise AttributeError(name)
-        call = functools.partial(self._call, name)
-        setattr(self, name, call)
-        return call
-
-    def _call(self, rule: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self, target: str, method: str, *args: Any, **kwargs: Any) -> Any:
         conn = getattr(self._local, "conn", None)
         try:
-            if conn is None or self._local.pid != os.getpid():  # a forked worker opens its own
+            if conn is None or self._local.pid != os.getpid():
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 conn.connect(self.path)
                 self._local.conn, self._local.pid = conn, os.getpid()
-            _send(conn, (rule, args, kwargs))
+            _send(conn, (target, method, args, kwargs))
             ok, value = _receive(conn)
         except (OSError, EOFError) as error:
             self._local.conn = None
@@ -190,22 +188,66 @@ class StateClient:
             raise value
         return value
 
+    def close(self) -> None:
+        """Stop the state process (the parent, as the mock stops)."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class StateClient:
+    """The store as the app sees it, each rule a call to the state process; what only
+    the fixtures answer (the users) is answered here."""
+
+    kind = "memory"
+    problems: list[str] = []
+
+    def __init__(self, process: StateProcess, fixtures: Fixtures, limits: StateLimits) -> None:
+        self.process = process
+        self.fixtures = fixtures
+        self.limits = limits
+        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+
+    @property
+    def users(self) -> Mapping[str, User]:
+        return FixtureUsers(self)
+
+    def find_user_by_email(self, email: str) -> User | None:
+        return self._users_by_email.get(email.lower())
+
+    def load(self, fixtures: Fixtures) -> None:
+        """Start over from other fixtures (a reset re-reads the files). The other workers
+        keep the users they had, as other replicas on one Redis do, until they restart."""
+        self.process.call(STORE, "load", fixtures)
+        self.fixtures = fixtures
+        self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        # Only for a name not found otherwise: each rule's call is made once, then found.
+        if name not in RULES:
+            raise AttributeError(name)
+        call = functools.partial(self.process.call, STORE, name)
+        setattr(self, name, call)
+        return call
+
     def change_item(
         self, resource: str, scope: tuple[str, ...], item_id: str, change: Callable[[Any], Any]
     ) -> tuple[Any, Any]:
         """As the memory store's: the change computed here, written only onto the item it
         was computed from."""
         for _ in range(SWAP_ATTEMPTS):
-            previous = self._call("item", resource, scope, item_id)
+            previous = self.process.call(STORE, "item", resource, scope, item_id)
             changed = change(copy.deepcopy(previous))
-            if self._call("swap_item", resource, scope, item_id, previous, changed):
+            if self.process.call(STORE, "swap_item", resource, scope, item_id, previous, changed):
                 return previous, changed
         raise StoreUnavailable(f"{resource} {item_id} kept changing under {SWAP_ATTEMPTS} attempts to change it")
 
-    def close(self) -> None:
-        """Stop the state process (the parent, as the mock stops)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
-        shutil.rmtree(self._directory, ignore_errors=True)
+
+def share_store(store: MemoryStore, hosted: Mapping[str, Callable[[], Any]] | None = None) -> StateClient:
+    """Start the state process with `store` (and what else `hosted` makes); the store's client."""
+    process = start_state_process({STORE: lambda: store, **(hosted or {})})
+    return StateClient(process, store.fixtures, store.limits)

@@ -39,11 +39,12 @@ from mockserver import create_app
 from mockserver.contract.index import Contract
 from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 from mockserver.resources import infer
+from mockserver.server.sharing import Shared
 from mockserver.store import MemoryStore, RuleViolation
 from mockserver.store.fixtures import load_fixtures
-from mockserver.store.state_process import start_state_process
 
 CLIENTS = 32
+ASKS = 12  # listings on fresh connections: all from one worker 1 time in 2**11
 CHAT_PATH = PARTICIPANTS.rsplit("/", 1)[0]
 BOOKINGS = ROOT / "tests" / "specs" / "bookings.yaml"
 
@@ -120,17 +121,17 @@ def started_at(pid: int) -> int:
 def test_a_state_process_gone_is_a_503_and_nothing_else():
     # The app and its client in this process, the state process killed: every rule is a
     # 503 in the envelope, never a 500.
-    client = start_state_process(MemoryStore(load_fixtures(FIXTURES)))
+    shared = Shared(2, None, MemoryStore(load_fixtures(FIXTURES)))
     try:
-        app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store=client)
+        app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store=shared.store, shared=shared)
         assert app.test_client().get(CHAT_PATH, headers=bearer()).status_code == 200
-        os.kill(client.pid, signal.SIGKILL)
-        os.waitpid(client.pid, 0)
+        os.kill(shared.process.pid, signal.SIGKILL)
+        os.waitpid(shared.process.pid, 0)
         response = app.test_client().get(CHAT_PATH, headers=bearer())
         assert response.status_code == 503
         assert response.json["code"] == "STORE_UNAVAILABLE"
     finally:
-        client.close()
+        shared.close()
 
 
 def test_the_mock_stops_when_its_state_process_dies(workers):
@@ -193,3 +194,74 @@ def test_parallel_creates_through_two_workers_each_get_the_next_number():
     assert Counter(response.status_code for response in responses) == {200: CLIENTS}
     numbers = sorted(response.json()["id"] for response in responses)
     assert numbers == list(range(numbers[0], numbers[0] + CLIENTS))  # one above the largest, none taken twice
+
+
+def fresh(method: str, url: str, **kwargs) -> requests.Response:
+    """A request on a connection of its own, which the kernel hands to either worker."""
+    return requests.request(
+        method, url, timeout=10, headers={"Connection": "close", **kwargs.pop("headers", {})}, **kwargs
+    )
+
+
+def test_the_workers_keep_one_journal(workers):
+    sent = [fresh("GET", workers.base_url + CHAT_PATH, headers=bearer()) for _ in range(10)]
+    assert {response.status_code for response in sent} == {200}
+    for _ in range(ASKS):  # each worker lists every worker's entries, as one numbered journal
+        listed = fresh("GET", workers.base_url + "/__mock/requests").json()["requests"]
+        assert [entry["path"] for entry in listed] == [CHAT_PATH] * 10
+        ids = [entry["id"] for entry in listed]
+        assert ids == sorted(set(ids), reverse=True)
+    assert fresh("GET", workers.base_url + "/__mock/requests?limit=3").json()["requests"][0]["id"] == ids[0]
+    assert fresh("DELETE", workers.base_url + "/__mock/requests", json={}).status_code == 200
+    for _ in range(ASKS):
+        assert fresh("GET", workers.base_url + "/__mock/requests").json()["requests"] == []
+    assert fresh("GET", workers.base_url + "/__mock/requests?status=x").status_code == 400
+
+
+def test_the_workers_share_the_fault_rules(workers):
+    rule = {"operationId": "getChatDetails", "status": 404, "times": 3}
+    added = fresh("POST", workers.base_url + "/__mock/faults", json=rule)
+    assert added.status_code == 201
+    for _ in range(ASKS):
+        assert [listed["id"] for listed in fresh("GET", workers.base_url + "/__mock/faults").json()["faults"]] == [
+            added.json()["id"]
+        ]
+    statuses = [fresh("GET", workers.base_url + CHAT_PATH, headers=bearer()).status_code for _ in range(ASKS)]
+    assert statuses == [404] * 3 + [200] * (ASKS - 3)  # three times in all, whichever worker answered
+    assert fresh("GET", workers.base_url + "/__mock/faults").json()["faults"] == []
+
+
+STATIC = """
+openapi: 3.0.3
+info: {title: Settings, version: "1"}
+paths:
+  /settings/theme:
+    get:
+      operationId: getTheme
+      responses:
+        "200": {description: The theme, content: {application/json: {schema: {type: object}, example: {name: dark}}}}
+        "404": {description: None}
+    delete:
+      operationId: deleteTheme
+      responses:
+        "204": {description: Deleted}
+"""
+
+
+def test_the_workers_share_what_was_deleted(tmp_path):
+    spec = tmp_path / "settings.yaml"
+    spec.write_text(STATIC)
+    with ServeProcess("--workers", "2", "--spec", str(spec), env={"MOCKSERVER_JWT_SECRET": SECRET}) as served:
+        theme = served.base_url + "/settings/theme"
+        assert fresh("GET", theme).status_code == 200
+        assert fresh("DELETE", theme).status_code == 204
+        assert [fresh("GET", theme).status_code for _ in range(ASKS)] == [404] * ASKS
+        assert fresh("POST", served.base_url + "/__mock/reset", json={}).status_code == 200
+        assert [fresh("GET", theme).status_code for _ in range(ASKS)] == [200] * ASKS
+
+
+def test_the_workers_count_failed_logins_together():
+    with ServeProcess("--workers", "2", "--rate-limit", "3/minute", env={"MOCKSERVER_JWT_SECRET": SECRET}) as served:
+        wrong = {"email": "morgan.chen@northwind.dev", "password": "guess"}
+        statuses = [fresh("POST", served.base_url + "/api/auth/login", json=wrong).status_code for _ in range(ASKS)]
+    assert statuses == [401] * 3 + [429] * (ASKS - 3)

@@ -47,6 +47,7 @@ from mockserver.pipeline.validate.schemas import fast_check
 
 NO_BODY_STATUSES = (204, 205, 304)
 DOCUMENT_URI = "urn:mockserver:document"
+MAX_DELETED_PATHS = 4096  # past it the oldest deletion is forgotten (each request looks through them)
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,55 @@ class SchemaChecker:
         return fast(value) or self.is_valid(schema, value)
 
 
+class DeletedPaths:
+    """The request paths of successful DELETEs (of operations without a behaviour), the
+    newest MAX_DELETED_PATHS; shared by every request thread (and, in the state process,
+    by every worker: server/sharing.py). `count` (a shared number, or None) is kept at
+    their number, so that a worker asks only when there are any."""
+
+    def __init__(self, count: Any = None) -> None:
+        self.paths: dict[str, None] = {}  # in the order deleted
+        self.lock = threading.Lock()
+        self.count = count
+
+    def gone(self, path: str) -> bool:
+        """Whether `path`, or a path it lies below, was deleted."""
+        with self.lock:
+            return any(_within(path, deleted) for deleted in self.paths)
+
+    def deleted(self, path: str) -> None:
+        with self.lock:
+            self.paths.pop(path, None)
+            self.paths[path] = None
+            while len(self.paths) > MAX_DELETED_PATHS:
+                del self.paths[next(iter(self.paths))]
+            self._count()
+
+    def created(self, path: str) -> None:
+        """`path` is back, and what lies below it may be."""
+        with self.lock:
+            self.paths = {gone: None for gone in self.paths if not _within(gone, path)}
+            self._count()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.paths = {}
+            self._count()
+
+    def _count(self) -> None:
+        if self.count is not None:
+            self.count.value = len(self.paths)
+
+
 class Negotiator:
-    def __init__(self, document: Document, version: str) -> None:
+    def __init__(self, document: Document, version: str, deleted: DeletedPaths | None = None) -> None:
         self.document = document
         self.data = document.data
         self.checker = SchemaChecker(self.data, version)
         self.generator = Generator(self.data, version, self.checker.is_valid)
         self.problems: list[Problem] = []
         self.reported: set[Problem] = set()
-        self.deleted: set[str] = set()  # request paths of successful DELETEs
+        self.deleted = DeletedPaths() if deleted is None else deleted
         self.lock = threading.Lock()
         self.answers: dict[tuple[str, str], Answer] = {}  # (operationId, status key) -> answer
         self.statuses: dict[str, list[str]] = {}  # operationId -> declared status keys
@@ -220,18 +261,15 @@ class Negotiator:
         """The declared success; after a DELETE of `path`, a 404 for it and below it (a
         client that deleted something must not read it back), where the operation declares one."""
         statuses = self.statuses.get(operation_id, [])
-        with self.lock:
-            gone = any(_within(path, deleted) for deleted in self.deleted)
-        if gone and error_key(404, statuses):
+        if error_key(404, statuses) and self.deleted.gone(path):
             raise ApiError(404, "NOT_FOUND", "Not found", f"{path} was deleted")
         key = success_key(statuses)
         response = self.answers[operation_id, key].response() if key else Response(status=204)
         if response.status_code < 300 and method in ("DELETE", "POST", "PUT"):
-            with self.lock:
-                if method == "DELETE":
-                    self.deleted.add(path)
-                else:  # created (again): what was deleted here, or below, may be back
-                    self.deleted = {gone for gone in self.deleted if not _within(gone, path)}
+            if method == "DELETE":
+                self.deleted.deleted(path)
+            else:  # created (again): what was deleted here, or below, may be back
+                self.deleted.created(path)
         return response
 
     def declared_key(self, operation_id: str, status: int) -> str | None:
@@ -282,8 +320,7 @@ class Negotiator:
         return example["value"]
 
     def forget_deletions(self) -> None:
-        with self.lock:
-            self.deleted.clear()
+        self.deleted.clear()
 
     def error(self, operation_id: str | None, exc: ApiError) -> Response:
         """`exc` as the operation declares such a failure, its reasons in X-Mock-Validation."""

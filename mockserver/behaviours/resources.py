@@ -47,6 +47,7 @@ from flask import Response, request
 from mockserver.behaviours.call import Call, rule_failures
 from mockserver.contract.index import Contract
 from mockserver.contract.pointers import lookup
+from mockserver.pipeline.respond.encode import dump_json
 from mockserver.pipeline.respond.negotiate import Answer, Negotiator
 from mockserver.pipeline.validate.json_body import strict_json_loads
 from mockserver.resources import Listing, Placement, Resource, ResourceModel, Role
@@ -578,4 +579,4 @@ def _page_fields(body: Any, listing: Listing, query: dict[str, Any], start: int,
 
 
 def _dump(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode()
+    return dump_json(body)

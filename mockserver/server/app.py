@@ -36,6 +36,7 @@ from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
 from mockserver.errors import ApiError, from_http_exception, internal_error, render
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
+from mockserver.pipeline.respond.encode import JSONProvider
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.respond.reasons import REASONS_HEADER
 from mockserver.pipeline.route import SpanningRoutes, prepare_routing, route_operations
@@ -60,7 +61,7 @@ error_log = logging.getLogger("mockserver")
 def new_app(max_body_bytes: int | None) -> Flask:
     """A Flask app as both pipelines need it."""
     app = Flask(__name__, static_folder=None)
-    app.json.ensure_ascii = False  # UTF-8 bodies, as the real API sends: "👍", not "\ud83d\udc4d"
+    app.json = JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     prepare_routing(app)
     return app

@@ -78,14 +78,21 @@ class MessageRecord:
     edited_at: str | None = None
 
     def snapshot(self) -> MessageRecord:
-        # Field by field, not deepcopy: a page of 50 messages deep-copied took half the
-        # CPU of a getChatMessages.
-        return replace(
-            self,
-            e2ee=copy.deepcopy(self.e2ee) if self.e2ee is not None else None,
-            mentions=list(self.mentions),
-            reactions={emoji: list(users) for emoji, users in self.reactions.items()},
-            read_by=list(self.read_by),
+        # Field by field and by position, not deepcopy (a page of 50 messages deep-copied
+        # took half the CPU of a getChatMessages), nor dataclasses.replace (which looks
+        # the fields up each time: 4 of the 5 us of a copy).
+        return MessageRecord(
+            self.id,
+            self.sender_id,
+            self.type,
+            self.created_at,
+            self.content,
+            copy.deepcopy(self.e2ee) if self.e2ee is not None else None,
+            self.reply_to,
+            list(self.mentions),
+            {emoji: list(users) for emoji, users in self.reactions.items()} if self.reactions else {},
+            list(self.read_by),
+            self.edited_at,
         )
 
     def unread_by(self, user_id: str) -> bool:

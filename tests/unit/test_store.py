@@ -3,12 +3,13 @@ that later changes leave alone, and its instants follow the clock without ties."
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 
 from support import ALEX, CHAT, MORGAN, PROJECT, SAM
 
-from mockserver.store import memory
+from mockserver.store import MessageRecord, memory
 
 
 def store_of(app):
@@ -63,3 +64,29 @@ def test_instants_step_1_ms_past_a_time_that_stands_still(app, monkeypatch):
     assert [store.now() for _ in range(3)] == [f"2026-01-01T12:00:00.{ms}Z" for ms in (123, 124, 125)]
     clock[0] = clock[0].replace(microsecond=500_100)
     assert store.now() == "2026-01-01T12:00:00.500Z", "the clock moved on: so do the instants"
+
+
+def test_a_message_snapshot_copies_every_field_and_shares_nothing_mutable():
+    # MessageRecord.snapshot builds the copy by position: a field added to the record
+    # must reach it, and the copy's lists and dicts must not be the record's.
+    values = {
+        "id": "msg_1",
+        "sender_id": "usr_a",
+        "type": "text",
+        "created_at": "2026-12-02T08:00:00Z",
+        "content": "hello",
+        "e2ee": {"ciphertext": "abc", "keys": {"usr_b": "k"}},
+        "reply_to": "msg_0",
+        "mentions": ["usr_b"],
+        "reactions": {"👍": ["usr_b"]},
+        "read_by": ["usr_b"],
+        "edited_at": "2026-12-02T08:01:00Z",
+    }
+    assert {f.name for f in dataclasses.fields(MessageRecord)} == set(values)
+    record = MessageRecord(**values)
+    copy_ = record.snapshot()
+    assert copy_ == record
+    for name in ("e2ee", "mentions", "reactions", "read_by"):
+        assert getattr(copy_, name) is not getattr(record, name), name
+    assert copy_.e2ee["keys"] is not record.e2ee["keys"]
+    assert copy_.reactions["👍"] is not record.reactions["👍"]

@@ -41,6 +41,7 @@ from mockserver.contract.loading import Document, Problem, escape
 from mockserver.contract.pointers import follow
 from mockserver.contract.statuses import error_key, success_key
 from mockserver.errors import ApiError, envelope, render
+from mockserver.pipeline.respond.encode import dump_json
 from mockserver.pipeline.respond.generate import Generator
 from mockserver.pipeline.respond.reasons import REASONS_HEADER, header_value, reasons, told
 from mockserver.pipeline.validate.schemas import fast_check
@@ -416,13 +417,11 @@ def _concrete(media_type: str) -> str:
 
 
 def _serialise(value: Any, media_type: str) -> bytes:
-    if "json" in media_type:
-        return json.dumps(value, ensure_ascii=False).encode()
-    if isinstance(value, bytes):
+    if "json" not in media_type and isinstance(value, bytes):
         return value
-    if isinstance(value, str):
+    if "json" not in media_type and isinstance(value, str):
         return value.encode()
-    return json.dumps(value, ensure_ascii=False).encode()
+    return dump_json(value)
 
 
 def _header_text(value: Any) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import gc
 import os
 import pickle
 import shutil
@@ -97,6 +98,7 @@ def start_state_process(hosted: Mapping[str, Callable[[], Any]]) -> StateProcess
     if pid == 0:  # the state process: it serves, and never returns to the caller
         code = 1
         try:
+            gc.freeze()  # what it holds at start stays: no full collection walks it (cli.py says why)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops it
             signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
             threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()

@@ -52,10 +52,13 @@ class Shared:
             DELETED: lambda: DeletedPaths(self.deletions),
             FAILURES: new_limiter,  # made there: its storage starts a timer thread
         }
+        self.store = None
         if store is not None:
+            store.endings = RawValue("q", 0)
             hosted[STORE] = lambda: store
         self.process = start_state_process(hosted)
-        self.store = StateClient(self.process, store.fixtures, store.limits) if store is not None else None
+        if store is not None:
+            self.store = StateClient(self.process, store.fixtures, store.limits, store.endings)
         self.journals: list[WorkersJournal] = []
 
     def rule_book(self) -> SharedRuleBook:

@@ -18,6 +18,10 @@ def _invalid_refresh_token(details: str) -> RuleViolation:
 
 
 class SessionRules:
+    # A number every ending of a session counts up (a shared one, for the workers that
+    # cache which sessions have not ended: state_process.py), or None.
+    endings = None
+
     def open_session(self, user_id: str, when: str) -> tuple[str, str]:
         """A login: the new session's ID and its first refresh token."""
         session_id = "ses_" + secrets.token_urlsafe(12)
@@ -40,7 +44,7 @@ class SessionRules:
             if session.revoked:
                 raise _invalid_refresh_token("The session of this refresh token has ended")
             if session.refresh_token != refresh_token:
-                session.revoked = True
+                self._end(session)
                 raise _invalid_refresh_token("The refresh token was used already; its session is now ended")
             if time.time() > session.refresh_expires_at:
                 raise _invalid_refresh_token("The refresh token has expired")
@@ -58,12 +62,17 @@ class SessionRules:
             if session is None:
                 self._count_new_session()
                 session = self._sessions[session_id] = Session(user_id, None, 0.0)
-            session.revoked = True
+            self._end(session)
 
     def session_ended(self, session_id: str) -> bool:
         with self._lock:
             session = self._sessions.get(session_id)
             return session is not None and session.revoked
+
+    def _end(self, session: Session) -> None:
+        session.revoked = True
+        if self.endings is not None:
+            self.endings.value += 1
 
     def last_login(self, user_id: str) -> str | None:
         with self._lock:

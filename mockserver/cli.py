@@ -338,9 +338,10 @@ def _banner(app, spec, fixtures, url, shared, verification, workers, threads, sh
     contract = app.extensions["mockserver.contract"]
     click.echo(banner.first_line(contract, spec, url, shared))
     click.echo(banner.document_line(contract))
+    files = len(contract.source.files)
     click.echo(
         f"{len(contract.operations)} operations, {len(startup['problems'])} warnings (on stderr);"
-        f" loaded in {startup['seconds']:.2f} s"
+        f"{f' {files} files bundled into one;' if files > 1 else ''} loaded in {startup['seconds']:.2f} s"
     )
     if not banner.is_mudbase(contract):  # the chat API's refusals are its behaviours' (docs/13-errors.md)
         click.echo(banner.refusal_line(contract))

@@ -228,7 +228,7 @@ class Document:
     path: Path
     data: dict[str, Any]
     main: SourceFile
-    bundled: list[Problem] = field(default_factory=list)  # one note per $ref to another file
+    bundled: list[Problem] = field(default_factory=list)  # a note per $ref to another file given a local name
     files: list[Path] = field(default_factory=list)  # every file read: the main one, then those $ref'd
 
     def line(self, pointer: str) -> int | None:
@@ -355,11 +355,7 @@ class _Bundler:
         if key in self.names:  # it refers to itself: under its name, and a $ref to it here
             self.schemas[self.names[key]] = bundled
             return self._named(key, ref, target_path, base, pointer)
-        if pointer and base == self.main:
-            self.document.bundled.append(
-                self.document.problem(pointer, f"$ref {ref} to another file: bundled in from {target_path.name}")
-            )
-        return bundled
+        return bundled  # copied in place, as the reader would: no warning (a multi-file document has thousands)
 
     def _named(self, key: str, ref: str, path: Path, base: Path, pointer: str) -> dict[str, str]:
         local = f"#/components/schemas/{self.names[key]}"

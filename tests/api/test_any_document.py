@@ -48,7 +48,6 @@ def token() -> str:
         ("type_array_30.yaml", "type_array_30.yaml:19: #/paths/~1profiles~1{profileId}/get/responses/200/"),
         ("nullable_31.yaml", "nullable_31.yaml:19: #/paths/~1invoices~1{invoiceId}/get/responses/200/"),
         ("base_path.yaml", "base_path.yaml:4: #/servers/0/url: the first server has the base path /v2/acme"),
-        ("split/main.yaml", "main.yaml:14: #/paths/~1teams/get/responses/200/content/application~1json/schema/items"),
     ],
 )
 def test_each_imperfection_is_served_with_a_warning_naming_pointer_and_line(name, expected):
@@ -58,7 +57,8 @@ def test_each_imperfection_is_served_with_a_warning_naming_pointer_and_line(name
 
 
 def test_clean_documents_load_without_warnings():
-    for name in ("forms.yaml", "library_31.yaml", "security.yaml"):
+    # split/: $refs to other files are bundled in without a warning each (DigitalOcean's 2,907 files had 661).
+    for name in ("forms.yaml", "library_31.yaml", "security.yaml", "split/main.yaml"):
         assert warnings_of(app_for(name)) == [], name
 
 

@@ -398,3 +398,10 @@ def test_serve_auth_jwks_accepts_the_providers_tokens_and_names_the_check_a_forg
         forged = delete(Token(sub=MORGAN).signed(OTHER_RSA_KEY, "rsa-1"))
         assert forged.status_code == 401
         assert forged.json()["details"] == "Token signature is invalid"
+
+
+def test_a_multi_file_documents_banner_says_how_many_files_were_bundled_and_warns_of_none():
+    spec = ROOT / "tests" / "specs" / "split" / "main.yaml"
+    with ServeProcess("--spec", str(spec)) as server:
+        banner = without_timing(server.banner)
+    assert banner[2] == "2 operations, 0 warnings (on stderr); 2 files bundled into one; loaded in T s"

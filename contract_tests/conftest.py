@@ -32,7 +32,9 @@ STRICT = os.environ.get("CONTRACT_STRICT") == "1"
 # The modules of openapi.yaml's own suite, and that of any other document.
 OPENAPI_YAML_MODULES = {"test_chat_scenarios.py", "test_scenarios.py", "test_session_scenarios.py", "test_generated.py"}
 ANY_DOCUMENT_MODULES = {"test_any_document.py"}
-UNREACHABLE = 5  # the exit status of a run whose target does not answer
+# Exit statuses of our own, past pytest's 0 to 5 (5 is its "no tests collected"): a CI step tells
+# "the server is not up" from every other failure by the status alone.
+UNREACHABLE = 7  # the exit status of a run whose target does not answer
 NO_CREDENTIALS = 6  # ... whose credentials cannot reach the document's operations
 COVERAGE_JSON = ROOT / "reports" / "contract-coverage.json"
 coverage_key = pytest.StashKey[Coverage]()
@@ -90,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _require_reachable(base_url: str) -> None:
     """One request to the target; past CONTRACT_WAIT seconds (default 0) of refusals, one
-    line and exit status 5, not a page of errors per test."""
+    line and exit status 7, not a page of errors per test."""
     deadline = time.monotonic() + float(os.environ.get("CONTRACT_WAIT") or 0)
     while True:
         try:

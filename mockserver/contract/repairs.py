@@ -223,6 +223,13 @@ class _Walker:
                 node["type"] = [schema_type, "null"]
             elif isinstance(schema_type, list) and "null" not in schema_type:
                 node["type"] = [*schema_type, "null"]
+            elif schema_type is None and "discriminator" not in node:
+                # No type, its values in options (the OpenAI description's `tracing`: `nullable`
+                # and a oneOf of a string and an object, `default: null`): null is one more option.
+                for keyword in ("anyOf", "oneOf"):
+                    if isinstance(node.get(keyword), list) and {"type": "null"} not in node[keyword]:
+                        node[keyword] = [*node[keyword], {"type": "null"}]
+                        break
         self.warn(f"{pointer}/nullable", "nullable is OpenAPI 3.0; read as a type that also allows null")
 
     def check_refs(self) -> None:

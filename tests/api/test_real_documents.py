@@ -153,6 +153,10 @@ paths:
               type: object
               properties:
                 noise_reduction: {type: object, default: null, properties: {type: {type: string}}}
+                tracing:
+                  default: null
+                  nullable: true
+                  oneOf: [{type: string, enum: [auto]}, {type: object, properties: {name: {type: string}}}]
       responses:
         "200": {description: ok}
         "400": {description: bad}
@@ -168,3 +172,16 @@ def test_a_null_default_its_type_refuses_is_not_filled_in(tmp_path):
     assert client.post("/sessions", json={}).status_code == 200
     assert client.post("/sessions", json={"noise_reduction": {"type": "near_field"}}).status_code == 200
     assert client.post("/sessions", json={"noise_reduction": None}).status_code == 400
+
+
+def test_nullable_without_a_type_allows_null_among_its_options(tmp_path):
+    # The OpenAI description's session `tracing`: 3.0's `nullable` in a 3.1 document, no
+    # `type`, a oneOf of a string and an object, and `default: null`, which openapi-core
+    # filled in, then refused ("None is not valid under any of the given schemas").
+    spec = tmp_path / "null_default.yaml"
+    spec.write_text(NULL_DEFAULT)
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    for tracing in (None, "auto", {"name": "calls"}):
+        assert client.post("/sessions", json={"tracing": tracing}).status_code == 200, tracing
+    for tracing in ("manual", 5):
+        assert client.post("/sessions", json={"tracing": tracing}).status_code == 400, tracing

@@ -25,6 +25,7 @@ from openapi_core.casting.schemas.factories import SchemaCastersFactory
 from openapi_core.contrib.flask import FlaskOpenAPIRequest
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
+from openapi_core.deserializing.media_types.util import data_form_loads
 from openapi_core.deserializing.styles import style_deserializers
 from openapi_core.deserializing.styles.deserializers import StyleDeserializer
 from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue, ParameterDeserializeError
@@ -174,9 +175,9 @@ class _WhatTheWireSays:
     - query parameters as OpenAPI 3.0.4/3.1.1 read `allowEmptyValue`: when true, `?q=`
       stands for a parameter not given; else "" is a value like any other, which the
       schema accepts or not (openapi-core refuses every empty value unless it is true);
-    - in a form or multipart body, an array property with no field is an empty array:
-      the encoding sends nothing for one, so the two are the same bytes;
-    - in a multipart body, a field is read as its type, as in a form (_part_value);
+    - in a form or multipart body, a required array property with no field is an empty
+      array: the encoding sends nothing for one, so the two are the same bytes;
+    - a multipart body is read part by part as its properties say (_multipart_body);
     - in a form body, a boolean field is `true` or `false` (openapi-core reads `0`, `no`,
       `on`, ... as one too); an array field is the field repeated (`photoUrls=a&photoUrls=b`,
       OpenAPI's `style: form, explode: true`), so one field is an array of one item."""
@@ -187,47 +188,77 @@ class _WhatTheWireSays:
                 return read_xml(value, media_type.read_value().get("schema", {}), self.spec.read_value())
             except ValueError as exc:
                 raise MediaTypeDeserializeError(mimetype, value) from exc
+        if mimetype.startswith("multipart/") and "schema" in media_type:
+            return self._multipart_body(media_type, parameters, value)
         if mimetype == "application/x-www-form-urlencoded" and "schema" in media_type:
             _check_form_booleans(media_type, value)
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
         if mimetype == "application/x-www-form-urlencoded" and isinstance(body, dict) and "schema" in media_type:
             _unfill_required(media_type / "schema", body, value)
-        if mimetype.startswith("multipart/") and isinstance(body, dict) and "schema" in media_type:
-            for name, schema in get_properties(media_type / "schema").items():
-                if name in body:
-                    body[name] = self._part_value(schema, body[name])
-        form = mimetype == "application/x-www-form-urlencoded" or mimetype.startswith("multipart/")
-        if form and isinstance(body, dict) and "schema" in media_type:
-            for name, schema in get_properties(media_type / "schema").items():
-                if name not in body and "array" in _types_of(schema):
-                    body[name] = []
+            _fill_required_arrays(media_type / "schema", body)
         return body
 
-    def _part_value(self, schema: SchemaPath, value: Any) -> Any:
-        """A multipart part as its property reads it (openapi-core hands the parts over as
-        bytes or text, uncast): a file's bytes stay bytes in 3.0, which reads them as a
-        string, and are the characters of its bytes, one each, in 3.1; a field's text is
-        read as its type, a boolean only from `true` or `false`."""
-        if isinstance(value, list) and "items" in schema:
-            return [self._part_value(schema / "items", item) for item in value]
-        if isinstance(value, bytes):
-            if (
-                "contentMediaType" in schema
-                or "contentEncoding" in schema
-                or schema.get("format") in ("binary", "byte")
-            ):
-                return value.decode("latin-1") if self.binary_as_text else value
+    def _multipart_body(self, media_type: SchemaPath, parameters: dict, value: bytes) -> dict[str, Any]:
+        """A multipart body, each part read as its property says (openapi-core's own decoder
+        raises a TypeError on a 3.1 type list, keeps one part of an array under anyOf,
+        drops the parts no property names, which `additionalProperties: false` must refuse,
+        and fills in defaults): a property that is an array takes every part of its name,
+        one under anyOf/oneOf takes them when there are several; a part whose encoding's
+        contentType is JSON is JSON."""
+        parts = data_form_loads(value, **parameters)
+        schema = media_type / "schema"
+        properties = _all_properties(schema)
+        encoding = media_type / "encoding" if "encoding" in media_type else None
+        extra = schema / "additionalProperties" if "additionalProperties" in schema else None
+        body: dict[str, Any] = {}
+        for name in parts:
+            values = parts.getlist(name)
+            prop = properties.get(name, extra if extra is not None and isinstance(extra.read_value(), dict) else None)
+            if prop is None:
+                body[name] = _text_or_bytes(values[0] if len(values) == 1 else values)
+                continue
+            content_type = ""
+            if encoding is not None and name in encoding and "contentType" in encoding / name:
+                content_type = (encoding / name / "contentType").read_value()
+            options = _options_of(prop)
+            if "array" in _types_of(prop) and "items" in prop:
+                body[name] = [self._part_value(prop / "items", item, content_type) for item in values]
+            elif len(values) > 1:
+                arrays = [option for option in options if "array" in _types_of(option) and "items" in option]
+                items = arrays[0] / "items" if arrays else None
+                body[name] = [self._part_value(items, item, content_type) if items else item for item in values]
+            else:
+                body[name] = self._part_value(prop, values[0], content_type)
+        _fill_required_arrays(schema, body)
+        return body
+
+    def _part_value(self, schema: SchemaPath, value: bytes, content_type: str = "") -> Any:
+        """A multipart part as its property reads it: a file's bytes stay bytes in 3.0,
+        which reads them as a string, and are the characters of its bytes, one each, in
+        3.1; a field's text is read as the first of its readings its schema accepts (the
+        text; a boolean only from `true` or `false`, a number, null, JSON for an object
+        or array), else as the text, which the validation refuses naming the field."""
+        if any(_is_file(option) for option in (schema, *_options_of(schema))):
+            return value.decode("latin-1") if self.binary_as_text else value
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1") if self.binary_as_text else value
+        if content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
             try:
-                value = value.decode("utf-8")
-            except UnicodeDecodeError:
-                return value
-        if not isinstance(value, str):
-            return value
-        types = _types_of(schema)
-        for keyword in ("anyOf", "oneOf"):  # `anyOf: [{type: boolean}, {type: "null"}]`
-            for option in schema / keyword if keyword in schema else ():
-                types += _types_of(option)
-        return value if "string" in types else _text_as(value, types)
+                return strict_json_loads(text.encode("utf-8"))
+            except ValueError:
+                return text
+        readings = _readings(text, _all_types(schema))
+        if len(readings) <= 1:
+            return readings[0] if readings else text
+        validator = self.schema_validators_factory.create(
+            self.spec,
+            schema,
+            format_validators=self.format_validators,
+            extra_format_validators=self.extra_format_validators,
+        )
+        return next((reading for reading in readings if validator.validator.is_valid(reading)), readings[0])
 
     def _get_simple_param_or_header(self, param_or_header, location, name=None):
         if (param_or_header / "in").read_str("header") != "query":
@@ -244,18 +275,75 @@ class _WhatTheWireSays:
             return (schema / "default").read_value(), schema
 
 
-def _text_as(text: str, types: list[str]) -> Any:
-    """A multipart field's text as the first of `types` it reads as, else the text (which
-    the validation then refuses, naming the field): a boolean from `true` or `false` only.
-    (A part has no null: its text `null` is the string "null".)"""
-    if "boolean" in types and text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if "integer" in types and re.fullmatch(r"[-+]?\d+", text):
-        with contextlib.suppress(ValueError):  # past Python's 4,300 digits: left as text
-            return int(text)
-    if "number" in types and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
-        return float(text)
-    return text
+def _readings(text: str, types: list[str]) -> list[Any]:
+    """What a multipart field's text can stand for among `types` (all of them when the
+    schema names none), the text first where a string is one: a boolean from `true` or
+    `false` only, an integer, a number, null from `null`, an object or array from its JSON."""
+    allowed = set(types) or {"string", "boolean", "integer", "number", "null", "object", "array"}
+    readings: list[Any] = [text] if "string" in allowed else []
+    if "boolean" in allowed and text.lower() in ("true", "false"):
+        readings.append(text.lower() == "true")
+    if "integer" in allowed and re.fullmatch(r"[-+]?\d+", text):
+        with contextlib.suppress(ValueError):  # past Python's 4,300 digits: not an integer
+            readings.append(int(text))
+    if "number" in allowed and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
+        readings.append(float(text))
+    if "null" in allowed and text == "null":
+        readings.append(None)
+    if allowed & {"object", "array"} and text.lstrip()[:1] in ("{", "["):
+        with contextlib.suppress(ValueError):
+            readings.append(strict_json_loads(text.encode("utf-8")))
+    return readings
+
+
+def _is_file(schema: SchemaPath) -> bool:
+    return "contentMediaType" in schema or "contentEncoding" in schema or schema.get("format") in ("binary", "byte")
+
+
+def _options_of(schema: SchemaPath) -> list[SchemaPath]:
+    """The schema's anyOf and oneOf options (`anyOf: [{type: boolean}, {type: "null"}]`)."""
+    return [option for keyword in ("anyOf", "oneOf") if keyword in schema for option in schema / keyword]
+
+
+def _all_types(schema: SchemaPath, depth: int = 0) -> list[str]:
+    """The types a schema and its options (a few levels down) allow."""
+    types = _types_of(schema)
+    if depth < 4:
+        types += [kind for option in _options_of(schema) for kind in _all_types(option, depth + 1)]
+    return types
+
+
+def _all_properties(schema: SchemaPath, depth: int = 0) -> dict[str, SchemaPath]:
+    """The properties a body schema names, its own and those of its allOf, anyOf and oneOf
+    (the first to name one wins), a few levels down."""
+    found = dict(get_properties(schema)) if "properties" in schema else {}
+    if depth < 4:
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for option in schema / keyword if keyword in schema else ():
+                for name, prop in _all_properties(option, depth + 1).items():
+                    found.setdefault(name, prop)
+    return found
+
+
+def _text_or_bytes(value: Any) -> Any:
+    """A part no property names, as text where it is UTF-8 (a list for several)."""
+    if isinstance(value, list):
+        return [_text_or_bytes(item) for item in value]
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _fill_required_arrays(schema: SchemaPath, body: dict) -> None:
+    """A required array property with no field is an empty array: the encoding sends
+    nothing for one, so the two are the same bytes. (Not an optional one: absent, it is
+    valid as it is, where `[]` may break its minItems.)"""
+    required = (schema / "required").read_value() if "required" in schema else []
+    properties = _all_properties(schema)
+    for name in required if isinstance(required, list) else ():
+        if name not in body and name in properties and "array" in _all_types(properties[name]):
+            body[name] = []
 
 
 class _FormFieldError(OpenAPIError):

@@ -264,4 +264,3 @@ class StateClient:
             if self.process.call(STORE, "swap_item", resource, scope, item_id, previous, changed):
                 return previous, changed
         raise StoreUnavailable(f"{resource} {item_id} kept changing under {SWAP_ATTEMPTS} attempts to change it")
-

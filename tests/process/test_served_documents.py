@@ -101,7 +101,9 @@ def schemathesis(spec: Path, tmp_path: Path, effective: bool = False) -> dict:
     try:
         run = subprocess.run(
             [str(BIN / "schemathesis"), "--config-file", str(CONFIG), "run", location, "--url", url]
-            + ["--max-examples", MAX_EXAMPLES, "--seed", "1"],
+            # No example database: what earlier runs stored in .hypothesis/ changed the
+            # figures of a run (two schema errors instead of one, on empty_oneof.yaml).
+            + ["--max-examples", MAX_EXAMPLES, "--seed", "1", "--generation-database", "none"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -352,7 +352,7 @@ class ResourceBehaviours:
         start, size = _page(listing, call.query)
         items, total = call.store.items_page(resource.name, _scope(resource, call), where, start, size)
         start, size = min(start, total), total if size is None else size  # no page size: one page of all
-        page = [self._fitted(item, self._shape(listing.item_schema)) for item in items]
+        page = [self._fitted(item, self._shape(listing.item_schema), owned=True) for item in items]
         headers = dict(answer.headers)
         if body is not None or listing.items == "":
             body = put(body, listing.items, page)
@@ -370,12 +370,13 @@ class ResourceBehaviours:
     # --- answers ------------------------------------------------------------------------
 
     def _item_answer(self, role: Role, placement: Placement | None, item: Any) -> Response:
+        """The answer holding `item`, which the store answered (a copy, the caller's own)."""
         answer, body = self._template(role.operation_id)
         if answer is None:
             return Response(status=204)
         if placement is None or (body is None and placement.at != ""):
             return answer.response()
-        body = put(body, placement.at, self._fitted(item, self._shape(placement.schema)))
+        body = put(body, placement.at, self._fitted(item, self._shape(placement.schema), owned=True))
         return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), answer.headers), body)
 
     def _checked(self, role: Role, answer: Answer, body: Any) -> Response:
@@ -412,13 +413,13 @@ class ResourceBehaviours:
 
     # --- items --------------------------------------------------------------------------
 
-    def _fitted(self, item: Any, shape: _Shape) -> Any:
-        """`item` with only the properties `shape` allows."""
+    def _fitted(self, item: Any, shape: _Shape, owned: bool = False) -> Any:
+        """`item` with only the properties `shape` allows, a copy unless it is `owned`
+        (the store's answers are copies already: a read paid two deep copies)."""
         if not isinstance(item, dict):
             return item
-        if not shape.closed:
-            return copy.deepcopy(item)
-        return {name: copy.deepcopy(value) for name, value in item.items() if name in shape.properties}
+        fitted = {name: value for name, value in item.items() if not shape.closed or name in shape.properties}
+        return fitted if owned else copy.deepcopy(fitted)
 
     def _fill_required(self, item: dict, shape: _Shape, resource: Resource, role: Role) -> None:
         """The properties the item's schema requires that it lacks: from the declared

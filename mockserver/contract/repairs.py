@@ -40,20 +40,18 @@ def _refuses_null(node: dict, version: str) -> bool:
     return isinstance(types, list) and bool(types) and "null" not in types
 
 
-def _one_value(prop: Any) -> str | None:
-    """The one string a property schema allows (`const`, a one-value `enum`, alone or as
-    the one non-null option of an anyOf/oneOf), or None."""
+def _named_values(prop: Any) -> list[str]:
+    """The strings a property schema names as its values (`const`, an `enum`, alone or in
+    the non-null options of an anyOf/oneOf); [] where it names none."""
     if not isinstance(prop, dict):
-        return None
+        return []
     values = [prop["const"]] if "const" in prop else prop.get("enum")
     if isinstance(values, list):
-        strings = [value for value in values if value is not None]
-        return strings[0] if len(strings) == 1 and isinstance(strings[0], str) else None
+        return [value for value in values if isinstance(value, str)]
     options = [
         option for option in [*(prop.get("anyOf") or []), *(prop.get("oneOf") or [])] if isinstance(option, dict)
     ]
-    found = [_one_value(option) for option in options if option.get("type") != "null"]
-    return found[0] if len(found) == 1 else None
+    return [value for option in options if option.get("type") != "null" for value in _named_values(option)]
 
 
 def openapi_version(document: Document) -> str:
@@ -145,8 +143,9 @@ class _Walker:
 
     def _implicit_mapping(self, node: dict, pointer: str) -> None:
         """A discriminator without a mapping names each option by its schema's name
-        (`#/components/schemas/{value}`), but documents commonly mean the one value their
-        option's property allows (`role: {enum: [developer]}` in ChatCompletionRequestDeveloperMessage),
+        (`#/components/schemas/{value}`), but documents commonly mean the values their
+        option's property allows (`role: {enum: [developer]}` in ChatCompletionRequestDeveloperMessage;
+        an inline option, which has no name, by its place: `#/.../oneOf/1`),
         or that an option's own options allow (the OpenAI description's `InputItem`, whose
         `Item` option is a `oneOf` of 27 item types): those values are mapped to their
         option, so that valid values are not refused. A value that several options allow
@@ -155,13 +154,13 @@ class _Walker:
         name = discriminator.get("propertyName")
         mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
         allowing: dict[str, list[str]] = {}  # value -> the options that allow it
-        for option in [*(node.get("oneOf") or []), *(node.get("anyOf") or [])]:
-            ref = option.get("$ref") if isinstance(option, dict) else None
-            if not isinstance(ref, str) or not ref.startswith("#/components/schemas/"):
-                continue
-            for value in self._values_of(lookup_ref(self.document.data, ref, None), name, MAX_NESTING):
-                if value not in mapping and value != ref.rsplit("/", 1)[1] and ref not in allowing.get(value, ()):
-                    allowing.setdefault(value, []).append(ref)
+        for keyword in ("oneOf", "anyOf"):
+            for index, option in enumerate(node.get(keyword) or []):
+                if not isinstance(option, dict):
+                    continue
+                ref = option.get("$ref", f"#{pointer}/{keyword}/{index}")  # an inline one by where it is
+                if isinstance(ref, str) and ref.startswith(("#/components/schemas/", f"#{pointer}/")):
+                    self._allowing(allowing, mapping, ref, name)
         added = {value: refs[0] if len(refs) == 1 else self._any_of(value, refs) for value, refs in allowing.items()}
         if added:
             discriminator["mapping"] = {**mapping, **added}
@@ -169,8 +168,14 @@ class _Walker:
             self.warn(
                 f"{pointer}/discriminator",
                 f"no mapping for the values {shown} of {name!r}, which name no schema: each mapped to the option"
-                " whose property allows only it",
+                " whose property allows it",
             )
+
+    def _allowing(self, allowing: dict[str, list[str]], mapping: dict, ref: str, name: str) -> None:
+        """Note `ref` under each value of `name` its schema allows that the mapping lacks."""
+        for value in self._values_of(lookup_ref(self.document.data, ref, None), name, MAX_NESTING):
+            if value not in mapping and value != ref.rsplit("/", 1)[1] and ref not in allowing.get(value, ()):
+                allowing.setdefault(value, []).append(ref)
 
     def _values_of(self, schema: Any, name: str, depth: int) -> list[str]:
         """The values of the property `name` that `schema` allows one at a time: the one
@@ -178,12 +183,13 @@ class _Walker:
         schema = self._resolved(schema)
         if not isinstance(schema, dict) or depth <= 0:
             return []
-        one = _one_value(self._resolved(schema.get("properties", {}).get(name)))
-        if one is not None:
-            return [one]
-        found = [value for part in schema.get("allOf") or [] for value in self._values_of(part, name, depth - 1)]
-        if found:
-            return found[:1]
+        named = _named_values(self._resolved(schema.get("properties", {}).get(name)))
+        if named:
+            return named
+        for part in schema.get("allOf") or []:  # the first part that names them
+            found = self._values_of(part, name, depth - 1)
+            if found:
+                return found
         options = [*(schema.get("oneOf") or []), *(schema.get("anyOf") or [])]
         return [value for option in options for value in self._values_of(option, name, depth - 1)]
 
@@ -226,9 +232,13 @@ class _Walker:
             elif schema_type is None and "discriminator" not in node:
                 # No type, its values in options (the OpenAI description's `tracing`: `nullable`
                 # and a oneOf of a string and an object, `default: null`): null is one more option.
+                # Unless an option allows it already (StopConfiguration's string is nullable):
+                # in a oneOf, null would then match two.
                 for keyword in ("anyOf", "oneOf"):
-                    if isinstance(node.get(keyword), list) and {"type": "null"} not in node[keyword]:
-                        node[keyword] = [*node[keyword], {"type": "null"}]
+                    options = node.get(keyword)
+                    resolved = [self._resolved(option) for option in options] if isinstance(options, list) else []
+                    if resolved and all(isinstance(each, dict) and _refuses_null(each, "3.0") for each in resolved):
+                        node[keyword] = [*options, {"type": "null"}]
                         break
         self.warn(f"{pointer}/nullable", "nullable is OpenAPI 3.0; read as a type that also allows null")
 

@@ -110,13 +110,14 @@ def test_a_multipart_body_is_read_part_by_part_as_its_schema_says():
 
     def edit(images: int = 1, **fields):
         files = [(io.BytesIO(png), f"{n}.png") for n in range(images)]
-        data = {"image": files[0] if images == 1 else files, **fields}
+        data = {**({"image": files[0] if images == 1 else files} if images else {}), **fields}
         response = client.post("/edits", data=data, content_type="multipart/form-data")
         return response.status_code, response.headers.get("X-Mock-Validation", "")
 
     assert edit() == (200, "")
     assert edit(2, background="transparent") == (200, "")
     assert edit(3)[0] == 400  # maxItems 2
+    assert edit(0) == (400, "image: 'image' is a required property")  # not an empty array of files
     assert edit(chunking="auto") == (200, "")
     assert edit(chunking='{"type": "server_vad"}') == (200, "")
     assert edit(chunking="null") == (200, "")
@@ -190,6 +191,9 @@ paths:
                   default: null
                   nullable: true
                   oneOf: [{type: string, enum: [auto]}, {type: object, properties: {name: {type: string}}}]
+                stop:  # the OpenAI description's StopConfiguration: its string allows null already
+                  nullable: true
+                  oneOf: [{type: string, nullable: true}, {type: array, items: {type: string}}]
       responses:
         "200": {description: ok}
         "400": {description: bad}
@@ -218,3 +222,25 @@ def test_nullable_without_a_type_allows_null_among_its_options(tmp_path):
         assert client.post("/sessions", json={"tracing": tracing}).status_code == 200, tracing
     for tracing in ("manual", 5):
         assert client.post("/sessions", json={"tracing": tracing}).status_code == 400, tracing
+    # Null is not added beside an option that allows it: in a oneOf, it would match both.
+    for stop in (None, "end", ["a", "b"]):
+        assert client.post("/sessions", json={"stop": stop}).status_code == 200, stop
+    assert client.post("/sessions", json={"stop": 5}).status_code == 400
+
+
+def test_a_discriminator_maps_each_value_an_option_allows_and_an_inline_option_by_its_place():
+    # The OpenAI description's web_search_preview tool (its type allows two values: neither was
+    # mapped) and its turn detection's semantic_vad (an inline option): every request was a 400.
+    app = create_app(REAL.parent / "discriminator_without_mapping_31.yaml", FIXTURES, jwt_secret=SECRET)
+    app.test_client_class = ContractClient
+    client = app.test_client()
+    for tool in ({"type": "web_search"}, {"type": "web_search_2025_03_11", "size": "low"}, {"type": "semantic_vad"}):
+        assert client.post("/tools", json=tool).status_code == 200, tool
+    for tool in ({"type": "semantic_vad", "size": "low"}, {"type": "web_search", "eagerness": "low"}, {"type": "x"}):
+        assert client.post("/tools", json=tool).status_code == 400, tool
+    schemas = app.extensions["mockserver.contract"].document["components"]["schemas"]
+    assert schemas["Tool"]["discriminator"]["mapping"] == {
+        "web_search": "#/components/schemas/SearchTool",
+        "web_search_2025_03_11": "#/components/schemas/SearchTool",
+        "semantic_vad": "#/components/schemas/Tool/oneOf/1",
+    }

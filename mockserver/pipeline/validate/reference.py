@@ -43,6 +43,7 @@ from openapi_core.validation.request.exceptions import (
 )
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_schema_validator import oas30_format_checker, oas31_format_checker
+from werkzeug.datastructures import ImmutableMultiDict
 
 from mockserver.contract.index import Contract
 from mockserver.contract.loading import SpecError
@@ -205,7 +206,12 @@ class _WhatTheWireSays:
         and fills in defaults): a property that is an array takes every part of its name,
         one under anyOf/oneOf takes them when there are several; a part whose encoding's
         contentType is JSON is JSON."""
-        parts = data_form_loads(value, **parameters)
+        try:
+            parts = data_form_loads(value, **parameters)
+        except (AssertionError, TypeError):
+            if b"content-disposition" in value.lower():
+                raise
+            parts = ImmutableMultiDict()  # no part at all (only the closing boundary, or nothing)
         schema = media_type / "schema"
         properties = _all_properties(schema)
         encoding = media_type / "encoding" if "encoding" in media_type else None
@@ -338,11 +344,12 @@ def _text_or_bytes(value: Any) -> Any:
 def _fill_required_arrays(schema: SchemaPath, body: dict) -> None:
     """A required array property with no field is an empty array: the encoding sends
     nothing for one, so the two are the same bytes. (Not an optional one: absent, it is
-    valid as it is, where `[]` may break its minItems.)"""
+    valid as it is, where `[]` may break its minItems; nor one that may be an array or a
+    file, as the OpenAI image edit's `image`: a request without it lacks it.)"""
     required = (schema / "required").read_value() if "required" in schema else []
     properties = _all_properties(schema)
     for name in required if isinstance(required, list) else ():
-        if name not in body and name in properties and "array" in _all_types(properties[name]):
+        if name not in body and name in properties and "array" in _types_of(properties[name]):
             body[name] = []
 
 

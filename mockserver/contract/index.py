@@ -40,11 +40,13 @@ def claimed_literals(template: str, templates: list[str]) -> tuple[tuple[str, tu
     """For each parameter of `template`, the literals that sibling templates put in its
     place, all else being equal (OpenAPI matches concrete paths before templated ones)."""
     segments = template.split("/")
+    if not any(_is_parameter(segment) for segment in segments):
+        return ()  # nothing to claim (most paths of a large document: each compared with every other)
     claimed: dict[str, list[str]] = {}
     for other in templates:
-        others = other.split("/")
-        if other == template or len(others) != len(segments):
+        if other == template or other.count("/") != template.count("/"):
             continue
+        others = other.split("/")
         differing = [i for i, (a, b) in enumerate(zip(segments, others, strict=True)) if _differ(a, b)]
         if len(differing) == 1:
             i = differing[0]

@@ -133,6 +133,9 @@ class _Walker:
             self._type_array_in_30(node, schema_type, pointer)
         if "nullable" in node and self.version == "3.1":
             self._nullable_in_31(node, pointer)
+        for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if exclusive in node:
+                self._exclusive_bound(node, exclusive, bound, pointer)
         if isinstance(node.get("discriminator"), dict):
             self._implicit_mapping(node, pointer)
         if "default" in node and node["default"] is None and _refuses_null(node, self.version):
@@ -220,6 +223,22 @@ class _Walker:
             if others:
                 node.setdefault("anyOf", []).extend({"type": name} for name in others)
         self.warn(f"{pointer}/type", f"type {types} is OpenAPI 3.1; read as 3.0 says it (type and nullable)")
+
+    def _exclusive_bound(self, node: dict, exclusive: str, bound: str, pointer: str) -> None:
+        """`exclusiveMinimum` (or `...Maximum`) in the other version's form: a boolean beside
+        `minimum` in 3.0, the bound itself in 3.1. The OpenAI description's 3.1
+        `{minimum: 0, exclusiveMinimum: true}` reads as "more than 1" to a 3.1 validator
+        (true is 1): every learning rate below 1 was refused."""
+        value = node[exclusive]
+        if self.version == "3.1" and isinstance(value, bool):
+            if value and isinstance(node.get(bound), int | float) and not isinstance(node[bound], bool):
+                node[exclusive] = node.pop(bound)
+            else:
+                del node[exclusive]
+            self.warn(f"{pointer}/{exclusive}", f"a boolean {exclusive} is OpenAPI 3.0; read as 3.0 says it")
+        elif self.version == "3.0" and isinstance(value, int | float) and not isinstance(value, bool):
+            node[bound], node[exclusive] = value, True
+            self.warn(f"{pointer}/{exclusive}", f"a numeric {exclusive} is OpenAPI 3.1; read as 3.1 says it")
 
     def _nullable_in_31(self, node: dict, pointer: str) -> None:
         nullable = node.pop("nullable")

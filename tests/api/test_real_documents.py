@@ -7,6 +7,7 @@ import base64
 import io
 from pathlib import Path
 
+import pytest
 import requests
 from support import FIXTURES, SECRET, ContractClient, bearer
 
@@ -244,3 +245,36 @@ def test_a_discriminator_maps_each_value_an_option_allows_and_an_inline_option_b
         "web_search_2025_03_11": "#/components/schemas/SearchTool",
         "semantic_vad": "#/components/schemas/Tool/oneOf/1",
     }
+
+
+EXCLUSIVE_BOUNDS = """
+openapi: {version}
+info: {{title: Exclusive bounds, version: "1"}}
+paths:
+  /rates:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {{type: object, properties: {{rate: {schema}}}}}
+      responses: {{"200": {{description: ok}}, "400": {{description: bad}}}}
+"""
+
+
+@pytest.mark.parametrize(
+    "version, schema",
+    [
+        # The OpenAI description's learning_rate_multiplier: 3.0's boolean in a 3.1 document, which
+        # a 3.1 validator reads as the bound 1 (true): every rate below 1 was refused.
+        ("3.1.0", "{type: number, minimum: 0, exclusiveMinimum: true, exclusiveMaximum: 2}"),
+        # 3.1's numeric bound in a 3.0 document, which openapi-core's 3.0 validator ignores.
+        ("3.0.3", "{type: number, exclusiveMinimum: 0, maximum: 2, exclusiveMaximum: true}"),
+    ],
+)
+def test_an_exclusive_bound_in_the_other_versions_form_is_read_as_that_version_says(tmp_path, version, schema):
+    spec = tmp_path / "bounds.yaml"
+    spec.write_text(EXCLUSIVE_BOUNDS.format(version=version, schema=schema))
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    statuses = {rate: client.post("/rates", json={"rate": rate}).status_code for rate in (0, 1e-05, 0.5, 1.9, 2, 3)}
+    assert statuses == {0: 400, 1e-05: 200, 0.5: 200, 1.9: 200, 2: 400, 3: 400}

@@ -90,7 +90,8 @@ def test_a_multipart_body_is_read_as_its_properties_types():
         return client.post("/upload", data=data, content_type="multipart/form-data")
 
     assert upload(temperature="0.5", stream="false", echo="true", max_tokens="16").status_code == 200
-    assert upload(temperature="1e-5", stream="true", seconds="-5").status_code == 200
+    assert upload(temperature="1e-5", stream="true", seconds="7").status_code == 200
+    assert upload(seconds="auto").status_code == 200
     assert "seconds: " in upload(seconds="0").headers["X-Mock-Validation"]
     refused = upload(temperature="warm", stream="maybe", echo="no")
     assert refused.status_code == 400

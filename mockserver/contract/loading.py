@@ -280,6 +280,7 @@ class _Bundler:
         self.main = document.path.resolve()
         self.files: dict[Path, SourceFile] = {self.main: document.main}
         self.paths: dict[tuple[Path, str], Path] = {}  # (base, file part of a $ref) -> the file, resolved once
+        self.folders: dict[str, str] = {}  # a folder as $refs name it -> its real path
         self.values = 0
         self.bytes = document.main.size
         self.names: dict[str, str] = {}  # "file#fragment" of a schema that refers to itself -> its local name
@@ -322,10 +323,14 @@ class _Bundler:
     def _inline(self, ref: str, base: Path, pointer: str, stack: tuple[str, ...], levels: int) -> Any:
         file_part, _, fragment = ref.partition("#")
         if (base, file_part) not in self.paths:
-            # normpath, not resolve: the same file by its absolute path, without a realpath's
-            # system calls per part (7,891 of them, 0.4 s, for DigitalOcean's 2,907 files).
-            named = Path(os.path.normpath(base.parent / unquote(file_part)))
-            self.paths[base, file_part] = named if file_part else base
+            # The directory resolved once (symlinks followed before `..`, as the system does),
+            # not each file: DigitalOcean's 2,907 files had 7,891 distinct $ref targets, 0.4 s
+            # of realpath walks.
+            folder, _, file_name = unquote(file_part).rpartition("/")
+            where = os.path.join(base.parent, folder)
+            if where not in self.folders:
+                self.folders[where] = os.path.realpath(where)
+            self.paths[base, file_part] = Path(self.folders[where], file_name) if file_part else base
         target_path = self.paths[base, file_part]
         key = f"{target_path}#{fragment}"
 

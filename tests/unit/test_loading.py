@@ -96,3 +96,23 @@ def test_refs_across_files_with_no_schema_between_are_refused_as_a_local_cycle(t
     files = {"main.yaml": MAIN % "a.yaml#/A", "a.yaml": "A: {$ref: 'b.yaml#/B'}", "b.yaml": "B: {$ref: 'a.yaml#/A'}"}
     with pytest.raises(SpecError, match="#/components/schemas/A leads back to this schema with no property or item"):
         Contract(write(tmp_path, files))
+
+
+def test_a_ref_from_a_file_under_a_symlinked_folder_goes_up_from_where_the_link_points(tmp_path):
+    # doc/schemas -> ../shared/schemas: `../common.yaml` from schemas/a.yaml is shared/common.yaml,
+    # as the system reads the path (a textual normalisation would look for doc/common.yaml).
+    (tmp_path / "shared" / "schemas").mkdir(parents=True)
+    (tmp_path / "shared" / "schemas" / "a.yaml").write_text("A: {$ref: '../common.yaml#/C'}\n")
+    (tmp_path / "shared" / "common.yaml").write_text("C: {type: object, properties: {x: {type: integer}}}\n")
+    (tmp_path / "doc").mkdir()
+    (tmp_path / "doc" / "schemas").symlink_to("../shared/schemas")
+    main = tmp_path / "doc" / "main.yaml"
+    main.write_text(
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      responses:\n"
+        "        '200':\n          description: ok\n          content:\n            application/json:\n"
+        "              schema: {$ref: 'schemas/a.yaml#/A'}\n"
+    )
+    document = load_document(main)
+    schema = lookup(document.data, "/paths/~1x/get/responses/200/content/application~1json/schema")
+    assert schema == {"type": "object", "properties": {"x": {"type": "integer"}}}
+    assert tmp_path.joinpath("shared", "common.yaml").resolve() in {path.resolve() for path in document.files}

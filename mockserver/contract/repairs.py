@@ -157,13 +157,20 @@ class _Walker:
         name = discriminator.get("propertyName")
         mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
         allowing: dict[str, list[str]] = {}  # value -> the options that allow it
-        for keyword in ("oneOf", "anyOf"):
-            for index, option in enumerate(node.get(keyword) or []):
-                if not isinstance(option, dict):
-                    continue
-                ref = option.get("$ref", f"#{pointer}/{keyword}/{index}")  # an inline one by where it is
-                if isinstance(ref, str) and ref.startswith(("#/components/schemas/", f"#{pointer}/")):
-                    self._allowing(allowing, mapping, ref, name)
+        options = [
+            option.get("$ref", f"#{pointer}/{keyword}/{index}")  # an inline one by where it is
+            for keyword in ("oneOf", "anyOf")
+            for index, option in enumerate(node.get(keyword) or [])
+            if isinstance(option, dict)
+        ]
+        refs = [
+            ref for ref in options if isinstance(ref, str) and ref.startswith(("#/components/schemas/", f"#{pointer}/"))
+        ]
+        # A value that names an option's schema is that option's already (Cat and Dog, each
+        # allOf a Pet whose petType allows both): it is not mapped to another.
+        named = {*mapping, *(ref.removeprefix("#/components/schemas/") for ref in refs)}
+        for ref in refs:
+            self._allowing(allowing, named, ref, name)
         added = {value: refs[0] if len(refs) == 1 else self._any_of(value, refs) for value, refs in allowing.items()}
         if added:
             discriminator["mapping"] = {**mapping, **added}
@@ -174,10 +181,10 @@ class _Walker:
                 " whose property allows it",
             )
 
-    def _allowing(self, allowing: dict[str, list[str]], mapping: dict, ref: str, name: str) -> None:
-        """Note `ref` under each value of `name` its schema allows that the mapping lacks."""
+    def _allowing(self, allowing: dict[str, list[str]], named: set[str], ref: str, name: str) -> None:
+        """Note `ref` under each value of `name` its schema allows that names no schema yet."""
         for value in self._values_of(lookup_ref(self.document.data, ref, None), name, MAX_NESTING):
-            if value not in mapping and value != ref.rsplit("/", 1)[1] and ref not in allowing.get(value, ()):
+            if value not in named and ref not in allowing.get(value, ()):
                 allowing.setdefault(value, []).append(ref)
 
     def _values_of(self, schema: Any, name: str, depth: int) -> list[str]:
@@ -237,7 +244,14 @@ class _Walker:
                 del node[exclusive]
             self.warn(f"{pointer}/{exclusive}", f"a boolean {exclusive} is OpenAPI 3.0; read as 3.0 says it")
         elif self.version == "3.0" and isinstance(value, int | float) and not isinstance(value, bool):
-            node[bound], node[exclusive] = value, True
+            existing = node.get(bound)
+            stricter = isinstance(existing, int | float) and (
+                existing > value if bound == "minimum" else existing < value
+            )
+            if stricter:  # {minimum: 5, exclusiveMinimum: 3} is `at least 5`
+                del node[exclusive]
+            else:
+                node[bound], node[exclusive] = value, True
             self.warn(f"{pointer}/{exclusive}", f"a numeric {exclusive} is OpenAPI 3.1; read as 3.1 says it")
 
     def _nullable_in_31(self, node: dict, pointer: str) -> None:

@@ -279,3 +279,62 @@ def test_an_exclusive_bound_in_the_other_versions_form_is_read_as_that_version_s
     client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
     statuses = {rate: client.post("/rates", json={"rate": rate}).status_code for rate in (0, 1e-05, 0.5, 1.9, 2, 3)}
     assert statuses == {0: 400, 1e-05: 200, 0.5: 200, 1.9: 200, 2: 400, 3: 400}
+
+
+PETS = """
+openapi: 3.0.3
+info: {title: Cats and dogs, version: "1"}
+paths:
+  /pets:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              oneOf: [{$ref: "#/components/schemas/Cat"}, {$ref: "#/components/schemas/Dog"}]
+              discriminator: {propertyName: petType}
+      responses: {"204": {description: ok}, "400": {description: bad}}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [petType]
+      properties: {petType: {type: string, enum: [Cat, Dog]}}
+    Cat:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - {type: object, required: [meows], properties: {meows: {type: boolean}}}
+    Dog:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - {type: object, required: [barks], properties: {barks: {type: boolean}}}
+"""
+
+
+def test_a_value_that_names_an_options_schema_stays_that_options(tmp_path):
+    # The textbook pattern: Cat and Dog, each allOf a Pet whose petType allows both. Each value
+    # names its schema; mapping each value to every option that allows it swapped them.
+    spec = tmp_path / "pets.yaml"
+    spec.write_text(PETS)
+    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    assert client.post("/pets", json={"petType": "Cat", "meows": True}).status_code == 204
+    assert client.post("/pets", json={"petType": "Dog", "barks": True}).status_code == 204
+    assert client.post("/pets", json={"petType": "Cat", "barks": True}).status_code == 400
+
+
+def test_a_multipart_body_that_is_no_multipart_is_refused_and_its_parts_are_bounded():
+    app = create_app(REAL.parent / "multipart_fields_31.yaml", FIXTURES, jwt_secret=SECRET)
+    client = app.test_client()
+
+    def post(body: bytes):
+        return client.post("/edits", data=body, content_type="multipart/form-data; boundary=B")
+
+    for junk in (b'{"image": 5}', b"hello", b"--B\r\nContent-Type: text/plain\r\n\r\nx\r\n--B--\r\n"):
+        response = post(junk)
+        assert response.status_code == 400 and "Body cannot be decoded" in response.get_data(as_text=True), junk
+    part = b'--B\r\nContent-Disposition: form-data; name="languages"\r\n\r\nen\r\n'
+    image = b'--B\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nPNG\r\n'
+    assert post(image + part * 10 + b"--B--\r\n").status_code == 200
+    refused = post(image + part * 1000 + b"--B--\r\n")
+    assert refused.status_code == 400 and "more than 1000 parts" in refused.get_data(as_text=True)

@@ -132,6 +132,14 @@ class Contract:
             if not isinstance(item, dict) or not isinstance(path, str) or not path.startswith("/"):
                 self._warn(f"/paths/{escape(path)}", "not a path item: not served")
                 continue
+            if "?" in path:  # the OpenAI description's /responses?beta=true
+                plain = path.split("?")[0]
+                served = f"{plain}'s operations answer and check it" if plain in paths else "it finds no route"
+                self._warn(
+                    f"/paths/{escape(path)}",
+                    f"a query in a path is not OpenAPI: whatever its query, a request to {plain} is that path,"
+                    f" and {served}",
+                )
             for method in HTTP_METHODS:
                 op = item.get(method)
                 if not isinstance(op, dict):

@@ -446,3 +446,18 @@ def test_schemas_that_refer_to_themselves_across_files_validate_requests_and_ans
         assert contract.response_errors("GET", path, response) == [], path
     members = client.get("/orgs/o1").get_json()["members"]
     assert members and all({"id", "name"} <= set(member) for member in members)
+
+
+def test_a_path_with_a_query_is_served_with_a_warning_that_says_what_answers_it(tmp_path):
+    # The OpenAI description's /responses?beta=true: OpenAPI paths have no query, and the mock
+    # routes by the path alone; before, it said nothing.
+    spec = tmp_path / "query_path.yaml"
+    operation = "post: {responses: {'200': {description: ok}}}"
+    spec.write_text(
+        f"openapi: 3.1.0\ninfo: {{title: q, version: '1'}}\npaths:\n  /things: {{{operation}}}\n"
+        f"  /things?beta=true: {{{operation}}}\n  /other?beta=true: {{{operation}}}\n"
+    )
+    warnings = [warning.split(": ", 2)[-1] for warning in warnings_of(create_app(spec, FIXTURES, jwt_secret=SECRET))]
+    prefix = "a query in a path is not OpenAPI: whatever its query, a request to"
+    assert f"{prefix} /things is that path, and /things's operations answer and check it" in warnings
+    assert f"{prefix} /other is that path, and it finds no route" in warnings

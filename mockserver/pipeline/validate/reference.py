@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -198,8 +199,20 @@ class _WhatTheWireSays:
         body = super()._deserialise_media_type(media_type, mimetype, parameters, value)
         if mimetype == "application/x-www-form-urlencoded" and isinstance(body, dict) and "schema" in media_type:
             _unfill_required(media_type / "schema", body, value)
-            _fill_required_arrays(media_type / "schema", body)
+            for name in self._fields(media_type).required_arrays:
+                body.setdefault(name, [])
         return body
+
+    @functools.cached_property
+    def _field_plans(self) -> dict[SchemaPath, _Fields]:
+        return {}
+
+    def _fields(self, media_type: SchemaPath) -> _Fields:
+        """What the document says of the fields of a body of this media type (once)."""
+        plan = self._field_plans.get(media_type)
+        if plan is None:
+            plan = self._field_plans[media_type] = _Fields(self._part_reader, media_type / "schema", media_type)
+        return plan
 
     def _multipart_body(self, media_type: SchemaPath, parameters: dict, value: bytes) -> dict[str, Any]:
         """A multipart body, each part read as its property says (openapi-core's own decoder
@@ -215,30 +228,17 @@ class _WhatTheWireSays:
             parts = ImmutableMultiDict()  # no part at all: only the closing boundary, or nothing
         else:
             parts = data_form_loads(value, **parameters)
-        schema = media_type / "schema"
-        properties = _all_properties(schema)
-        encoding = media_type / "encoding" if "encoding" in media_type else None
-        extra = schema / "additionalProperties" if "additionalProperties" in schema else None
+        plan = self._fields(media_type)
         body: dict[str, Any] = {}
         for name in parts:
             values = parts.getlist(name)
-            prop = properties.get(name, extra if extra is not None and isinstance(extra.read_value(), dict) else None)
-            if prop is None:
-                body[name] = _text_or_bytes(values[0] if len(values) == 1 else values)
-                continue
-            content_type = ""
-            if encoding is not None and name in encoding and "contentType" in encoding / name:
-                content_type = (encoding / name / "contentType").read_value()
-            if "array" in _types_of(prop) and "items" in prop:
-                read = self._part_reader(prop / "items", content_type)
-                body[name] = [read(item) for item in values]
-            elif len(values) > 1:
-                arrays = [option for option in _options_of(prop) if "array" in _types_of(option) and "items" in option]
-                read = self._part_reader(arrays[0] / "items", content_type) if arrays else _text_or_bytes
-                body[name] = [read(item) for item in values]
+            read_one, read_each = plan.readers(name)
+            if len(values) == 1 and read_one is not None:
+                body[name] = read_one(values[0])
             else:
-                body[name] = self._part_reader(prop, content_type)(values[0])
-        _fill_required_arrays(schema, body)
+                body[name] = [read_each(item) for item in values]
+        for name in plan.required_arrays:
+            body.setdefault(name, [])
         return body
 
     def _part_reader(self, schema: SchemaPath, content_type: str) -> Callable[[bytes], Any]:
@@ -354,16 +354,57 @@ def _text_or_bytes(value: Any) -> Any:
         return value.decode("latin-1")
 
 
-def _fill_required_arrays(schema: SchemaPath, body: dict) -> None:
-    """A required array property with no field is an empty array: the encoding sends
-    nothing for one, so the two are the same bytes. (Not an optional one: absent, it is
-    valid as it is, where `[]` may break its minItems; nor one that may be an array or a
-    file, as the OpenAI image edit's `image`: a request without it lacks it.)"""
+def _required_arrays(schema: SchemaPath) -> list[str]:
+    """The required array properties, each an empty array when its form or multipart body
+    has no field of its name: the encoding sends nothing for one, so the two are the same
+    bytes. (Not an optional one: absent, it is valid as it is, where `[]` may break its
+    minItems; nor one that may be an array or a file, as the OpenAI image edit's `image`:
+    a request without it lacks it.)"""
     required = (schema / "required").read_value() if "required" in schema else []
     properties = _all_properties(schema)
-    for name in required if isinstance(required, list) else ():
-        if name not in body and name in properties and "array" in _types_of(properties[name]):
-            body[name] = []
+    return [
+        name
+        for name in (required if isinstance(required, list) else ())
+        if name in properties and "array" in _types_of(properties[name])
+    ]
+
+
+class _Fields:
+    """How the fields of a form or multipart body of one media type are read, made on its
+    first request: the properties, each part's reader (one part, or each of several), the
+    required arrays."""
+
+    def __init__(self, part_reader: Callable[..., Callable[[bytes], Any]], schema: SchemaPath, media_type: SchemaPath):
+        self.part_reader = part_reader
+        self.properties = _all_properties(schema)
+        extra = schema / "additionalProperties" if "additionalProperties" in schema else None
+        self.extra = extra if extra is not None and isinstance(extra.read_value(), dict) else None
+        self.encoding = media_type / "encoding" if "encoding" in media_type else None
+        self.required_arrays = _required_arrays(schema)
+        self._readers: dict[str, tuple[Callable[[bytes], Any] | None, Callable[[bytes], Any]]] = {}
+
+    def readers(self, name: str) -> tuple[Callable[[bytes], Any] | None, Callable[[bytes], Any]]:
+        """(the reader of a part that is the whole value, None where the value is always an
+        array; the reader of each part of several)."""
+        found = self._readers.get(name)
+        if found is None:
+            found = self._made(name)
+            if name in self.properties:  # kept for the document's names only: a client sends any
+                self._readers[name] = found
+        return found
+
+    def _made(self, name: str) -> tuple[Callable[[bytes], Any] | None, Callable[[bytes], Any]]:
+        prop = self.properties.get(name, self.extra)
+        if prop is None:
+            return _text_or_bytes, _text_or_bytes
+        content_type = ""
+        if self.encoding is not None and name in self.encoding and "contentType" in self.encoding / name:
+            content_type = (self.encoding / name / "contentType").read_value()
+        reader = self.part_reader
+        if "array" in _types_of(prop) and "items" in prop:
+            return None, reader(prop / "items", content_type)
+        arrays = [option for option in _options_of(prop) if "array" in _types_of(option) and "items" in option]
+        return reader(prop, content_type), reader(arrays[0] / "items", content_type) if arrays else _text_or_bytes
 
 
 class _FormFieldError(OpenAPIError):

@@ -126,6 +126,7 @@ def test_a_multipart_body_is_read_part_by_part_as_its_schema_says():
     assert edit(chunking='{"type": "other"}')[0] == 400
     assert edit(languages="en") == (200, "")
     assert edit(metadata='{"tag": 3}') == (200, "")
+    assert edit(mode='"fast"') == (200, "")  # its encoding's contentType is JSON
     status, reasons = edit(metadata='{"tag": "x"}')
     assert status == 400 and "'x' is not of type 'integer'" in reasons
     status, reasons = edit(extra="1")
@@ -175,6 +176,13 @@ def test_a_discriminator_takes_the_values_of_its_options_options():
     }
 
 
+def served(tmp_path: Path, text: str):
+    """A test client of the mock serving the document `text`."""
+    spec = tmp_path / "document.yaml"
+    spec.write_text(text)
+    return create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+
+
 NULL_DEFAULT = """
 openapi: 3.1.0
 info: {title: A default the type refuses, version: "1"}
@@ -205,9 +213,7 @@ paths:
 def test_a_null_default_its_type_refuses_is_not_filled_in(tmp_path):
     # The OpenAI description's noise_reduction: openapi-core filled the missing property
     # with null, then refused it ("None is not of type 'object'").
-    spec = tmp_path / "null_default.yaml"
-    spec.write_text(NULL_DEFAULT)
-    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    client = served(tmp_path, NULL_DEFAULT)
     assert client.post("/sessions", json={}).status_code == 200
     assert client.post("/sessions", json={"noise_reduction": {"type": "near_field"}}).status_code == 200
     assert client.post("/sessions", json={"noise_reduction": None}).status_code == 400
@@ -217,9 +223,7 @@ def test_nullable_without_a_type_allows_null_among_its_options(tmp_path):
     # The OpenAI description's session `tracing`: 3.0's `nullable` in a 3.1 document, no
     # `type`, a oneOf of a string and an object, and `default: null`, which openapi-core
     # filled in, then refused ("None is not valid under any of the given schemas").
-    spec = tmp_path / "null_default.yaml"
-    spec.write_text(NULL_DEFAULT)
-    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    client = served(tmp_path, NULL_DEFAULT)
     for tracing in (None, "auto", {"name": "calls"}):
         assert client.post("/sessions", json={"tracing": tracing}).status_code == 200, tracing
     for tracing in ("manual", 5):
@@ -263,22 +267,31 @@ paths:
 """
 
 
+BETWEEN_0_AND_2 = {0: 400, 1e-05: 200, 0.5: 200, 1.9: 200, 2: 400, 3: 400}
+
+
 @pytest.mark.parametrize(
-    "version, schema",
+    "version, schema, statuses",
     [
         # The OpenAI description's learning_rate_multiplier: 3.0's boolean in a 3.1 document, which
         # a 3.1 validator reads as the bound 1 (true): every rate below 1 was refused.
-        ("3.1.0", "{type: number, minimum: 0, exclusiveMinimum: true, exclusiveMaximum: 2}"),
+        ("3.1.0", "{type: number, minimum: 0, exclusiveMinimum: true, exclusiveMaximum: 2}", BETWEEN_0_AND_2),
         # 3.1's numeric bound in a 3.0 document, which openapi-core's 3.0 validator ignores.
-        ("3.0.3", "{type: number, exclusiveMinimum: 0, maximum: 2, exclusiveMaximum: true}"),
+        ("3.0.3", "{type: number, exclusiveMinimum: 0, maximum: 2, exclusiveMaximum: true}", BETWEEN_0_AND_2),
+        # ... beside a stricter minimum, which it does not loosen: at least 0.5.
+        (
+            "3.0.3",
+            "{type: number, minimum: 0.5, exclusiveMinimum: 0, exclusiveMaximum: 2}",
+            {0: 400, 1e-05: 400, 0.5: 200, 1.9: 200, 2: 400, 3: 400},
+        ),
     ],
 )
-def test_an_exclusive_bound_in_the_other_versions_form_is_read_as_that_version_says(tmp_path, version, schema):
-    spec = tmp_path / "bounds.yaml"
-    spec.write_text(EXCLUSIVE_BOUNDS.format(version=version, schema=schema))
-    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
-    statuses = {rate: client.post("/rates", json={"rate": rate}).status_code for rate in (0, 1e-05, 0.5, 1.9, 2, 3)}
-    assert statuses == {0: 400, 1e-05: 200, 0.5: 200, 1.9: 200, 2: 400, 3: 400}
+def test_an_exclusive_bound_in_the_other_versions_form_is_read_as_that_version_says(
+    tmp_path, version, schema, statuses
+):
+    client = served(tmp_path, EXCLUSIVE_BOUNDS.format(version=version, schema=schema))
+    rates = (0, 1e-05, 0.5, 1.9, 2, 3)
+    assert {rate: client.post("/rates", json={"rate": rate}).status_code for rate in rates} == statuses
 
 
 PETS = """
@@ -315,9 +328,7 @@ components:
 def test_a_value_that_names_an_options_schema_stays_that_options(tmp_path):
     # The textbook pattern: Cat and Dog, each allOf a Pet whose petType allows both. Each value
     # names its schema; mapping each value to every option that allows it swapped them.
-    spec = tmp_path / "pets.yaml"
-    spec.write_text(PETS)
-    client = create_app(spec, FIXTURES, jwt_secret=SECRET).test_client()
+    client = served(tmp_path, PETS)
     assert client.post("/pets", json={"petType": "Cat", "meows": True}).status_code == 204
     assert client.post("/pets", json={"petType": "Dog", "barks": True}).status_code == 204
     assert client.post("/pets", json={"petType": "Cat", "barks": True}).status_code == 400

@@ -43,8 +43,9 @@ def claimed_literals(template: str, templates: list[str]) -> tuple[tuple[str, tu
     if not any(_is_parameter(segment) for segment in segments):
         return ()  # nothing to claim (most paths of a large document: each compared with every other)
     claimed: dict[str, list[str]] = {}
+    depth = template.count("/")
     for other in templates:
-        if other == template or other.count("/") != template.count("/"):
+        if other == template or other.count("/") != depth:
             continue
         others = other.split("/")
         differing = [i for i, (a, b) in enumerate(zip(segments, others, strict=True)) if _differ(a, b)]

@@ -322,7 +322,9 @@ class _Bundler:
 
     def _inline(self, ref: str, base: Path, pointer: str, stack: tuple[str, ...], levels: int) -> Any:
         file_part, _, fragment = ref.partition("#")
-        if (base, file_part) not in self.paths:
+        if not file_part:
+            self.paths[base, file_part] = base  # a local $ref of the file it is in
+        elif (base, file_part) not in self.paths:
             # The directory resolved once (symlinks followed before `..`, as the system does),
             # not each file: DigitalOcean's 2,907 files had 7,891 distinct $ref targets, 0.4 s
             # of realpath walks.
@@ -330,7 +332,7 @@ class _Bundler:
             where = os.path.join(base.parent, folder)
             if where not in self.folders:
                 self.folders[where] = os.path.realpath(where)
-            self.paths[base, file_part] = Path(self.folders[where], file_name) if file_part else base
+            self.paths[base, file_part] = Path(self.folders[where], file_name)
         target_path = self.paths[base, file_part]
         key = f"{target_path}#{fragment}"
 

@@ -269,6 +269,7 @@ class _Walker:
                 # in a oneOf, null would then match two.
                 for keyword in ("anyOf", "oneOf"):
                     options = node.get(keyword)
+                    # Read as 3.0 reads it: an option not walked yet may still say `nullable`.
                     resolved = [self._resolved(option) for option in options] if isinstance(options, list) else []
                     if resolved and all(isinstance(each, dict) and _refuses_null(each, "3.0") for each in resolved):
                         node[keyword] = [*options, {"type": "null"}]

@@ -45,7 +45,6 @@ proxy: $(SERVE_STAMP)
 # on two cores (pytest-xdist), then the proof that the suite catches every mutant (its
 # runs go two at a time already; its table is printed at the end).
 test: $(STAMP)
-	$(BIN)/python -m pytest contract_tests --junitxml=$(REPORTS)/contract-junit.xml
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/process/test_contract_suite.py --junitxml=$(REPORTS)/tests-junit.xml
 	$(BIN)/python -m pytest tests/process/test_contract_suite.py --junitxml=$(REPORTS)/proof-junit.xml
 

@@ -107,6 +107,18 @@ def run_contract_suite(tmp_path, *args: str, **env: str) -> tuple[subprocess.Com
     return suite, ET.parse(junit).getroot()
 
 
+def test_without_a_base_url_the_suite_serves_the_projects_mock_and_every_scenario_runs(tmp_path):
+    # The mode `make contract` uses without BASE_URL. The suite knows the mock's secret
+    # there, so nothing is skipped. (The generated cases run against the mock in the proof
+    # of teeth, test_contract_suite.py, in both configurations.)
+    suite, report = run_contract_suite(tmp_path, "--ignore=contract_tests/test_generated.py", "-rs")
+
+    assert suite.returncode == 0, suite.stdout[-3000:]
+    assert "contract target: the project's mock, started on a free 127.0.0.1 port" in suite.stdout
+    outcomes = [[child.tag for child in case] for case in report.iter("testcase")]
+    assert len(outcomes) > 40 and all(outcome == [] for outcome in outcomes), suite.stdout[-3000:]
+
+
 # Two tests that need what the suite lacks here (no secret, no expired token), and one that runs.
 SELECTION = "--ignore=contract_tests/test_generated.py", "-k", "expired or hs512 or the_current_session"
 

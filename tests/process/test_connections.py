@@ -187,3 +187,39 @@ def test_waitress_refusals_are_in_the_error_shape(guarded, request_bytes, status
     assert "Content-Type: application/json" in head
     assert document["code"] == code
     assert f"X-Request-Id: {document['requestId']}" in head
+
+
+def test_the_servers_loop_waits_while_a_task_sends_its_answer(app, monkeypatch):
+    # The loop turns a few times a request. It spun while a task held its connection's
+    # buffer to send an answer (waitress's channel is "writable" whenever bytes are in
+    # it), holding the GIL that task waited for: 11,398 turns for these 200 requests.
+    from waitress import wasyncore
+
+    turns = 0
+    poll = wasyncore.poll2
+
+    def counted(*args, **kwargs):
+        nonlocal turns
+        turns += 1
+        return poll(*args, **kwargs)
+
+    monkeypatch.setattr(wasyncore, "poll2", counted)  # looked up as each loop starts
+    chat = PARTICIPANTS.removesuffix("/participants")
+    clients, each = 4, 50
+    statuses: list[int] = []
+    with serve_in_background(app, threads=1) as base_url:
+
+        def client() -> None:
+            with requests.Session() as session:
+                for _ in range(each):
+                    statuses.append(session.get(base_url + chat, headers=bearer(MORGAN), timeout=10).status_code)
+
+        loads = [threading.Thread(target=client) for _ in range(clients)]
+        before = turns
+        for load in loads:
+            load.start()
+        for load in loads:
+            load.join()
+        loop_turns = turns - before
+    assert statuses == [200] * clients * each
+    assert loop_turns < 10 * clients * each, f"{loop_turns} turns of the loop for {clients * each} requests"

@@ -41,8 +41,8 @@ proxy: $(SERVE_STAMP)
 	@test -n "$(UPSTREAM)" || { echo "usage: make proxy UPSTREAM=https://..."; exit 2; }
 	$(BIN)/mockserver proxy --upstream $(UPSTREAM) --host $(HOST) --port $(PROXY_PORT) $(if $(SPEC),--spec $(SPEC))
 
-# The contract suite against the mock (started by the suite), then the mock's own tests
-# on two cores (pytest-xdist), then the proof that the suite catches every mutant (its
+# The mock's own tests on two cores (pytest-xdist), then the proof of teeth: the whole
+# contract suite against the mock in both configurations, then against every mutant (its
 # runs go two at a time already; its table is printed at the end).
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -n 2 --ignore=tests/process/test_contract_suite.py --junitxml=$(REPORTS)/tests-junit.xml

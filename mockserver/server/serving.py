@@ -145,11 +145,12 @@ class _Channel(HTTPChannel):
             return True
         if not self.total_outbufs_len:
             return False
-        if not self.requests or self.outbuf_lock.acquire(False):
-            if self.requests:
-                self.outbuf_lock.release()
+        if not self.requests:
             return True
-        return False
+        if not self.outbuf_lock.acquire(blocking=False):
+            return False
+        self.outbuf_lock.release()
+        return True
 
     def overdue(self, now: float, limits: ConnectionLimits) -> bool:
         with self.requests_lock:

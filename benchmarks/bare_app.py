@@ -78,9 +78,9 @@ def create_app() -> Flask:
     return app
 
 
-if __name__ == "__main__":  # bare_app.py PORT THREADS [WORKERS]: served as `mockserver serve` serves the mock
-    port, threads, workers = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1
+if __name__ == "__main__":  # bare_app.py PORT [WORKERS]: served as `mockserver serve` serves the mock
+    port, workers = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 1
     if workers > 1:
         sock = listening_socket("127.0.0.1", port)
-        sys.exit(serve_in_processes(create_app(), sock, workers, threads, ConnectionLimits()))
-    create_server(create_app(), "127.0.0.1", port, threads).run()
+        sys.exit(serve_in_processes(create_app(), sock, workers, ConnectionLimits()))
+    create_server(create_app(), "127.0.0.1", port).run()

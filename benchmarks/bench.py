@@ -234,10 +234,9 @@ def redis_server() -> Iterator[str | None]:
 
 def start_targets(args, env, redis_url: str | None) -> dict[str, Target]:
     python = sys.executable
-    threads = str(args.threads)
     workers = str(args.workers)
     targets = {}
-    serve = [str(Path(python).with_name("mockserver")), "serve", "--threads", threads, "--state-limits", BENCH_LIMITS]
+    serve = [str(Path(python).with_name("mockserver")), "serve", "--state-limits", BENCH_LIMITS]
     variants = [("mock", []), (f"mock-x{workers}", ["--workers", workers])]
     if redis_url:
         store = ["--store", redis_url, "--store-prefix", "bench-workers"]
@@ -247,7 +246,7 @@ def start_targets(args, env, redis_url: str | None) -> dict[str, Target]:
         targets[name] = start(name, [*serve, "--port", str(port), *options], port, env)
     for name, processes in (("bare", "1"), (f"bare-x{workers}", workers)):
         port = free_port()
-        targets[name] = start(name, [python, "benchmarks/bare_app.py", str(port), threads, processes], port, env)
+        targets[name] = start(name, [python, "benchmarks/bare_app.py", str(port), processes], port, env)
     if prism_installed():
         port = free_port()
         command = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(args.spec)]
@@ -412,7 +411,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="WSGI server threads, mock and bare app")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 2, help="processes of the redis-xN mock (default: cores)"
     )
@@ -453,7 +451,7 @@ def load_rounds(chosen: list[Scenario], targets: dict[str, Target], args, script
     results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
     print(
         f"{len(chosen)} scenarios x {len(present)} targets x {args.rounds} rounds of {args.seconds:g} s,"
-        f" wrk -t{args.wrk_threads} -c{args.connections}; mocks and bare apps on {args.threads} threads",
+        f" wrk -t{args.wrk_threads} -c{args.connections}; mocks and bare apps on a thread per connection",
         flush=True,
     )
     for index, scenario in enumerate(chosen):
@@ -479,7 +477,7 @@ def load_rounds(chosen: list[Scenario], targets: dict[str, Target], args, script
 def run_resource_targets(args, env, chosen: list[Scenario]) -> None:
     """The inferred resources' scenarios: the mocks (one process, N workers) and Prism on RESOURCE_SPEC."""
     workers = str(args.workers)
-    serve = [str(Path(sys.executable).with_name("mockserver")), "serve", "--threads", str(args.threads)]
+    serve = [str(Path(sys.executable).with_name("mockserver")), "serve"]
     serve += ["--state-limits", BENCH_LIMITS, "--spec", str(RESOURCE_SPEC)]
     targets = {}
     try:
@@ -540,7 +538,7 @@ def proxy_overhead(mock: Target, chosen: list[Scenario], args, env: dict[str, st
         return
     port = free_port()
     command = [str(Path(sys.executable).with_name("mockserver")), "proxy", "--upstream", mock.url]
-    command += ["--port", str(port), "--threads", str(args.threads), "--report-dir", str(scripts / "proxy")]
+    command += ["--port", str(port), "--report-dir", str(scripts / "proxy")]
     proxy = start("proxy", command, port, env)
     post(proxy.url + "/__mock/violations/reset")  # what start-up's probe left
     try:
@@ -573,7 +571,7 @@ def proxy_overhead(mock: Target, chosen: list[Scenario], args, env: dict[str, st
 def proxy_figure_only(args, env: dict[str, str], chosen: list[Scenario]) -> None:
     port = free_port()
     command = [str(Path(sys.executable).with_name("mockserver")), "serve", "--port", str(port)]
-    mock = start("mock", [*command, "--threads", str(args.threads)], port, env)
+    mock = start("mock", command, port, env)
     try:
         with tempfile.TemporaryDirectory() as scripts:
             proxy_overhead(mock, chosen, args, env, Path(scripts))

@@ -71,7 +71,6 @@ def main() -> None:
 @version_option
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=settings.DEFAULT_PORT, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -214,7 +213,6 @@ def main() -> None:
 def serve(
     host: str,
     port: int,
-    threads: int,
     workers: int,
     store_url: str,
     store_prefix: str,
@@ -240,7 +238,7 @@ def serve(
     state_limits: str | None,
     watch: bool,
 ) -> None:
-    """Serve the mock with a production WSGI server (waitress). POST /__mock/reset re-reads
+    """Serve the mock on a thread per connection. POST /__mock/reset re-reads
     the fixture files; --watch reloads the contract and fixtures when they change. The
     document as served (repaired, plus the failures the mock sends that it declares no
     status for) is at GET /__mock/served-openapi.json; see also `mockserver effective-spec`.
@@ -304,18 +302,18 @@ def serve(
                 sock = listening_socket(host, port)
                 effective_port = sock.getsockname()[1]
             else:
-                server = create_server(watcher.app if watcher else app, host, port, threads, limits)
+                server = create_server(watcher.app if watcher else app, host, port, limits)
                 effective_port = server.effective_port
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         url = f"http://{host}:{effective_port}"
-        handler = _banner(app, spec, fixtures, url, shared, verification, workers, threads, sharing, watcher)
+        handler = _banner(app, spec, fixtures, url, shared, verification, workers, limits, sharing, watcher)
         # What start-up built lives as long as the mock: out of the collector's sight, a full
         # collection of openapi.yaml's app (107,000 objects) stops every thread for 70 ms,
         # the p99 of a load run (measured 2026-12-02). Forked workers inherit it frozen.
         gc.freeze()
         if workers > 1:
-            sys.exit(serve_in_processes(app, sock, workers, threads, limits, sharing.worker_started))
+            sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started))
         try:
             server.run()
         except KeyboardInterrupt:
@@ -330,7 +328,7 @@ def serve(
             sharing.close()
 
 
-def _banner(app, spec, fixtures, url, shared, verification, workers, threads, sharing, watcher) -> logging.Handler:
+def _banner(app, spec, fixtures, url, shared, verification, workers, limits, sharing, watcher) -> logging.Handler:
     """What the mock serves and how to call it, on stdout; its log's handler, installed."""
     startup = app.extensions["mockserver.startup"]
     for problem in startup["problems"]:
@@ -360,7 +358,8 @@ def _banner(app, spec, fixtures, url, shared, verification, workers, threads, sh
     state = "in memory" if store.kind == MEMORY else f"in {store.health()['url']} under prefix {store.prefix!r}"
     if sharing and sharing.store:
         state += " (a process of its own, which every worker calls)"
-    click.echo(f"State {state}; {workers} process{'es' if workers > 1 else ''} of {threads} threads")
+    processes = f"{workers} processes, each" if workers > 1 else "1 process"
+    click.echo(f"State {state}; {processes} with a thread per connection (at most {limits.max_connections})")
     if sharing:
         click.echo("The workers share one journal, the fault rules, deletions and the rate limit")
     for line in banner.credential_lines(contract, store.users, fixtures, shared):
@@ -381,7 +380,6 @@ def _banner(app, spec, fixtures, url, shared, verification, workers, threads, sh
 @click.option("--upstream", required=True, help="The server to check, e.g. https://staging.example.com.")
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=4011, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
 @spec_option
 @click.option(
     "--reject-invalid-requests",
@@ -419,7 +417,6 @@ def proxy(
     upstream: str,
     host: str,
     port: int,
-    threads: int,
     spec: Path,
     reject_invalid_requests: bool,
     report_dir: Path,
@@ -447,13 +444,13 @@ def proxy(
         # On loopback only loopback names (no DNS rebinding); shared, the admin token guards.
         trusted = None if shared else LOOPBACK_HOSTS
         proxy_settings = ProxySettings(
-            upstream, timeout, reject_invalid_requests, report_dir, admin_token, threads, trusted
+            upstream, timeout, reject_invalid_requests, report_dir, admin_token, trusted_hosts=trusted
         )
         app = create_proxy_app(spec, proxy_settings)
     except (SpecError, SettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        server = create_server(app, host, port, threads, max_body_bytes=PROXY_MAX_BODY_BYTES)
+        server = create_server(app, host, port, max_body_bytes=PROXY_MAX_BODY_BYTES)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"

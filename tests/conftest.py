@@ -73,7 +73,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """The app served by waitress on a free 127.0.0.1 port; yields its base URL."""
+    """The app served by `mockserver serve`'s server on a free 127.0.0.1 port; yields its base URL."""
     with serve_in_background(app) as base_url:
         yield base_url
 

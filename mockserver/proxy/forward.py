@@ -72,7 +72,7 @@ class ProxySettings:
     reject_invalid_requests: bool = False
     report_dir: Path | None = Path("reports/proxy")
     admin_token: str | None = None
-    connections: int = 8  # kept-alive connections to the upstream (the server's threads)
+    connections: int = 8  # kept-alive connections to the upstream (more requests at once open more)
     # Host names the proxy answers to, on every request (a web page that rebinds its own
     # name to 127.0.0.1 must not reach the upstream or read what passed); None: any, as
     # behind a reverse proxy (--shared).

@@ -1,1 +1,1 @@
-"""Serving: the app factory (wiring only), waitress, reloading, logs, deployment safeguards."""
+"""Serving: the app factory (wiring only), the HTTP server, reloading, logs, deployment safeguards."""

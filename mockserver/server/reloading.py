@@ -1,6 +1,6 @@
 """`serve --watch`: the fixtures and the contract reloaded when their files change.
 
-waitress serves a `SwappableApp`, which hands each request to the Flask app of the
+The server serves a `SwappableApp`, which hands each request to the Flask app of the
 moment. What a reload does to the state:
 - fixture files changed: the state starts over from them, as after POST /__mock/reset
   (sessions end too, so clients log in again);

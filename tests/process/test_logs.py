@@ -53,14 +53,14 @@ def test_the_mocks_error_log_escapes_the_path(app, log, monkeypatch):
     assert any(line.startswith("    RuntimeError: boom") for line in lines)
 
 
-def test_waitress_error_log_escapes_the_path_and_the_exception(log):
+def test_the_servers_error_log_escapes_the_path_and_the_exception(log):
     def crashing(environ, start_response):
         raise RuntimeError("crashed on " + environ["PATH_INFO"])
 
     with serve_in_background(crashing) as base_url:
         response = requests.get(base_url + FORGING_PATH, timeout=10)
     assert response.status_code == 500
-    assert response.json()["code"] == "INTERNAL_ERROR"  # waitress's own 500, in the Error shape
+    assert response.json()["code"] == "INTERNAL_ERROR"  # the server's own 500, in the Error shape
     lines = check_lines(log.getvalue())
     assert any("Exception while serving /api/chat/projects/p\\n2026-11-28" in line for line in lines)
     # The exception's newline splits the traceback line; what follows it stays indented.
@@ -72,7 +72,7 @@ def test_serve_logs_through_the_escaping_formatter(monkeypatch):
         effective_port = 4010
 
         def run(self):
-            logging.getLogger("waitress").warning("Exception while serving /a\n" + FORGED_RECORD)
+            logging.getLogger("mockserver.server").warning("Exception while serving /a\n" + FORGED_RECORD)
 
         def close(self):
             pass
@@ -83,4 +83,4 @@ def test_serve_logs_through_the_escaping_formatter(monkeypatch):
     assert result.exit_code == 0, result.output
     assert logging.getLogger().handlers == handlers  # serve removed its handler
     check_lines(result.stderr)
-    assert "waitress Exception while serving /a\\n" + FORGED_RECORD in result.stderr
+    assert "mockserver.server Exception while serving /a\\n" + FORGED_RECORD in result.stderr

@@ -60,6 +60,8 @@ class ConnectionLimits:
 class _ErrorTask(ErrorTask):
     """waitress's own refusals, before the app sees the request, in the Error shape."""
 
+    dropped = None  # a refusal is always sent (see _Task)
+
     def execute(self) -> None:
         error = _WAITRESS_ERRORS.get(type(self.request.error), internal_error)()
         request_id = new_request_id()
@@ -182,17 +184,18 @@ class _Connection:
         limits = self.server.limits
         request = HTTPRequestParser(self.adj)
         deadline = time.monotonic() + limits.idle_timeout  # for the first byte
-        started = headers_done = None
+        started = None  # when the request's first byte came
+        reading_body = False
         while True:
             while data:
                 now = time.monotonic()
                 if started is None:
                     started = now
-                    deadline = min(now + limits.header_timeout, now + limits.request_timeout)
+                    deadline = now + min(limits.header_timeout, limits.request_timeout)
                 consumed = request.received(data)
                 data = data[consumed:]
-                if request.headers_finished and headers_done is None:
-                    headers_done = now
+                if request.headers_finished and not reading_body:
+                    reading_body = True
                     deadline = min(now + limits.body_timeout, started + limits.request_timeout)
                 if request.expect_continue and request.headers_finished:
                     request.expect_continue = False
@@ -200,7 +203,7 @@ class _Connection:
                     self.socket.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if request.completed:
                     if request.empty:  # blank lines before a request
-                        request, started, headers_done = HTTPRequestParser(self.adj), None, None
+                        request, started, reading_body = HTTPRequestParser(self.adj), None, False
                         continue
                     return request, data
                 if not consumed:
@@ -235,7 +238,7 @@ class _Connection:
             task.service()
         self.flush()
         if task.close_on_finish:
-            return False, getattr(task, "dropped", None) is None
+            return False, task.dropped is None
         return True, False
 
     def _drain(self) -> None:
@@ -276,7 +279,7 @@ class Server:
             inbuf_overflow=settings.MAX_BODY_BYTES + 128 * 1024,
         )
         self.server_name = self.adj.server_name
-        self.effective_host, self.effective_port = sock.getsockname()[:2]
+        self.effective_port = sock.getsockname()[1]
         self.stopping = False
         self._owns_socket = owns_socket
         self._slots = threading.BoundedSemaphore(limits.max_connections)

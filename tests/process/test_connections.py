@@ -277,10 +277,19 @@ def test_an_http_1_0_request_without_keep_alive_is_answered_then_closed():
 
 def test_stopping_the_server_answers_the_request_in_flight_first():
     answers: list[int] = []
-    with serve_in_background(plain(delay=0.5)) as base_url:
+    answered = threading.Event()
+    slow = plain(delay=0.5)
+
+    def app(environ, start_response):
+        body = slow(environ, start_response)
+        answered.set()
+        return body
+
+    with serve_in_background(app) as base_url:
         asking = threading.Thread(target=lambda: answers.append(requests.get(base_url, timeout=10).status_code))
         asking.start()
         time.sleep(0.2)  # the request is in the app
+    assert answered.is_set()  # stopping waited for it
     asking.join()
     assert answers == [200]
 

@@ -41,6 +41,22 @@ class Seed:
     items: tuple[tuple[str, Any], ...]  # (ID, item), in order
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def copied(value: Any) -> Any:
+    """A copy of a JSON value (a third of deepcopy's time on an item: no memo, no
+    dispatch); anything else an item holds is deep-copied."""
+    kind = type(value)
+    if kind is dict:
+        return {name: copied(member) for name, member in value.items()}
+    if kind is list:
+        return [copied(member) for member in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
 def item_bytes(item: Any) -> int:
     return ITEM_RECORD_BYTES + json_value_bytes(item)
 
@@ -73,15 +89,15 @@ class ItemRules:
             self._spend(item_bytes(item) - (item_bytes(previous) if previous is not None else 0))
             if previous is None:
                 self._usage.add(ITEMS, 1)
-            items[item_id] = copy.deepcopy(item)
-            return copy.deepcopy(item)
+            items[item_id] = copied(item)
+            return item  # the caller's own, not the state's
 
     def item(self, resource: str, scope: tuple[str, ...], item_id: str) -> Any:
         with self._lock:
             found = self._items(resource, scope).get(item_id)
             if found is None:
                 raise _missing(resource, item_id)
-            return copy.deepcopy(found)
+            return copied(found)
 
     def items_added(self) -> int:
         """How many items the state holds past the seeds (the `items` limit's count)."""
@@ -119,7 +135,7 @@ class ItemRules:
                 if all(as_text(item.get(name)) in wanted for name, wanted in where.items())
             ]
             end = len(matching) if size is None else start + size
-            return copy.deepcopy(matching[start:end]), len(matching)
+            return copied(matching[start:end]), len(matching)
 
     def change_item(
         self, resource: str, scope: tuple[str, ...], item_id: str, change: Callable[[Any], Any]
@@ -131,9 +147,9 @@ class ItemRules:
             previous = items.get(item_id)
             if previous is None:
                 raise _missing(resource, item_id)
-            changed = change(copy.deepcopy(previous))
+            changed = change(copied(previous))
             self._put_changed(items, item_id, previous, changed)
-            return copy.deepcopy(previous), copy.deepcopy(changed)
+            return copied(previous), copied(changed)
 
     def swap_item(self, resource: str, scope: tuple[str, ...], item_id: str, expected: Any, changed: Any) -> bool:
         """Put `changed` in place of the item if it is still `expected`: a change computed
@@ -150,7 +166,7 @@ class ItemRules:
 
     def _put_changed(self, items: MutableMapping[str, Any], item_id: str, previous: Any, changed: Any) -> None:
         self._spend(item_bytes(changed) - item_bytes(previous))
-        items[item_id] = copy.deepcopy(changed)
+        items[item_id] = copied(changed)
 
     def delete_item(self, resource: str, scope: tuple[str, ...], item_id: str, below: Iterable[Below] = ()) -> None:
         """Delete the item, and every item of the resources `below` it, theirs included."""

@@ -90,3 +90,35 @@ def test_a_message_snapshot_copies_every_field_and_shares_nothing_mutable():
         assert getattr(copy_, name) is not getattr(record, name), name
     assert copy_.e2ee["keys"] is not record.e2ee["keys"]
     assert copy_.reactions["👍"] is not record.reactions["👍"]
+
+
+def test_items_handed_in_and_out_are_copies_that_later_changes_leave_alone(app):
+    store = store_of(app)
+    pet = {"name": "Rex", "tags": [{"name": "good"}], "born": datetime(2020, 1, 2, tzinfo=UTC)}
+    stored = store.add_item("pet", (), "1", pet, conflict=True)
+    pet["tags"][0]["name"] = "changed by the caller"
+    stored["tags"].append({"name": "changed by the answer's reader"})
+
+    read = store.item("pet", (), "1")
+    assert read == {"name": "Rex", "tags": [{"name": "good"}], "born": datetime(2020, 1, 2, tzinfo=UTC)}
+    read["tags"].clear()
+    store.items_page("pet", (), {}, 0, None)[0][0]["tags"].clear()
+    store.change_item("pet", (), "1", lambda item: item["tags"].clear() or item)  # the change's result is stored
+    store.add_item("pet", (), "2", {"tags": [{"name": "kept"}]}, conflict=True)
+    store.change_item("pet", (), "2", lambda item: item["tags"].pop() and {"tags": ["x"]})
+
+    assert store.item("pet", (), "1")["tags"] == []
+    assert store.item("pet", (), "2") == {"tags": ["x"]}
+    assert store.items_page("pet", (), {}, 1, 1)[0] == [{"tags": ["x"]}]
+
+
+def test_an_item_copy_shares_no_container_and_copies_what_json_does_not_hold():
+    from mockserver.store.items import copied
+
+    born = datetime(2020, 1, 2, tzinfo=UTC)
+    item = {"a": [1, {"b": [True, None, 1.5, "x"]}], "born": born, "set": {1, 2}}
+    copy = copied(item)
+    assert copy == item
+    assert copy["a"] is not item["a"]
+    assert copy["a"][1] is not item["a"][1] and copy["a"][1]["b"] is not item["a"][1]["b"]
+    assert copy["set"] is not item["set"]  # deep-copied, not shared

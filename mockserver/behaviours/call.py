@@ -24,6 +24,7 @@ class Call:
     body: Any
     query: dict[str, Any] = field(default_factory=dict)  # with the contract's defaults filled in
     media_type: str = ""  # the request body's, without parameters
+    json: Any = None  # the JSON body as the validator parsed it, dates and UUIDs as text (None: not parsed)
 
     @property
     def user_id(self) -> str | None:

@@ -105,6 +105,12 @@ class _Shape:
     properties: dict[str, dict]  # each resolved and merged
     required: list[str]
     closed: bool  # additionalProperties: false
+    stamped: bool  # has a created or updated date-time, which the server sets
+
+    def now(self, call: Call) -> str | None:
+        """The store's time, for an item with a date-time the server sets (else None: a
+        round trip to the state process saved, on `--workers`)."""
+        return call.store.now() if self.stamped else None
 
 
 class ResourceBehaviours:
@@ -149,7 +155,11 @@ class ResourceBehaviours:
             }
             required = [name for name in schema.get("required") or [] if isinstance(name, str)]
             closed = schema.get("additionalProperties") is False or schema.get("unevaluatedProperties") is False
-            shape = self._shapes[pointer] = _Shape(schema, properties, required, closed)
+            stamped = any(
+                _is_date_time(value) and (CREATED.match(name) or UPDATED.match(name))
+                for name, value in properties.items()
+            )
+            shape = self._shapes[pointer] = _Shape(schema, properties, required, closed, stamped)
         return shape
 
     def _template(self, operation_id: str) -> tuple[Answer | None, Any]:
@@ -187,7 +197,7 @@ class ResourceBehaviours:
         id_name = resource.id.property
         id_schema = shape.properties.get(id_name, {})
         chosen = id_name in sent and not id_schema.get("readOnly")
-        now = call.store.now()
+        now = shape.now(call)
         for name, schema in shape.properties.items():
             if name in item and not schema.get("readOnly"):
                 continue
@@ -210,7 +220,7 @@ class ResourceBehaviours:
         if self._numbered(resource.name, id_schema):  # one above the largest, taken atomically
             stored = call.store.add_numbered_item(resource.name, scope, resource.id.property, item)
             number = stored[resource.id.property]
-            if self.checker.is_valid(id_schema, number):
+            if self.checker.is_valid_often(id_schema, number):
                 return stored
             call.store.delete_item(resource.name, scope, str(number))  # past a `maximum`: an ID of another kind
         for _ in range(MAX_ID_TRIES):  # a generated ID another create took meanwhile: the next one
@@ -252,7 +262,7 @@ class ResourceBehaviours:
             return self._declared(role)
         shape = self._shape(resource.schema)
         item_id = self._item_id(resource, role, call, sent)
-        now = call.store.now()
+        now = shape.now(call)
 
         def replace(previous: Any) -> Any:
             item = self._fitted(sent, shape)
@@ -280,7 +290,7 @@ class ResourceBehaviours:
         if not patching and not isinstance(sent, dict):
             return self._declared(role)
         item_id = self._item_id(resource, role, call, sent)
-        now = call.store.now()
+        now = shape.now(call)
 
         def merge(previous: Any) -> Any:
             if patching:
@@ -352,7 +362,7 @@ class ResourceBehaviours:
         start, size = _page(listing, call.query)
         items, total = call.store.items_page(resource.name, _scope(resource, call), where, start, size)
         start, size = min(start, total), total if size is None else size  # no page size: one page of all
-        page = [self._fitted(item, self._shape(listing.item_schema), owned=True) for item in items]
+        page = [self._fitted(item, self._shape(listing.item_schema)) for item in items]
         headers = dict(answer.headers)
         if body is not None or listing.items == "":
             body = put(body, listing.items, page)
@@ -371,12 +381,17 @@ class ResourceBehaviours:
 
     def _item_answer(self, role: Role, placement: Placement | None, item: Any) -> Response:
         """The answer holding `item`, which the store answered (a copy, the caller's own)."""
-        answer, body = self._template(role.operation_id)
+        answer = self._successes[role.operation_id][0]
         if answer is None:
             return Response(status=204)
-        if placement is None or (body is None and placement.at != ""):
+        if placement is None:
             return answer.response()
-        body = put(body, placement.at, self._fitted(item, self._shape(placement.schema), owned=True))
+        body = self._fitted(item, self._shape(placement.schema))
+        if placement.at:  # the item inside the declared body
+            template = self._template(role.operation_id)[1]
+            if template is None:
+                return answer.response()
+            body = put(template, placement.at, body)
         return self._checked(role, Answer(answer.status, answer.content_type, _dump(body), answer.headers), body)
 
     def _checked(self, role: Role, answer: Answer, body: Any) -> Response:
@@ -413,13 +428,14 @@ class ResourceBehaviours:
 
     # --- items --------------------------------------------------------------------------
 
-    def _fitted(self, item: Any, shape: _Shape, owned: bool = False) -> Any:
-        """`item` with only the properties `shape` allows, a copy unless it is `owned`
-        (the store's answers are copies already: a read paid two deep copies)."""
+    @staticmethod
+    def _fitted(item: Any, shape: _Shape) -> Any:
+        """`item` with only the properties `shape` allows, its values shared: each caller
+        owns what it fits (a body parsed for its request, a copy the store answered), and
+        the store copies what it stores."""
         if not isinstance(item, dict):
             return item
-        fitted = {name: value for name, value in item.items() if not shape.closed or name in shape.properties}
-        return fitted if owned else copy.deepcopy(fitted)
+        return {name: value for name, value in item.items() if not shape.closed or name in shape.properties}
 
     def _fill_required(self, item: dict, shape: _Shape, resource: Resource, role: Role) -> None:
         """The properties the item's schema requires that it lacks: from the declared
@@ -496,8 +512,10 @@ def _bound(handler: Callable, resource: Resource, role: Role, parent: Resource |
             with rule_failures():
                 call.store.item(parent.name, scope[:-1], scope[-1])
         if call.media_type and "json" in call.media_type:
-            # The body as sent, valid by now: the validator's has dates and UUIDs as objects.
-            call = replace(call, body=strict_json_loads(request.get_data()))
+            # The body as sent, valid by now: the validator's unmarshalled one has dates and
+            # UUIDs as objects.
+            sent = call.json if call.json is not None else strict_json_loads(request.get_data())
+            call = replace(call, body=sent)
         elif call.body is not None:  # a form or multipart body: its fields as JSON, files left out
             call = replace(call, body=_jsonable(call.body))
         return handler(resource, role, call)

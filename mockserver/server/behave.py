@@ -14,6 +14,7 @@ from mockserver.contract.index import Contract, Operation
 from mockserver.controls.steering import Controls
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.security.authenticate import Authenticator
+from mockserver.pipeline.validate.compiled import Validated
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.resources import Resource
 from mockserver.store import Store
@@ -73,5 +74,6 @@ class Behave:
             validated.body,
             validated.parameters.query,
             request.mimetype,
+            validated.json if isinstance(validated, Validated) else None,
         )
         return behaviour(call)

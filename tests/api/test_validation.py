@@ -9,7 +9,7 @@ import pytest
 import requests
 from support import MORGAN, PARTICIPANTS, SAM, bearer
 
-from mockserver.settings import MAX_BODY_BYTES, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
+from mockserver.settings import MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_VALUES
 
 JSON = "application/json"
 # The limits README documents, as literals: a test fails when a constant drifts from them.
@@ -54,6 +54,8 @@ HOSTILE_BODIES = {
     "no Content-Type": ('{"userId": "usr_l6ZF362tQSr4nE"}', None, "body", "not application/octet-stream"),
     "object nested 100,000 deep": ('{"a":' * 100_000 + "1" + "}" * 100_000, JSON, "body", "too many values"),
     "nested 10,000 deep": ("[" * 10_000 + "]" * 10_000, JSON, "body", "JSON is nested too deeply"),
+    # A short body, one level past the bound: short ones are walked only when they may break it.
+    "nested 65 deep": ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), JSON, "body", "nested too deeply"),
     "too many values": (
         '{"userId": "usr_x", "pad": [' + ",".join(["0"] * MAX_JSON_VALUES) + "]}",
         JSON,

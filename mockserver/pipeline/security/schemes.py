@@ -99,6 +99,14 @@ class Basic:
         return Caller(user.id, "basic_" + user.id)
 
 
+# Where an API key is read; only that one is parsed (the query and the cookies on first use).
+_SOURCES = {
+    "header": lambda request: request.headers,
+    "query": lambda request: request.args,
+    "cookie": lambda request: request.cookies,
+}
+
+
 class ApiKey:
     """`apiKey` in a header, the query or a cookie: the mock's key."""
 
@@ -108,8 +116,7 @@ class ApiKey:
         self.challenge = f'ApiKey realm="{realm}", in="{location}", name="{name}"'
 
     def authenticate(self, request) -> Any:
-        source = {"header": request.headers, "query": request.args, "cookie": request.cookies}[self.location]
-        value = source.get(self.name)
+        value = _SOURCES[self.location](request).get(self.name)
         if not value:
             raise challenge_error(f"API key {self.name} ({self.location}) is missing", self.challenge)
         if len(value) > MAX_API_KEY_CHARS:

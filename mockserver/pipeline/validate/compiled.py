@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema_path import SchemaPath
@@ -96,6 +97,15 @@ class ParameterValidator:
         return True, self.checker.unmarshal(value), None
 
 
+@dataclass
+class Validated(RequestUnmarshalResult):
+    """The request unmarshalled, and its JSON body as parsed before (dates and UUIDs as
+    text; None where openapi-core read the body), so that a behaviour that needs the body
+    as sent does not parse it again."""
+
+    json: Any = None
+
+
 class OperationValidator:
     def __init__(self, parameters: list[ParameterValidator], body: BodyValidator | None) -> None:
         self.parameters = parameters
@@ -112,16 +122,16 @@ class OperationValidator:
                 details[parameter.name] = error
             elif present:
                 getattr(validated, parameter.location)[parameter.name] = value
-        body = None
+        body = document = None
         if self.body is not None:
             outcome = self.body.validate(request)
             if outcome is None:
                 return None
-            body, body_details = outcome
+            body, document, body_details = outcome
             details.update(body_details)
         if details:
             raise ApiError(400, "VALIDATION_ERROR", "Validation failed", details)
-        return RequestUnmarshalResult(errors=[], body=body, parameters=validated)
+        return Validated(errors=[], body=body, parameters=validated, json=document)
 
 
 class BodyValidator:
@@ -132,30 +142,31 @@ class BodyValidator:
         self.json_checker = json_checker  # None: application/json without a schema
         self.decode = decode
 
-    def validate(self, request) -> tuple[Any, dict[str, str]] | None:
-        """(body, field -> message), or None when openapi-core must decode this media type."""
+    def validate(self, request) -> tuple[Any, Any, dict[str, str]] | None:
+        """(body unmarshalled, body as parsed, field -> message), or None when openapi-core
+        must decode this media type."""
         raw = request.get_data()
         if not raw:
-            return None, ({"body": "Request body is required"} if self.required else {})
+            return None, None, ({"body": "Request body is required"} if self.required else {})
         mimetype = request.mimetype or "application/octet-stream"
         matched = self._media_type(mimetype)
         if matched is None:
             listed = ", ".join(self.media_types)
-            return None, {"body": f"Content-Type must be one of {listed}, not {mimetype}"}
+            return None, None, {"body": f"Content-Type must be one of {listed}, not {mimetype}"}
         if matched != JSON:
             return None
         try:
             document = self.decode(raw)
         except (ValueError, TypeError, AttributeError) as exc:  # what openapi-core turns into a 400
-            return None, {"body": str(exc)}
+            return None, None, {"body": str(exc)}
         checker = self.json_checker
         if checker is None:
-            return document, {}
+            return document, document, {}
         if not checker.is_valid(document):
             errors = checker.errors(document)
             if errors:
-                return None, schema_error_details(errors)
-        return checker.unmarshal(document), {}
+                return None, None, schema_error_details(errors)
+        return checker.unmarshal(document), document, {}
 
     def _media_type(self, mimetype: str) -> str | None:
         """The deserialiser openapi-core's MediaTypeFinder would pick: the request's own

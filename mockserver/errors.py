@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
+import os
+import random
 from datetime import UTC, datetime
 
 from flask import Response, current_app, g, jsonify, request
@@ -35,8 +36,14 @@ def rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Request IDs need to be distinct, not secret: drawn without a system call (os.urandom's
+# getrandom releases the GIL, one more hand-off a request), and drawn anew in each worker.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(8)
+    return f"req_{_ids.getrandbits(64):016x}"
 
 
 def envelope(exc: ApiError, path: str, request_id: str) -> dict:

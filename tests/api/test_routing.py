@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 
@@ -82,6 +83,18 @@ def test_every_response_has_a_distinct_request_id(client):
     ids = [response.headers["X-Request-Id"] for response in responses]
     assert all(re.fullmatch(r"req_[0-9a-f]{16}", request_id) for request_id in ids), ids
     assert len(set(ids)) == len(responses)
+
+
+def test_a_forked_worker_draws_request_ids_of_its_own():
+    from mockserver.errors import new_request_id
+
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: its next ID, to the parent
+        os.write(writing, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(reading, 64).decode() != new_request_id()  # the same without a seed after the fork
 
 
 ORIGINS = ["http://localhost:3000", "http://127.0.0.1:5173", "https://[::1]:8443"]

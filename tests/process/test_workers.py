@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import socket
+import struct
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -148,6 +151,22 @@ def test_a_rule_violation_crosses_processes_whole():
         "User x",
         "missing",
     )
+
+
+@pytest.mark.parametrize("size", [0, 100, 64 * 1024, 3 * 1024 * 1024])
+def test_a_message_crosses_the_state_socket_whole_whether_one_read_takes_it_or_many(size):
+    from mockserver.store.state_process import _receive, _send
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        sending = threading.Thread(target=_send, args=(theirs, ("store", "x" * size)))
+        sending.start()
+        assert _receive(ours) == ("store", "x" * size)
+        sending.join()
+        theirs.sendall(struct.pack("!Q", 8) + b"12345")  # the length's header, then less than it says
+        theirs.shutdown(socket.SHUT_WR)
+        with pytest.raises(EOFError):
+            _receive(ours)
 
 
 def test_the_state_process_leaves_with_its_parent():

@@ -304,3 +304,11 @@ def test_a_client_that_reads_nothing_is_dropped_and_its_slot_freed():
         time.sleep(0.5)
         answer = requests.get(base_url, timeout=15)  # the only slot is the stalled one's until it is dropped
         assert answer.status_code == 200 and len(answer.content) == 64 * 1024 * 1024
+
+
+def test_timeouts_of_no_end_are_served_as_the_longest_the_kernel_takes():
+    # `--idle-timeout inf` passes the command line's check; the kernel's timeouts take seconds.
+    endless = float("inf")
+    limits = ConnectionLimits(max_connections=2, idle_timeout=endless, header_timeout=endless, body_timeout=endless)
+    with serve_in_background(plain(), limits=limits) as base_url:
+        assert [requests.get(base_url, timeout=10).status_code for _ in range(2)] == [200, 200]

@@ -14,7 +14,6 @@ from mockserver.contract.index import Contract, Operation
 from mockserver.controls.steering import Controls
 from mockserver.pipeline.respond.negotiate import Negotiator
 from mockserver.pipeline.security.authenticate import Authenticator
-from mockserver.pipeline.validate.compiled import Validated
 from mockserver.pipeline.validate.request import RequestValidator
 from mockserver.resources import Resource
 from mockserver.store import Store
@@ -74,6 +73,6 @@ class Behave:
             validated.body,
             validated.parameters.query,
             request.mimetype,
-            validated.json if isinstance(validated, Validated) else None,
+            validated.json,
         )
         return behaviour(call)

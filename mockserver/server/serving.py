@@ -237,7 +237,7 @@ class _Connection:
             _set_timeout(self.socket, socket.SO_RCVTIMEO, remaining)
             try:
                 data = self.socket.recv(_READ_SIZE)
-            except (TimeoutError, BlockingIOError):  # BlockingIOError: the kernel's timeout
+            except BlockingIOError:  # the kernel's timeout
                 return None, b""
             if not data:
                 return None, b""
@@ -269,7 +269,7 @@ class _Connection:
         # before the answer does: stop sending, then read until it closes (bounded).
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_WR)
-            self.socket.settimeout(_DRAIN_SECONDS)
+            _set_timeout(self.socket, socket.SO_RCVTIMEO, _DRAIN_SECONDS)  # its end: BlockingIOError
             for _ in range(_DRAIN_READS):
                 if not self.socket.recv(_READ_SIZE):
                     break

@@ -149,7 +149,7 @@ class ItemRules:
                 raise _missing(resource, item_id)
             changed = change(copied(previous))
             self._put_changed(items, item_id, previous, changed)
-            return copied(previous), copied(changed)
+            return previous, changed  # neither is the state's now: it holds a copy of changed
 
     def swap_item(self, resource: str, scope: tuple[str, ...], item_id: str, expected: Any, changed: Any) -> bool:
         """Put `changed` in place of the item if it is still `expected`: a change computed

@@ -8,7 +8,6 @@ state's budget in budget.py; what every store shares, in base.py.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 from mockserver.store.base import Store
 from mockserver.store.budget import DEFAULT_LIMITS, StateLimits, Usage, records_from_fixtures
 from mockserver.store.fixtures import Fixtures
-from mockserver.store.items import id_number, largest_id_number
+from mockserver.store.items import copied, id_number, largest_id_number
 from mockserver.store.records import ProjectRecord, Session
 
 
@@ -59,7 +58,9 @@ class MemoryStore(Store):
             self._seeds_written = True
             self._largest = {}
             self._collections = {
-                (seed.resource, seed.scope): dict(copy.deepcopy(seed.items)) for seed in self._item_seeds if seed.items
+                (seed.resource, seed.scope): {item_id: copied(item) for item_id, item in seed.items}
+                for seed in self._item_seeds
+                if seed.items
             }
 
     def _items(self, resource: str, scope: tuple[str, ...]) -> _Items:

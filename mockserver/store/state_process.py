@@ -22,7 +22,6 @@ if nobody changed it in between (`swap_item`), else read again.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import gc
 import os
@@ -40,6 +39,7 @@ from typing import Any
 from mockserver.store.base import FixtureUsers
 from mockserver.store.budget import StateLimits
 from mockserver.store.fixtures import Fixtures, User
+from mockserver.store.items import copied
 from mockserver.store.memory import MemoryStore
 from mockserver.store.redis_store import StoreUnavailable
 
@@ -272,7 +272,7 @@ class StateClient:
         was computed from."""
         for _ in range(SWAP_ATTEMPTS):
             previous = self.process.call(STORE, "item", resource, scope, item_id)
-            changed = change(copy.deepcopy(previous))
+            changed = change(copied(previous))
             if self.process.call(STORE, "swap_item", resource, scope, item_id, previous, changed):
                 return previous, changed
         raise StoreUnavailable(f"{resource} {item_id} kept changing under {SWAP_ATTEMPTS} attempts to change it")

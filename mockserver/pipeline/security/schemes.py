@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from mockserver import settings
 from mockserver.errors import ApiError
 from mockserver.pipeline.security.caller import Caller
+from mockserver.pipeline.validate.compiled import SOURCES
 from mockserver.settings import MAX_API_KEY_CHARS, MAX_AUTHORIZATION_CHARS
 
 API_KEY_ENV = "MOCKSERVER_API_KEY"
@@ -99,14 +100,6 @@ class Basic:
         return Caller(user.id, "basic_" + user.id)
 
 
-# Where an API key is read; only that one is parsed (the query and the cookies on first use).
-_SOURCES = {
-    "header": lambda request: request.headers,
-    "query": lambda request: request.args,
-    "cookie": lambda request: request.cookies,
-}
-
-
 class ApiKey:
     """`apiKey` in a header, the query or a cookie: the mock's key."""
 
@@ -114,9 +107,10 @@ class ApiKey:
         self.name = name
         self.location = location
         self.challenge = f'ApiKey realm="{realm}", in="{location}", name="{name}"'
+        self.source = SOURCES[location]  # only its own is parsed (the query, the cookies)
 
     def authenticate(self, request) -> Any:
-        value = _SOURCES[self.location](request).get(self.name)
+        value = self.source(request).get(self.name)
         if not value:
             raise challenge_error(f"API key {self.name} ({self.location}) is missing", self.challenge)
         if len(value) > MAX_API_KEY_CHARS:

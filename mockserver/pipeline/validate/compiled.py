@@ -111,7 +111,7 @@ class OperationValidator:
         self.parameters = parameters
         self.body = body
 
-    def validate(self, request) -> RequestUnmarshalResult | None:
+    def validate(self, request) -> Validated | None:
         """The request unmarshalled, an ApiError (400) if it breaks the contract, or None
         for a request only openapi-core can handle."""
         details: dict[str, Any] = {}

@@ -14,6 +14,8 @@ from mockserver.settings import MAX_JSON_DEPTH, MAX_JSON_STRING_CHARS, MAX_JSON_
 
 TOO_MANY_VALUES = f"JSON has too many values (more than {MAX_JSON_VALUES})"
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A body no longer than this, without a backslash, breaks no bound (see strict_json_loads).
+_SHORT_BODY_CHARS = min(MAX_JSON_VALUES, MAX_JSON_STRING_CHARS)
 
 
 def strict_json_loads(value: bytes | str, **_parameters: str) -> Any:
@@ -38,7 +40,7 @@ def strict_json_loads(value: bytes | str, **_parameters: str) -> Any:
         raise ValueError(f"Malformed JSON: {exc}") from exc
     # A short body without a backslash breaks no bound, unwalked: it holds no more values
     # than characters, nests no deeper than its brackets, and has no surrogate escape.
-    if len(text) > min(MAX_JSON_VALUES, MAX_JSON_STRING_CHARS) or brackets > MAX_JSON_DEPTH or b"\\" in value:
+    if len(text) > _SHORT_BODY_CHARS or brackets > MAX_JSON_DEPTH or b"\\" in value:
         _check_shape(document)
     return document
 

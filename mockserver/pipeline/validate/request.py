@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from openapi_core.unmarshalling.request.datatypes import RequestUnmarshalResult
-
 from mockserver.contract.index import Contract, Operation
-from mockserver.pipeline.validate.compiled import Compiler, OperationValidator
+from mockserver.pipeline.validate.compiled import Compiler, OperationValidator, Validated
 from mockserver.pipeline.validate.json_body import strict_json_loads
 from mockserver.pipeline.validate.reference import Reference
 from mockserver.pipeline.validate.schemas import NotCompilable
@@ -27,11 +25,14 @@ class RequestValidator:
         self.reference = Reference(contract)
         self.compiled = CompiledValidators(contract, self.reference)
 
-    def validate(self, request) -> RequestUnmarshalResult:
+    def validate(self, request) -> Validated:
         """The request's parameters and body, unmarshalled; a 400 ApiError if they break the contract."""
         validator = self.compiled.get(request.endpoint)
         result = validator.validate(request) if validator else None
-        return result if result is not None else self.reference.validate(request)
+        if result is None:  # the reference's, without the JSON as parsed (its decoder keeps none)
+            checked = self.reference.validate(request)
+            result = Validated(errors=[], body=checked.body, parameters=checked.parameters, security=checked.security)
+        return result
 
 
 class CompiledValidators:

@@ -451,7 +451,7 @@ def load_rounds(chosen: list[Scenario], targets: dict[str, Target], args, script
     results: dict[tuple[str, str], list[dict]] = {(s.name, t): [] for s in chosen for t in present}
     print(
         f"{len(chosen)} scenarios x {len(present)} targets x {args.rounds} rounds of {args.seconds:g} s,"
-        f" wrk -t{args.wrk_threads} -c{args.connections}; mocks and bare apps on a thread per connection",
+        f" wrk -t{args.wrk_threads} -c{args.connections}; mocks and bare apps on one event loop a process",
         flush=True,
     )
     for index, scenario in enumerate(chosen):

@@ -238,7 +238,7 @@ def serve(
     state_limits: str | None,
     watch: bool,
 ) -> None:
-    """Serve the mock on a thread per connection. POST /__mock/reset re-reads
+    """Serve the mock on one event loop. POST /__mock/reset re-reads
     the fixture files; --watch reloads the contract and fixtures when they change. The
     document as served (repaired, plus the failures the mock sends that it declares no
     status for) is at GET /__mock/served-openapi.json; see also `mockserver effective-spec`.
@@ -359,7 +359,7 @@ def _banner(app, spec, fixtures, url, shared, verification, workers, limits, sha
     if sharing and sharing.store:
         state += " (a process of its own, which every worker calls)"
     processes = f"{workers} processes, each" if workers > 1 else "1 process"
-    click.echo(f"State {state}; {processes} with a thread per connection (at most {limits.max_connections})")
+    click.echo(f"State {state}; {processes} with an event loop (at most {limits.max_connections} connections)")
     if sharing:
         click.echo("The workers share one journal, the fault rules, deletions and the rate limit")
     for line in banner.credential_lines(contract, store.users, fixtures, shared):
@@ -450,7 +450,7 @@ def proxy(
     except (SpecError, SettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        server = create_server(app, host, port, max_body_bytes=PROXY_MAX_BODY_BYTES)
+        server = create_server(app, host, port, max_body_bytes=PROXY_MAX_BODY_BYTES, waits=True)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     url = f"http://{host}:{server.effective_port}"

@@ -27,6 +27,9 @@ from mockserver.errors import ApiError
 # The WSGI environ key under which the mock's server (serving.py) offers to drop the
 # connection: a callable taking "reset" or "empty".
 DROP_CONNECTION = "mockserver.drop_connection"
+# ... and to hold the answer back: a callable taking seconds. The server sends the answer
+# once they have passed and serves other requests meanwhile.
+HOLD_ANSWER = "mockserver.hold_answer"
 MAX_DELAY_MS = 60_000
 ADMIN_URI = "urn:mockserver:admin"
 
@@ -49,10 +52,21 @@ class Latency:
             raise ValueError(f"{text!r}: the range must go up, to at most {MAX_DELAY_MS} ms")
         return latency
 
-    def pause(self, rng: random.Random, lock: threading.Lock) -> None:
+    def draw(self, rng: random.Random, lock: threading.Lock) -> int:
+        """The next delay, in milliseconds."""
         with lock:
-            delay = self.low if self.low == self.high else rng.randint(self.low, self.high)
-        time.sleep(delay / 1000)
+            return self.low if self.low == self.high else rng.randint(self.low, self.high)
+
+
+def hold_answer(environ: dict, milliseconds: int) -> bool:
+    """Delay the answer by `milliseconds`: the server holds it back (True); under one that
+    cannot (Flask's test client), the request waits here (False)."""
+    hold = environ.get(HOLD_ANSWER)
+    if hold is None:
+        time.sleep(milliseconds / 1000)
+        return False
+    hold(milliseconds / 1000)
+    return True
 
 
 @dataclass

@@ -21,7 +21,7 @@ import yaml
 from flask import Flask, Response, g, jsonify, request
 
 from mockserver.contract.index import Contract
-from mockserver.controls.faults import DROP_CONNECTION, FaultRules, Latency, RuleBook
+from mockserver.controls.faults import DROP_CONNECTION, FaultRules, Latency, RuleBook, hold_answer
 from mockserver.controls.journal import DEFAULT_SIZE, Journal
 from mockserver.errors import ApiError
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
@@ -133,7 +133,7 @@ class Controls:
         if rule is None:
             return None
         if rule.delay_ms:
-            time.sleep(rule.delay_ms / 1000)
+            self._hold(rule.delay_ms)
         if rule.status is not None:
             return prefer.forced_response(self.negotiator, operation_id, Preference(code=rule.status), rule.id)
         if rule.fault is not None:
@@ -154,9 +154,14 @@ class Controls:
         return prefer.forced_response(self.negotiator, operation_id, preference, f"Prefer: {preference.describe()}")
 
     def _delay(self) -> None:
-        g.arrived = time.perf_counter()  # the journal's duration includes the latency
+        g.arrived = time.perf_counter()
         if self.options.latency and not is_admin_path(request.path):
-            self.options.latency.pause(self.latency_rng, self.latency_lock)
+            self._hold(self.options.latency.draw(self.latency_rng, self.latency_lock))
+
+    @staticmethod
+    def _hold(milliseconds: int) -> None:
+        if hold_answer(request.environ, milliseconds):  # to come: the journal's duration includes it
+            g.held_ms = getattr(g, "held_ms", 0) + milliseconds
 
     def _record(self, response: Response) -> Response:
         # One look-up of each context-local proxy (each access through one costs a lookup),
@@ -175,7 +180,8 @@ class Controls:
             operation_id=req.endpoint if req.endpoint in self.negotiator.statuses else None,
             caller=getattr(getattr(ctx, "caller", None), "user_id", None),
             status=None if getattr(ctx, "fault", None) else response.status_code,
-            duration_ms=(time.perf_counter() - getattr(ctx, "arrived", ctx.started)) * 1000,
+            duration_ms=(time.perf_counter() - getattr(ctx, "arrived", ctx.started)) * 1000
+            + getattr(ctx, "held_ms", 0),
             request_headers=req.headers,
             # What the request handling read already (a body the mock refused unread is read
             # here, within the body limit).

@@ -59,7 +59,8 @@ class RequestStart:
     def after(self, response: Response) -> Response:
         if self.stamp:
             response.headers["X-Request-Id"] = g.request_id
-        elapsed_ms = (time.perf_counter() - g.started) * 1000
+        # An answer held back (latency, a delay rule: controls/steering.py) is sent later.
+        elapsed_ms = (time.perf_counter() - g.started) * 1000 + g.get("held_ms", 0)
         # Escaped, so that a %0A in the path cannot forge a log line; cut, so that a long
         # path cannot fill the log.
         path = request.path[:LOGGED_PATH_CHARS].encode("unicode_escape").decode("ascii")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 
 import pytest
@@ -20,6 +21,9 @@ from support import (
     bearer,
     participants_path,
 )
+
+from mockserver.store import RuleViolation
+from mockserver.store.state_process import STORE, StateProcess, serve_objects
 
 pytestmark = pytest.mark.both_stores  # the memory and the Redis store keep the same rules
 
@@ -181,13 +185,51 @@ def test_parallel_removals_of_one_participant_succeed_exactly_once(app, live_ser
 
 @pytest.mark.concurrent
 @pytest.mark.memory_store_only  # the Redis store has no lock: its control is in test_redis_store.py
-def test_without_the_lock_the_parallel_test_fails(app, live_server, monkeypatch):
-    # The control of the test above: it can see a missing lock.
+@pytest.mark.parametrize("locked", [True, False], ids=["with the lock", "without it"])
+def test_the_state_process_keeps_removals_apart_with_its_lock_only(app, monkeypatch, tmp_path, locked):
+    # One process serves every connection on one event loop, so its requests never
+    # overlap: the test above passes without the lock too. Rules run at once in the state
+    # process of --workers, which answers each worker on a thread of its own. Here its
+    # serve_objects, on the app's store, and WORKERS connections calling the rule at once.
     store = app.extensions["mockserver.store"]
     assert store.kind == "memory"
-    monkeypatch.setattr(store, "_lock", contextlib.nullcontext())
+    if not locked:
+        monkeypatch.setattr(store, "_lock", contextlib.nullcontext())
     hold_between_check_and_change(store)
+    path = str(tmp_path / "state.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
 
-    statuses = parallel_removals(live_server)
-    assert sorted(statuses) != [200] + [400] * (WORKERS - 1)
-    assert 500 in statuses  # the second removal of SAM found nothing to delete
+    def serve() -> None:
+        with contextlib.suppress(OSError):  # the listener closed: the test is over
+            serve_objects(listener, {STORE: store})
+
+    threading.Thread(target=serve, daemon=True).start()
+    process = StateProcess(path)  # a connection per thread, as each worker has its own
+    barrier = threading.Barrier(WORKERS)
+    outcomes: list[str] = []
+
+    def remove() -> None:
+        barrier.wait(timeout=30)
+        try:
+            process.call(STORE, "remove_participant", PROJECT, CHAT, MORGAN, SAM)
+            outcomes.append("removed")
+        except RuleViolation as refusal:
+            outcomes.append(refusal.code)
+        except Exception as error:  # the second removal of SAM found nothing to delete
+            outcomes.append(type(error).__name__)
+        finally:
+            process._local.conn.close()  # this thread's connection
+
+    threads = [threading.Thread(target=remove) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    listener.close()
+    assert len(outcomes) == WORKERS, "a removal did not finish"
+    if locked:
+        assert sorted(outcomes) == ["NOT_A_PARTICIPANT"] * (WORKERS - 1) + ["removed"]
+    else:
+        assert outcomes.count("removed") + outcomes.count("KeyError") >= 2, outcomes

@@ -102,7 +102,7 @@ def test_the_mudbase_banner_is_as_before_with_the_document_named():
         f"Mudbase mock serving {ROOT / 'openapi.yaml'} at {url}",
         'Document "Mudbase API (chat and session)" 1.3.17 (OpenAPI 3.0.3); servers: http://127.0.0.1:4010',
         "18 operations, 0 warnings (on stderr); loaded in T s",
-        "State in memory; 1 process with a thread per connection (at most 500)",
+        "State in memory; 1 process with an event loop (at most 500 connections)",
         "Log in (POST /api/auth/login) as, or `mockserver token --user ID`:",
         *(f"  {user.id:<20} {user.email:<30} {user.password}" for user in users),
         f"Reset the state with: curl -X POST -H 'Content-Type: application/json' {url}/__mock/reset",

@@ -195,9 +195,8 @@ def test_waitress_refusals_are_in_the_error_shape(guarded, request_bytes, status
     assert f"X-Request-Id: {document['requestId']}" in head
 
 
-def test_each_connection_is_served_by_one_thread_of_its_own(app):
-    # Read, run and answered on the connection's own thread: no hand-off between a loop
-    # and a pool. waitress handed each request to one of its 8 task threads, and back.
+def test_every_connection_is_served_on_the_loops_one_thread(app):
+    # Read, run and answered on one thread: no hand-off of the GIL between threads.
     served: dict[int, set[int]] = {}
 
     def recording(environ, start_response):
@@ -219,8 +218,54 @@ def test_each_connection_is_served_by_one_thread_of_its_own(app):
         for load in loads:
             load.join()
     assert statuses == [200] * 200
-    assert len(served) == 4 and all(len(threads) == 1 for threads in served.values()), served
-    assert len(set().union(*served.values())) == 4
+    assert len(served) == 4 and len(set().union(*served.values())) == 1, served
+
+
+def test_an_app_that_waits_gets_a_thread_per_connection():
+    # The proxy's app waits on its upstream: four requests are in it at once, each on
+    # a thread of its own (the barrier breaks unless all four arrive).
+    together = threading.Barrier(4, timeout=10)
+    threads: set[int] = set()
+
+    def waiting(environ, start_response):
+        threads.add(threading.get_ident())
+        together.wait()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    statuses: list[int] = []
+    with serve_in_background(waiting, waits=True) as base_url:
+        loads = [
+            threading.Thread(target=lambda: statuses.append(requests.get(base_url, timeout=15).status_code))
+            for _ in range(4)
+        ]
+        for load in loads:
+            load.start()
+        for load in loads:
+            load.join()
+    assert statuses == [200] * 4 and len(threads) == 4
+
+
+def test_an_answer_held_back_does_not_hold_up_the_others(app):
+    # A delay rule holds one answer for 3 s on the loop's timer; meanwhile the loop
+    # answers others, so the later request is answered first.
+    answered: list[str] = []
+    chat = PARTICIPANTS.removesuffix("/participants")
+    with serve_in_background(app) as base_url:
+        rule = {"operationId": "getChatDetails", "delayMs": 3000, "times": 1}
+        assert requests.post(f"{base_url}/__mock/faults", json=rule, timeout=10).status_code == 201
+
+        def slow() -> None:
+            response = requests.get(base_url + chat, headers=bearer(MORGAN), timeout=15)
+            answered.append(f"held {response.status_code}")
+
+        held = threading.Thread(target=slow)
+        held.start()
+        time.sleep(0.5)  # the held request is in, its rule taken
+        quick = requests.get(base_url + chat, headers=bearer(MORGAN), timeout=15)
+        answered.append(f"quick {quick.status_code}")
+        held.join()
+    assert answered == ["quick 200", "held 200"]
 
 
 def plain(body: bytes = b"done", delay: float = 0.0):

@@ -55,7 +55,7 @@ def proxy_to(upstream: str, tmp_path: Path, spec: Path = SPEC, **options) -> Ite
     settings = ProxySettings(upstream, report_dir=tmp_path / "reports", **options)
     app = create_proxy_app(spec, settings)
     try:
-        with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES) as url:
+        with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES, waits=True) as url:
             yield url, app
     finally:
         # Closed first, the upstream finishes each connection itself (waitress leaves the
@@ -121,7 +121,7 @@ class Scripted:
 @pytest.fixture
 def scripted() -> Iterator[tuple[Scripted, str]]:
     app = Scripted()
-    with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES) as url:
+    with serve_in_background(app, max_body_bytes=PROXY_MAX_BODY_BYTES, waits=True) as url:
         yield app, url
 
 

@@ -396,7 +396,7 @@ def test_workers_serve_one_port_from_processes_that_share_the_state(redis_server
     with replica(redis_server, f"workers-{uuid.uuid4().hex}", "--workers", "3") as served:
         workers = worker_pids(served.process, 4)
         assert len(workers) == 4  # and the process of what they share besides Redis (the journal, ...)
-        assert "3 processes, each with a thread per connection (at most 500)" in "\n".join(served.banner)
+        assert "3 processes, each with an event loop (at most 500 connections)" in "\n".join(served.banner)
         assert "The workers share one journal" in "\n".join(served.banner)
         statuses = Counter(
             response.status_code

@@ -34,7 +34,7 @@ from mockserver import settings
 from mockserver.behaviours import hand_written, served_contract
 from mockserver.contract.index import Contract
 from mockserver.controls.steering import DEFAULT_OPTIONS, ControlOptions, Controls
-from mockserver.errors import ApiError, from_http_exception, internal_error, render
+from mockserver.errors import ApiError, from_http_exception, internal_error, render, untraced
 from mockserver.pipeline.guards import ADMIN_PREFIX, is_admin_path
 from mockserver.pipeline.respond.encode import JSONProvider
 from mockserver.pipeline.respond.negotiate import Negotiator
@@ -76,7 +76,7 @@ def handle_errors(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return plain(from_http_exception(exc))
+        return plain(from_http_exception(untraced(exc)))
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:
@@ -158,7 +158,7 @@ def create_app(
     install(app, hooks)
 
     def api_error(exc: ApiError) -> Response:
-        g.api_error = exc
+        g.api_error = untraced(exc)  # for the journal
         return negotiator.error(request.endpoint, exc)
 
     @app.errorhandler(StoreUnavailable)
@@ -175,7 +175,7 @@ def create_app(
     def no_route(exc: NotFound) -> Response:
         # An ID holding an encoded `/` reaches no route: the 404 of the operation it was for.
         operation = spanning.match(request.method, request.path)
-        return negotiator.error(operation.operation_id if operation else None, from_http_exception(exc))
+        return negotiator.error(operation.operation_id if operation else None, from_http_exception(untraced(exc)))
 
     # Browsers on the allowed origins (a frontend dev server) may call the mock's API,
     # never its /__mock routes; preflight OPTIONS requests are answered by Flask and

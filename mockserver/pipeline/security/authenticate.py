@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver.contract.index import Operation
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, untraced
 from mockserver.pipeline.security.caller import Caller
 from mockserver.pipeline.security.schemes import Bearer, Handler, Unsupported, handler_for
 from mockserver.pipeline.security.tokens import REALM, BearerJWT
@@ -51,7 +51,7 @@ class Authenticator:
                 try:
                     outcomes[handler] = handler.authenticate(request)
                 except ApiError as exc:
-                    outcomes[handler] = exc
+                    outcomes[handler] = untraced(exc)  # its frames hold `outcomes`
             return outcomes[handler]
 
         failures: list[ApiError] = []

@@ -56,9 +56,10 @@ class Shared:
         if store is not None:
             store.endings = RawValue("q", 0)
             hosted[STORE] = lambda: store
-        self.process = start_state_process(hosted)
+        self.changes = RawValue("q", 0)  # of the store, counted by the state process
+        self.process = start_state_process(hosted, self.changes)
         if store is not None:
-            self.store = StateClient(self.process, store.fixtures, store.limits, store.endings)
+            self.store = StateClient(self.process, store.fixtures, store.limits, store.endings, self.changes)
         self.journals: list[WorkersJournal] = []
 
     def rule_book(self) -> SharedRuleBook:

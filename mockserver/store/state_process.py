@@ -14,6 +14,12 @@ enter (mkdtemp's 0700), so only the mock's own processes reach it; a message is 
 bounded, so that a broken one cannot make the state process allocate without end.
 A worker's thread opens its own connection on its first call.
 
+A read of the inferred resources (`item`, `items_page`: READS) is answered by the worker
+from what it read before while the shared count of the store's changes has not moved
+since: the state process counts up after every other call to the store, before it
+answers, so a change a client was told of is never read from before it. (A Petstore read
+with two workers: a round trip, and the state process's 68 us of CPU, saved.)
+
 A rule that takes a function (`change_item`: a merge or patch the behaviour computes) runs
 as a compare-and-swap from the worker: the item is read, changed there, and written only
 if nobody changed it in between (`swap_item`), else read again.
@@ -33,7 +39,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from mockserver.store.base import FixtureUsers
@@ -54,6 +60,8 @@ RULES = frozenset(
     if not name.startswith("_") and callable(getattr(MemoryStore, name)) and name not in LOCAL
 )
 STORE = "store"
+READS = frozenset({"item", "items_page"})  # change nothing; kept by the workers (see above)
+KEPT_READS = 256  # answers a worker keeps; all dropped when full
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # past any state the budget allows (state_bytes)
 SWAP_ATTEMPTS = 100
 NOT_ENDED_KEPT = 10_000  # sessions a worker remembers as not ended
@@ -95,12 +103,12 @@ def _receive(conn: socket.socket) -> Any:
     return pickle.loads(body)
 
 
-def start_state_process(hosted: Mapping[str, Callable[[], Any]]) -> StateProcess:
+def start_state_process(hosted: Mapping[str, Callable[[], Any]], changes: Any = None) -> StateProcess:
     """Fork the process that holds the objects `hosted` makes (each factory is called
     there, once, on its first call: an object that starts threads must be made in the
     process it serves); the connection for this process and every worker forked after it.
     An object made before (the store) is handed over in a closure; the caller no longer
-    uses it."""
+    uses it. `changes`: the shared count of the store's changes (see above)."""
     directory = tempfile.mkdtemp(prefix="mockserver-state-")
     path = os.path.join(directory, "state.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -115,7 +123,7 @@ def start_state_process(hosted: Mapping[str, Callable[[], Any]]) -> StateProcess
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops it
             signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
             threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-            serve_objects(listener, _Made(hosted))
+            serve_objects(listener, _Made(hosted), changes)
             code = 0
         finally:
             os._exit(code)
@@ -145,15 +153,19 @@ class _Made(dict):
             return dict.__getitem__(self, target)
 
 
-def serve_objects(listener: socket.socket, objects: Mapping[str, Any]) -> None:
+def serve_objects(listener: socket.socket, objects: Mapping[str, Any], changes: Any = None) -> None:
     """Answer calls to the public methods of `objects` (the store's: its RULES) on
-    `listener`, a thread per connection; never returns."""
+    `listener`, a thread per connection, counting up `changes` after each call to the
+    store but its READS; never returns."""
+    counting = threading.Lock()  # the threads' counts must not overwrite each other's
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=_answer, args=(objects, conn), name="state-call", daemon=True).start()
+        threading.Thread(
+            target=_answer, args=(objects, conn, changes, counting), name="state-call", daemon=True
+        ).start()
 
 
-def _answer(objects: Mapping[str, Any], conn: socket.socket) -> None:
+def _answer(objects: Mapping[str, Any], conn: socket.socket, changes: Any, counting: threading.Lock) -> None:
     with conn:
         while True:
             try:
@@ -166,6 +178,9 @@ def _answer(objects: Mapping[str, Any], conn: socket.socket) -> None:
                 reply = (True, getattr(objects[target], method)(*args, **kwargs))
             except Exception as error:
                 reply = (False, error)
+            if changes is not None and target == STORE and method not in READS:
+                with counting:  # after the change, before the answer
+                    changes.value += 1
             try:
                 _send(conn, reply)
             except (pickle.PicklingError, TypeError, AttributeError) as error:
@@ -204,7 +219,12 @@ class StateProcess:
         return value
 
     def close(self) -> None:
-        """Stop the state process (the parent, as the mock stops)."""
+        """Stop the state process (the parent, as the mock stops), and close this
+        thread's connection to it."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGTERM)
@@ -214,6 +234,11 @@ class StateProcess:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def _copied(answer: Any) -> Any:
+    """A copy of an item, or of a page and its count."""
+    return (copied(answer[0]), answer[1]) if type(answer) is tuple else copied(answer)
+
+
 class StateClient:
     """The store as the app sees it, each rule a call to the state process; what only
     the fixtures answer (the users) is answered here."""
@@ -221,14 +246,19 @@ class StateClient:
     kind = "memory"
     problems: list[str] = []
 
-    def __init__(self, process: StateProcess, fixtures: Fixtures, limits: StateLimits, endings: Any) -> None:
-        """`endings`: the shared count of sessions ended, which the store counts up."""
+    def __init__(
+        self, process: StateProcess, fixtures: Fixtures, limits: StateLimits, endings: Any, changes: Any
+    ) -> None:
+        """`endings`: the shared count of sessions ended, which the store counts up;
+        `changes`: of the store's changes, which the state process counts up."""
         self.process = process
         self.fixtures = fixtures
         self.limits = limits
         self._users_by_email = {user.email.lower(): user for user in fixtures.users.values()}
         self._endings = endings
         self._not_ended: dict[str, int] = {}  # session ID -> the count of endings when it had not ended
+        self._changes = changes
+        self._kept: dict[tuple, tuple[int, Any]] = {}  # a read -> the count of changes when read, its answer
 
     @property
     def users(self) -> Mapping[str, User]:
@@ -264,6 +294,33 @@ class StateClient:
         call = functools.partial(self.process.call, STORE, name)
         setattr(self, name, call)
         return call
+
+    def item(self, resource: str, scope: tuple[str, ...], item_id: str) -> Any:
+        return self._read("item", (resource, scope, item_id), resource, scope, item_id)
+
+    def items_page(
+        self,
+        resource: str,
+        scope: tuple[str, ...],
+        where: Mapping[str, Collection[str]],
+        start: int,
+        size: int | None,
+    ) -> tuple[list[Any], int]:
+        wanted = tuple(sorted((name, tuple(sorted(values))) for name, values in where.items()))
+        return self._read("items_page", (resource, scope, wanted, start, size), resource, scope, where, start, size)
+
+    def _read(self, method: str, key: tuple, *args: Any) -> Any:
+        """The answer of a READ, as kept while nothing changed since it was read (a copy:
+        the caller may change it), or as the state process gives it."""
+        changes = self._changes.value  # before the call: a change during it moves the count
+        kept = self._kept.get((method, key))
+        if kept is not None and kept[0] == changes:
+            return _copied(kept[1])
+        answer = self.process.call(STORE, method, *args)
+        if len(self._kept) >= KEPT_READS:
+            self._kept.clear()
+        self._kept[method, key] = (changes, _copied(answer))
+        return answer
 
     def change_item(
         self, resource: str, scope: tuple[str, ...], item_id: str, change: Callable[[Any], Any]

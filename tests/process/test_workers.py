@@ -45,6 +45,7 @@ from mockserver.resources import infer
 from mockserver.server.sharing import Shared
 from mockserver.store import MemoryStore, RuleViolation
 from mockserver.store.fixtures import load_fixtures
+from mockserver.store.state_process import StateClient
 
 CLIENTS = 32
 ASKS = 12  # listings on fresh connections: all from one worker 1 time in 2**11
@@ -297,3 +298,38 @@ def test_a_logout_through_one_worker_ends_the_session_on_every_worker(workers):
     assert [fresh("GET", workers.base_url + CHAT_PATH, headers=auth).status_code for _ in range(ASKS)] == [200] * ASKS
     assert fresh("POST", workers.base_url + "/api/auth/logout", headers=auth).status_code == 200
     assert [fresh("GET", workers.base_url + CHAT_PATH, headers=auth).status_code for _ in range(ASKS)] == [401] * ASKS
+
+
+def test_a_worker_reads_an_item_again_without_a_round_trip_until_any_worker_changes_the_store():
+    petstore = ROOT / "tests" / "specs" / "petstore.yaml"
+    fixtures = load_fixtures(FIXTURES)
+    shared = Shared(2, None, MemoryStore(fixtures))
+    try:
+        reader = shared.store
+        writer = StateClient(shared.process, fixtures, reader.limits, reader._endings, shared.changes)  # another worker
+        app = create_app(petstore, FIXTURES, jwt_secret=SECRET, store=writer, shared=shared)
+        created = app.test_client().post("/api/v3/pet", json={"name": "Rex", "photoUrls": []}, headers=bearer())
+        assert created.status_code == 200, created.text
+        pet = str(created.json["id"])
+        calls: list[str] = []
+        asked = shared.process.call
+
+        def counting(target: str, method: str, *args, **kwargs):
+            calls.append(method)
+            return asked(target, method, *args, **kwargs)
+
+        shared.process.call = counting
+        for _ in range(3):  # each a copy: what the reader kept stays as it was read
+            again = reader.item("pet", (), pet)
+            assert again["name"] == "Rex"
+            again["name"] = "changed by its reader"
+        page, total = reader.items_page("pet", (), {"status": ["pending", "available"]}, 0, None)
+        assert reader.items_page("pet", (), {"status": ["available", "pending"]}, 0, None) == (page, total)
+        assert calls == ["item", "items_page"]  # the second of each from what the reader kept
+        deleted = app.test_client().delete(f"/api/v3/pet/{pet}", headers=bearer())
+        assert deleted.status_code in (200, 204), deleted.text
+        with pytest.raises(RuleViolation):  # the writer's change moved the count: asked again
+            reader.item("pet", (), pet)
+        assert calls[-1] == "item"
+    finally:
+        shared.close()

@@ -51,8 +51,10 @@ def measure(scenarios, count: int = 2000) -> None:
     # The access log as `mockserver serve` writes it, to a sink instead of the terminal.
     handler = logging.StreamHandler(io.StringIO())
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    logging.getLogger("mockserver").addHandler(handler)
-    logging.getLogger("mockserver").setLevel(logging.INFO)
+    logger = logging.getLogger("mockserver")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         mock_app = create_app(ROOT / "openapi.yaml", ROOT / "fixtures", settings.jwt_secret())
         bare_app = create_bare_app()
@@ -69,4 +71,5 @@ def measure(scenarios, count: int = 2000) -> None:
             print(f"{scenario.name:<36} {fast:>8.0f} {reference:>19.0f} {bare:>8.0f}")
         store.reset()
     finally:
-        logging.getLogger("mockserver").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(level)

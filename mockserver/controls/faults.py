@@ -24,7 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from mockserver.errors import ApiError
 
-# The WSGI environ key under which the mock's server (serving.py) offers to drop the
+# The WSGI environ key under which the mock's server (server/http/exchange.py) offers to drop the
 # connection: a callable taking "reset" or "empty".
 DROP_CONNECTION = "mockserver.drop_connection"
 # ... and to hold the answer back: a callable taking seconds. The server sends the answer

@@ -1,12 +1,14 @@
 """Serving a WSGI app over HTTP/1.1: in the foreground for `mockserver serve` (in one
 process or several), or on a background thread for test suites.
 
-The mock's app never waits, so one event loop serves every connection and runs it inline
-(http/event_loop.py); the proxy's app waits on its upstream, so each of its connections
-has a thread (http/threaded.py). Either way, every connection has deadlines that
-trickled bytes cannot push back, there is a bound on how many are open, a body over the
-limit is refused from its headers before it is buffered, and the parser's refusals are
-in the API's Error shape (http/exchange.py).
+The mock's app waits on nothing but its store (a local round trip to the state process
+or Redis) and holds answers back on the loop's timers instead of sleeping, so one event
+loop serves every connection and runs it inline (http/event_loop.py); the proxy's app
+waits on its upstream, so each of its connections has a thread (http/threaded.py).
+Either way, every connection has deadlines that trickled bytes cannot push back, there
+is a bound on how many are open, a body over the limit is refused from its headers
+before it is buffered, and the parser's refusals are in the API's Error shape
+(http/exchange.py).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class Shared:
         if store is not None:
             store.endings = RawValue("q", 0)
             hosted[STORE] = lambda: store
-        self.changes = RawValue("q", 0)  # of the store, counted by the state process
+        self.changes = None if store is None else RawValue("q", 0)  # of the store, counted by the state process
         self.process = start_state_process(hosted, self.changes)
         if store is not None:
             self.store = StateClient(self.process, store.fixtures, store.limits, store.endings, self.changes)

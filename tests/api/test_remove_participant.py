@@ -220,13 +220,16 @@ def test_the_state_process_keeps_removals_apart_with_its_lock_only(app, monkeypa
         except Exception as error:  # the second removal of SAM found nothing to delete
             outcomes.append(type(error).__name__)
         finally:
-            process._local.conn.close()  # this thread's connection
+            conn = getattr(process._local, "conn", None)  # this thread's connection
+            if conn is not None:
+                conn.close()
 
     threads = [threading.Thread(target=remove) for _ in range(WORKERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    listener.shutdown(socket.SHUT_RDWR)  # wakes serve_objects' accept: it ends
     listener.close()
     assert len(outcomes) == WORKERS, "a removal did not finish"
     if locked:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -247,12 +248,12 @@ def test_an_app_that_waits_gets_a_thread_per_connection():
 
 
 def test_an_answer_held_back_does_not_hold_up_the_others(app):
-    # A delay rule holds one answer for 3 s on the loop's timer; meanwhile the loop
-    # answers others, so the later request is answered first.
+    # A delay rule holds getChatDetails's answer for 3 s on the loop's timer; meanwhile
+    # the loop answers another operation, sent later and answered first.
     answered: list[str] = []
     chat = PARTICIPANTS.removesuffix("/participants")
     with serve_in_background(app) as base_url:
-        rule = {"operationId": "getChatDetails", "delayMs": 3000, "times": 1}
+        rule = {"operationId": "getChatDetails", "delayMs": 3000}
         assert requests.post(f"{base_url}/__mock/faults", json=rule, timeout=10).status_code == 201
 
         def slow() -> None:
@@ -261,11 +262,50 @@ def test_an_answer_held_back_does_not_hold_up_the_others(app):
 
         held = threading.Thread(target=slow)
         held.start()
-        time.sleep(0.5)  # the held request is in, its rule taken
-        quick = requests.get(base_url + chat, headers=bearer(MORGAN), timeout=15)
+        time.sleep(0.5)  # the held request is in
+        quick = requests.get(base_url + chat.rsplit("/", 1)[0], headers=bearer(MORGAN), timeout=15)  # getUserChats
         answered.append(f"quick {quick.status_code}")
         held.join()
     assert answered == ["quick 200", "held 200"]
+
+
+def test_no_more_connections_are_served_than_the_limit():
+    # Two idle connections fill a limit of 2: a third waits in the backlog, unanswered,
+    # through several sweeps of the deadlines, until one of the two ends.
+    limits = ConnectionLimits(max_connections=2, idle_timeout=30, header_timeout=30, body_timeout=30)
+    with serve_in_background(plain(), limits=limits) as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
+        held = [connect(port) for _ in range(2)]
+        for sock in held:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_plain(sock)[1] == b"done"  # both accepted, kept alive
+        with connect(port) as third:
+            third.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            third.settimeout(1.0)  # ten sweeps
+            with pytest.raises(TimeoutError):
+                third.recv(65536)
+            held.pop().close()
+            third.settimeout(10)
+            assert read_plain(third)[1] == b"done"
+        for sock in held:
+            sock.close()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stopping_with_connections_open_is_clean(workers):
+    # SIGINT (Ctrl-C) for one process, SIGTERM for workers: the loop ends by an
+    # exception with keep-alive connections open, and closes them without a traceback.
+    with ServeProcess("--workers", workers) as served:
+        sessions = [requests.Session() for _ in range(3)]
+        for session in sessions:
+            assert session.get(served.base_url + "/__mock/health", timeout=10).status_code == 200
+        served.process.send_signal(signal.SIGINT if workers == "1" else signal.SIGTERM)
+        code = served.process.wait(timeout=15)
+        logged = served.stop()
+        for session in sessions:
+            session.close()
+    assert code == 0, logged
+    assert "Traceback" not in logged and "failed" not in logged, logged
 
 
 def plain(body: bytes = b"done", delay: float = 0.0):

@@ -5,9 +5,10 @@ without blocking.
 A thread per connection passed the GIL on each blocking call, and under load each pass
 was a hand-off between threads: a quarter of the CPU of a Petstore read on 16
 connections, and the tail of its latency. Here nothing waits but the loop's one select,
-and the requests that arrive together are answered in turn. The app must not block: the
-mock's answers held back (latency, delay rules) wait on the loop's timers, not in a
-sleep. An app that waits (the proxy) is served by threaded.py instead."""
+and the requests that arrive together are answered in turn. So the app must not wait
+long: the mock's answers held back (latency, delay rules) wait on the loop's timers, not
+in a sleep, and its only waits are its store's round trips (the state process, Redis),
+during which the loop waits too. An app that waits (the proxy) is served by threaded.py."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import time
 
 from mockserver.server.http.exchange import (
     CONTINUE,
+    DRAIN_BYTES,
+    DRAIN_SECONDS,
     READ_SIZE,
     ConnectionLimits,
     Listening,
@@ -31,8 +34,6 @@ from mockserver.server.http.exchange import (
 )
 
 _SWEEP_SECONDS = 0.1  # how often the deadlines are checked
-_DRAIN_SECONDS = 1.0
-_DRAIN_BYTES = 2 * 1024 * 1024
 _ACCEPT_PAUSE = 0.1  # out of file descriptors: accept again after this
 
 _READING, _HELD, _SENDING, _DRAINING = "reading", "held", "sending", "draining"
@@ -56,7 +57,7 @@ class _Connection:
         self.unsent: list[bytes] = []
         self.sending: memoryview | None = None
         self.then = _KEEP
-        self.deadline = self.reader.deadline  # of a send or a drain; reading: the reader's
+        self.deadline = float("inf")  # of a send or a drain (reading: the reader's)
         self.drained = 0
 
     # --- what waitress's task calls -------------------------------------------------------
@@ -93,7 +94,7 @@ class _Connection:
             self.server.end(self)
         elif self.state == _DRAINING:
             self.drained += len(data)
-            if self.drained >= _DRAIN_BYTES:
+            if self.drained >= DRAIN_BYTES:
                 self.server.end(self)
         else:
             self.unread += data
@@ -146,7 +147,7 @@ class _Connection:
                     # client before the answer does: stop sending, read until it closes.
                     self.socket.shutdown(socket.SHUT_WR)
                     self.state = _DRAINING
-                    self.deadline = time.monotonic() + _DRAIN_SECONDS
+                    self.deadline = time.monotonic() + DRAIN_SECONDS
                     loop.want(self, selectors.EVENT_READ)
                     return
                 else:
@@ -249,8 +250,11 @@ class LoopServer(Listening):
     def _sweep(self, now: float) -> None:
         for connection in [c for c in self._connections if c.due() <= now]:
             self.end(connection)  # missed its deadline
-        if not self._listening and not self.stopping and now >= self._accept_again:
-            self._listen(True)
+        self._listen(self._room(now))
+
+    def _room(self, now: float) -> bool:
+        """Whether to accept: below the limit, and not paused after a failed accept."""
+        return len(self._connections) < self.limits.max_connections and now >= self._accept_again
 
     def _accept(self) -> None:
         # One connection a wake: workers wake together on the socket they share, and one
@@ -268,14 +272,17 @@ class LoopServer(Listening):
             self._accept_again = time.monotonic() + _ACCEPT_PAUSE  # out of file descriptors: let connections end
             self._listen(False)
             return
-        sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # reset by the client already
+            sock.close()
+            return
         connection = _Connection(self, sock, addr)
         self._connections.add(connection)
         connection.events = selectors.EVENT_READ
         self._selector.register(sock, selectors.EVENT_READ, connection)
-        if len(self._connections) >= self.limits.max_connections:
-            self._listen(False)  # at the limit: the others wait in the backlog
+        self._listen(self._room(time.monotonic()))  # at the limit: the others wait in the backlog
 
     def _listen(self, on: bool) -> None:
         if on == self._listening or self.stopping:
@@ -321,14 +328,13 @@ class LoopServer(Listening):
                 self._selector.unregister(connection.socket)
         with contextlib.suppress(OSError):
             connection.socket.close()
-        if not self._listening and not self.stopping and time.monotonic() >= self._accept_again:
-            self._listen(True)
+        self._listen(self._room(time.monotonic()))
 
     # --- stopping -------------------------------------------------------------------------
 
     def close(self, wait: float = 0) -> None:
-        """Stop accepting; each connection ends once its request in flight is answered
-        (waiting for that at most `wait` seconds)."""
+        """Stop accepting; a connection waiting for (or in the middle of) a request ends
+        at once, one with an answer to send ends once it is sent (within `wait` seconds)."""
         self._stop_by = time.monotonic() + wait
         self.stopping = True
         with contextlib.suppress(OSError):
@@ -351,6 +357,7 @@ class LoopServer(Listening):
             self.socket.close()
 
     def _close_all(self) -> None:
+        self.stopping = True  # also when run() ends by an exception (SIGTERM's SystemExit, Ctrl-C)
         self._stop_listening()
         for connection in list(self._connections):
             self.end(connection)

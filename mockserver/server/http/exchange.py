@@ -31,6 +31,11 @@ from mockserver.errors import ApiError, envelope, internal_error, new_request_id
 
 SERVER_IDENT = "mudbase-mock"
 READ_SIZE = 64 * 1024
+# Closed with unread bytes, a socket sends a reset, which can reach the client before
+# the answer does: a connection closed after an answer reads what the client still sends
+# first, for at most this long and this much.
+DRAIN_SECONDS = 1.0
+DRAIN_BYTES = 2 * 1024 * 1024
 
 access_log = logging.getLogger("mockserver.access")
 server_log = logging.getLogger("mockserver.server")
@@ -96,7 +101,7 @@ class RequestReader:
         self._reading_body = False
 
     def feed(self, data: bytes) -> tuple[HTTPRequestParser | None, bytes]:
-        """Parse `data`: the request, once complete, and the bytes past it (read `restart`
+        """Parse `data`: the request, once complete, and the bytes past it (call `restart`
         before the next); None and b"" while it is not."""
         limits = self.limits
         while data:

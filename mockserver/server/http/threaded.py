@@ -11,6 +11,8 @@ import time
 
 from mockserver.server.http.exchange import (
     CONTINUE,
+    DRAIN_BYTES,
+    DRAIN_SECONDS,
     READ_SIZE,
     ConnectionLimits,
     Listening,
@@ -21,8 +23,6 @@ from mockserver.server.http.exchange import (
 )
 
 _SEND_AT = 256 * 1024  # an answer larger than this is sent as it is written
-_DRAIN_SECONDS = 1.0
-_DRAIN_READS = 32  # 2 MiB
 
 
 class _Connection:
@@ -128,10 +128,13 @@ class _Connection:
         # before the answer does: stop sending, then read until it closes (bounded).
         with contextlib.suppress(OSError):
             self.socket.shutdown(socket.SHUT_WR)
-            set_timeout(self.socket, socket.SO_RCVTIMEO, _DRAIN_SECONDS)  # its end: BlockingIOError
-            for _ in range(_DRAIN_READS):
-                if not self.socket.recv(READ_SIZE):
+            set_timeout(self.socket, socket.SO_RCVTIMEO, DRAIN_SECONDS)  # its end: BlockingIOError
+            drained = 0
+            while drained < DRAIN_BYTES:
+                data = self.socket.recv(READ_SIZE)
+                if not data:
                     break
+                drained += len(data)
 
 
 class ThreadedServer(Listening):

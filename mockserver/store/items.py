@@ -52,6 +52,8 @@ def copied(value: Any) -> Any:
         return {name: copied(member) for name, member in value.items()}
     if kind is list:
         return [copied(member) for member in value]
+    if kind is tuple:  # a page and its count, as items_page answers
+        return tuple(copied(member) for member in value)
     if kind in _SCALARS:
         return value
     return copy.deepcopy(value)

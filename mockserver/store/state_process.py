@@ -234,11 +234,6 @@ class StateProcess:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _copied(answer: Any) -> Any:
-    """A copy of an item, or of a page and its count."""
-    return (copied(answer[0]), answer[1]) if type(answer) is tuple else copied(answer)
-
-
 class StateClient:
     """The store as the app sees it, each rule a call to the state process; what only
     the fixtures answer (the users) is answered here."""
@@ -315,11 +310,11 @@ class StateClient:
         changes = self._changes.value  # before the call: a change during it moves the count
         kept = self._kept.get((method, key))
         if kept is not None and kept[0] == changes:
-            return _copied(kept[1])
+            return copied(kept[1])
         answer = self.process.call(STORE, method, *args)
         if len(self._kept) >= KEPT_READS:
             self._kept.clear()
-        self._kept[method, key] = (changes, _copied(answer))
+        self._kept[method, key] = (changes, copied(answer))
         return answer
 
     def change_item(

@@ -312,8 +312,12 @@ def serve(
         # collection of openapi.yaml's app (107,000 objects) stops every thread for 70 ms,
         # the p99 of a load run (measured 2026-12-02). Forked workers inherit it frozen.
         gc.freeze()
+        handler.batched = True  # each loop writes the lines of a pass at once (logs.py)
         if workers > 1:
-            sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started))
+            sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started, handler.flush))
+        server.after_pass = handler.flush
+        # `kill` (SIGTERM) ends the mock as Ctrl-C does: answers in flight sent, the log written.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.run()
         except KeyboardInterrupt:
@@ -322,6 +326,7 @@ def serve(
             if watcher:
                 watcher.stop()
             server.close()
+            handler.flush()
             logging.getLogger().removeHandler(handler)
     finally:
         if sharing:

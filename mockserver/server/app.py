@@ -198,7 +198,13 @@ def create_app(
         # Every error response comes from an errorhandler above and gets the headers from
         # the after_request hook; wrapping the exception handlers too did the work twice.
         intercept_exceptions=False,
+        # No CORS headers where no browser asked (no Origin). So its hook, which matches the
+        # path against the resources first, is skipped then (7% of a Petstore read's CPU).
+        always_send=False,
     )
+    hooks_after = app.after_request_funcs[None]
+    cors_after = hooks_after[-1]  # flask-cors's, registered by CORS() just now
+    hooks_after[-1] = lambda response: cors_after(response) if "HTTP_ORIGIN" in request.environ else response
     app.extensions["mockserver.startup"] = {
         "seconds": time.perf_counter() - started,
         "problems": contract.problems + negotiator.problems + store.problems + _auth_problems(auth),

@@ -83,10 +83,11 @@ def serve_in_processes(
     workers: int,
     limits: ConnectionLimits,
     started: Callable[[], None] | None = None,
+    after_pass: Callable[[], None] | None = None,
 ) -> int:
     """Serve `app` from `workers` forked processes that accept on one listening socket
     (the kernel hands each connection to one of them), each calling `started` once
-    forked; returns the exit code.
+    forked, and each loop's `after_pass` (LoopServer); returns the exit code.
 
     The processes share nothing but the socket, so the app's state must live outside
     them (a shared store, and sharing.py's state process). SIGTERM or SIGINT stops them all; when one dies, the others
@@ -100,7 +101,7 @@ def serve_in_processes(
             try:
                 if started is not None:
                     started()
-                code = _run_worker(app, sock, limits, parent)
+                code = _run_worker(app, sock, limits, parent, after_pass)
             finally:
                 os._exit(code)
         children.add(pid)
@@ -132,7 +133,9 @@ def serve_in_processes(
     return exit_code
 
 
-def _run_worker(app, sock: socket.socket, limits: ConnectionLimits, parent: int) -> int:
+def _run_worker(
+    app, sock: socket.socket, limits: ConnectionLimits, parent: int, after_pass: Callable[[], None] | None
+) -> int:
     def leave(*_signal) -> None:
         raise SystemExit(0)
 
@@ -147,6 +150,7 @@ def _run_worker(app, sock: socket.socket, limits: ConnectionLimits, parent: int)
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     server = create_server(app, "", 0, limits, sock=sock)
+    server.after_pass = after_pass
     try:
         server.run()
     except SystemExit:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import logging
 import re
+import socket
+import threading
+import time
 
 import pytest
 import requests
 from click.testing import CliRunner
-from support import FIXTURES, MORGAN, SAM, SPEC, bearer
+from support import FIXTURES, MORGAN, PARTICIPANTS, SAM, SPEC, bearer
 
 from mockserver.cli import main
 from mockserver.server.logs import configure_logging
-from mockserver.server.serving import serve_in_background
+from mockserver.server.serving import create_server, serve_in_background
 
 FORGED_RECORD = "2026-11-28 00:00:00,000 mockserver.access 10.0.0.1 POST reset 200 1.0ms"
 FORGING_PATH = "/api/chat/projects/p%0A" + FORGED_RECORD.replace(" ", "%20") + "%0D%00%E2%80%A8/chats/c/participants"
@@ -84,3 +87,55 @@ def test_serve_logs_through_the_escaping_formatter(monkeypatch):
     assert logging.getLogger().handlers == handlers  # serve removed its handler
     check_lines(result.stderr)
     assert "mockserver.server Exception while serving /a\\n" + FORGED_RECORD in result.stderr
+
+
+class CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.fixture
+def batched_log():
+    """The log as `mockserver serve` writes it: batched, each pass of the loop at once."""
+    stream = CountedWrites()
+    handler = configure_logging(stream)
+    handler.batched = True
+    yield stream, handler
+    logging.getLogger().removeHandler(handler)
+
+
+def test_the_loop_writes_the_access_lines_of_a_pass_at_once(app, batched_log):
+    stream, handler = batched_log
+    server = create_server(app, "127.0.0.1", 0)
+    server.after_pass = handler.flush
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    request = f"DELETE {PARTICIPANTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+    try:
+        # Eight requests in one packet: one read, eight answers in one pass of the loop.
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as client:
+            client.sendall(((request + "\r\n") * 7 + request + "Connection: close\r\n\r\n").encode())
+            answers = b""
+            while chunk := client.recv(65536):
+                answers += chunk
+        assert answers.count(b"HTTP/1.1 401 ") == 8
+        lines = [line for line in check_lines(stream.getvalue()) if f"DELETE {PARTICIPANTS} 401 " in line]
+        assert len(lines) == 8  # written before the answers' connection closed: within the pass
+        assert stream.writes <= 2  # a write each would be 8
+        # A line logged off the loop's thread (the watcher's, say) waits at most for a sweep.
+        logging.getLogger("mockserver.test").info("between passes")
+        deadline = time.monotonic() + 5
+        while "between passes" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "between passes" in stream.getvalue()
+        # A warning is written at once, not at the end of the pass.
+        logging.getLogger("mockserver.test").warning("at once")
+        assert "at once" in stream.getvalue()
+    finally:
+        server.close(wait=10)
+        thread.join(timeout=10)

@@ -20,6 +20,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from mockserver.server.http.exchange import (
     CONTINUE,
@@ -191,6 +192,9 @@ class LoopServer(Listening):
         self._wake.setblocking(False)
         self._running = threading.Lock()
         self._stop_by = float("inf")
+        # Called after each pass over the ready connections (and at least every sweep), as
+        # the log's BatchingHandler.flush writes the pass's lines at once; must not raise.
+        self.after_pass: Callable[[], None] | None = None
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -205,6 +209,8 @@ class LoopServer(Listening):
                 self._loop()
             finally:
                 self._close_all()
+                if self.after_pass is not None:
+                    self.after_pass()
 
     def _loop(self) -> None:
         sweep = time.monotonic() + _SWEEP_SECONDS
@@ -231,6 +237,8 @@ class LoopServer(Listening):
             if now >= sweep:
                 self._sweep(now)
                 sweep = now + _SWEEP_SECONDS
+            if self.after_pass is not None:
+                self.after_pass()
 
     def _event(self, connection: _Connection, events: int) -> None:
         if events & selectors.EVENT_READ and connection.state in (_READING, _DRAINING):

@@ -163,7 +163,8 @@ def create_app(
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(exc: StoreUnavailable) -> Response:
-        # Nothing was changed; the store reconnects by itself on a later request.
+        # The store reconnects by itself on a later request; the message says whether the
+        # call may still take effect (one that timed out).
         error_log.warning("%s %s: %s", request.method, request.path, exc)
         return api_error(ApiError(503, "STORE_UNAVAILABLE", "Service unavailable", str(exc), {"Retry-After": "1"}))
 

@@ -125,7 +125,8 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(Exception):
-    """The shared store did not answer in time; the request changed nothing."""
+    """The store (Redis, or the state process of `--workers`) cannot be reached or did not
+    answer in time; its message says so."""
 
 
 class _StateLost(Exception):

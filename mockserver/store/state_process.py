@@ -64,6 +64,10 @@ READS = frozenset({"item", "items_page"})  # change nothing; kept by the workers
 KEPT_READS = 256  # answers a worker keeps; all dropped when full
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # past any state the budget allows (state_bytes)
 SWAP_ATTEMPTS = 100
+# A call the state process has not answered by then ends in a 503 (StoreUnavailable), as a
+# Redis call does (redis_store.py): a worker serves every connection on one loop, which
+# waits for the call. The connection is closed, so a late answer is never read as another's.
+CALL_TIMEOUT_SECONDS = 5.0
 NOT_ENDED_KEPT = 10_000  # sessions a worker remembers as not ended
 _HEADER = struct.Struct("!Q")
 _FIRST_READ = 64 * 1024
@@ -193,10 +197,13 @@ class StateProcess:
     """Calls to the objects of the process listening at `path`: a connection per thread,
     opened on its first call (a forked worker's threads open their own)."""
 
-    def __init__(self, path: str, pid: int | None = None, directory: str | None = None) -> None:
+    def __init__(
+        self, path: str, pid: int | None = None, directory: str | None = None, timeout: float = CALL_TIMEOUT_SECONDS
+    ) -> None:
         self.path = path
         self.pid = pid  # of the state process, for the parent that stops it; None for a peer
         self.directory = directory
+        self.timeout = timeout
         self._local = threading.local()
 
     def call(self, target: str, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -204,6 +211,10 @@ class StateProcess:
         try:
             if conn is None or self._local.pid != os.getpid():
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                # The kernel's timeouts, not settimeout's: a blocking socket, no poll a call.
+                limit = struct.pack("ll", int(self.timeout), int(self.timeout % 1 * 1e6))
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
                 conn.connect(self.path)
                 self._local.conn, self._local.pid = conn, os.getpid()
             _send(conn, (target, method, args, kwargs))
@@ -213,18 +224,27 @@ class StateProcess:
             with contextlib.suppress(OSError):
                 if conn is not None:
                     conn.close()
+            if isinstance(error, BlockingIOError):  # SO_RCVTIMEO's or SO_SNDTIMEO's EAGAIN
+                raise StoreUnavailable(
+                    f"The mock's state process did not answer {target}.{method} within {self.timeout:g} s"
+                    " (what it was asked may still take effect)"
+                ) from None
             raise StoreUnavailable(f"The mock's state process is unavailable: {error}") from None
         if not ok:
             raise value
         return value
 
-    def close(self) -> None:
-        """Stop the state process (the parent, as the mock stops), and close this
-        thread's connection to it."""
+    def disconnect(self) -> None:
+        """Close this thread's connection (a later call opens another)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def close(self) -> None:
+        """Stop the state process (the parent, as the mock stops), and close this
+        thread's connection to it."""
+        self.disconnect()
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGTERM)

@@ -220,9 +220,7 @@ def test_the_state_process_keeps_removals_apart_with_its_lock_only(app, monkeypa
         except Exception as error:  # the second removal of SAM found nothing to delete
             outcomes.append(type(error).__name__)
         finally:
-            conn = getattr(process._local, "conn", None)  # this thread's connection
-            if conn is not None:
-                conn.close()
+            process.disconnect()  # this thread's connection
 
     threads = [threading.Thread(target=remove) for _ in range(WORKERS)]
     for thread in threads:

@@ -138,6 +138,48 @@ def test_a_state_process_gone_is_a_503_and_nothing_else():
         shared.close()
 
 
+def test_a_state_process_that_stops_answering_is_a_503_in_its_time_and_then_serves_again():
+    # Stopped (SIGSTOP), the state process answers nothing: without a timeout a worker's
+    # loop would wait for it for ever, every connection with it.
+    shared = Shared(2, None, MemoryStore(load_fixtures(FIXTURES)))
+    shared.process.timeout = 0.5
+    try:
+        app = create_app(SPEC, FIXTURES, jwt_secret=SECRET, store=shared.store, shared=shared)
+        client = app.test_client()
+        assert client.get(CHAT_PATH, headers=bearer()).status_code == 200
+        health = shared.process.call("store", "health")
+        answered: list = []
+        resumed = threading.Event()
+
+        def ask() -> None:  # on one thread, so on one connection (one a thread)
+            answered.append(client.get(CHAT_PATH + "/messages", headers=bearer()))
+            resumed.wait(timeout=30)
+            time.sleep(0.2)  # the late answer to the call that timed out is there by now
+            answered.append(shared.process.call("store", "health"))
+            shared.process.disconnect()
+
+        os.kill(shared.process.pid, signal.SIGSTOP)
+        asking = threading.Thread(target=ask, daemon=True)
+        try:
+            asking.start()
+            deadline = time.monotonic() + 30
+            while not answered and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            os.kill(shared.process.pid, signal.SIGCONT)
+            resumed.set()
+        asking.join(timeout=30)
+        assert answered, "the call to the stopped state process never ended"
+        refused = answered[0]
+        assert refused.status_code == 503
+        assert refused.json["code"] == "STORE_UNAVAILABLE"
+        assert "did not answer" in str(refused.json["details"])
+        assert answered[1:] == [health]  # that late answer is never read as the next call's
+        assert client.get(CHAT_PATH, headers=bearer()).status_code == 200
+    finally:
+        shared.close()
+
+
 def test_the_mock_stops_when_its_state_process_dies(workers):
     state = min(worker_pids(workers.process, 3), key=started_at)  # forked before the workers
     os.kill(state, signal.SIGKILL)

@@ -57,16 +57,15 @@ class RequestStart:
         g.started = time.perf_counter()
 
     def after(self, response: Response) -> Response:
+        ctx, req = g._get_current_object(), request._get_current_object()  # one look-up each
         if self.stamp:
-            response.headers["X-Request-Id"] = g.request_id
+            response.headers["X-Request-Id"] = ctx.request_id
         # An answer held back (latency, a delay rule: controls/steering.py) is sent later.
-        elapsed_ms = (time.perf_counter() - g.started) * 1000 + g.get("held_ms", 0)
+        elapsed_ms = (time.perf_counter() - ctx.started) * 1000 + ctx.get("held_ms", 0)
         # Escaped, so that a %0A in the path cannot forge a log line; cut, so that a long
         # path cannot fill the log.
-        path = request.path[:LOGGED_PATH_CHARS].encode("unicode_escape").decode("ascii")
-        access_log.info(
-            "%s %s %s %d %.1fms", request.remote_addr, request.method, path, response.status_code, elapsed_ms
-        )
+        path = req.path[:LOGGED_PATH_CHARS].encode("unicode_escape").decode("ascii")
+        access_log.info("%s %s %s %d %.1fms", req.remote_addr, req.method, path, response.status_code, elapsed_ms)
         return response
 
 

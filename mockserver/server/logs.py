@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from typing import TextIO
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
@@ -22,6 +23,19 @@ def escape(text: str) -> str:
 
 
 class EscapingFormatter(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")  # a second, and its date and time as written
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        # Formatter's own, but its strftime made once a second, not once a line (a request).
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second, text = self._second
+        if int(record.created) != second:
+            second = int(record.created)
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs)
+
     def format(self, record: logging.LogRecord) -> str:
         # Not Formatter.format: it reuses a traceback text another handler cached unescaped.
         record.message = record.getMessage()

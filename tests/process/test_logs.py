@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from support import FIXTURES, MORGAN, PARTICIPANTS, SAM, SPEC, bearer
 
 from mockserver.cli import main
-from mockserver.server.logs import configure_logging
+from mockserver.server.logs import EscapingFormatter, configure_logging
 from mockserver.server.serving import create_server, serve_in_background
 
 FORGED_RECORD = "2026-11-28 00:00:00,000 mockserver.access 10.0.0.1 POST reset 200 1.0ms"
@@ -139,3 +139,10 @@ def test_the_loop_writes_the_access_lines_of_a_pass_at_once(app, batched_log):
     finally:
         server.close(wait=10)
         thread.join(timeout=10)
+
+
+def test_a_lines_time_is_the_one_logging_writes_within_a_second_and_across_seconds():
+    ours, theirs = EscapingFormatter("%(asctime)s %(message)s"), logging.Formatter("%(asctime)s %(message)s")
+    for created in (1_700_000_000.001, 1_700_000_000.999, 1_700_000_001.5, 1_700_003_601.25, 1_700_000_000.5):
+        record = logging.makeLogRecord({"msg": "m", "created": created, "msecs": created % 1 * 1000})
+        assert ours.format(record) == theirs.format(record)

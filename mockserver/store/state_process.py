@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from mockserver.sockets import set_timeout
 from mockserver.store.base import FixtureUsers
 from mockserver.store.budget import StateLimits
 from mockserver.store.fixtures import Fixtures, User
@@ -211,10 +212,8 @@ class StateProcess:
         try:
             if conn is None or self._local.pid != os.getpid():
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                # The kernel's timeouts, not settimeout's: a blocking socket, no poll a call.
-                limit = struct.pack("ll", int(self.timeout), int(self.timeout % 1 * 1e6))
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+                set_timeout(conn, socket.SO_RCVTIMEO, self.timeout)
+                set_timeout(conn, socket.SO_SNDTIMEO, self.timeout)
                 conn.connect(self.path)
                 self._local.conn, self._local.pid = conn, os.getpid()
             _send(conn, (target, method, args, kwargs))

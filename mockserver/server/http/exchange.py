@@ -220,16 +220,3 @@ def answer(channel, request: HTTPRequestParser) -> WSGITask | None:
     finally:
         request.close()  # its body's buffer
     return task
-
-
-def set_timeout(sock: socket.socket, option: int, seconds: float) -> float:
-    """Set the kernel's receive or send timeout of `sock`, from 1 ms (0 is none) to a year
-    (`--idle-timeout inf` is no number of seconds); the timeout set."""
-    seconds = min(max(seconds, 0.001), _LONGEST_TIMEOUT)
-    whole = int(seconds)
-    sock.setsockopt(socket.SOL_SOCKET, option, _TIMEVAL.pack(whole, int((seconds - whole) * 1_000_000)))
-    return seconds
-
-
-_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
-_LONGEST_TIMEOUT = 365 * 24 * 3600.0

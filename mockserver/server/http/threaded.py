@@ -19,8 +19,8 @@ from mockserver.server.http.exchange import (
     RequestReader,
     answer,
     server_log,
-    set_timeout,
 )
+from mockserver.sockets import set_timeout
 
 _SEND_AT = 256 * 1024  # an answer larger than this is sent as it is written
 

@@ -18,7 +18,8 @@ A read of the inferred resources (`item`, `items_page`: READS) is answered by th
 from what it read before while the shared count of the store's changes has not moved
 since: the state process counts up after every other call to the store, before it
 answers, so a change a client was told of is never read from before it. (A Petstore read
-with two workers: a round trip, and the state process's 68 us of CPU, saved.)
+with two workers: a round trip, and the state process's 68 us of CPU, saved.) What a
+worker keeps is bounded in count and in bytes: a page may hold a whole collection.
 
 A rule that takes a function (`change_item`: a merge or patch the behaviour computes) runs
 as a compare-and-swap from the worker: the item is read, changed there, and written only
@@ -44,7 +45,7 @@ from typing import Any
 
 from mockserver.sockets import set_timeout
 from mockserver.store.base import FixtureUsers
-from mockserver.store.budget import StateLimits
+from mockserver.store.budget import StateLimits, json_value_bytes
 from mockserver.store.fixtures import Fixtures, User
 from mockserver.store.items import copied
 from mockserver.store.memory import MemoryStore
@@ -62,7 +63,8 @@ RULES = frozenset(
 )
 STORE = "store"
 READS = frozenset({"item", "items_page"})  # change nothing; kept by the workers (see above)
-KEPT_READS = 256  # answers a worker keeps; all dropped when full
+KEPT_READS = 256  # answers a worker keeps; all dropped when full, or past KEPT_READ_BYTES
+KEPT_READ_BYTES = 16 * 1024 * 1024  # their memory (json_value_bytes): a page may hold every item
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # past any state the budget allows (state_bytes)
 SWAP_ATTEMPTS = 100
 # A call the state process has not answered by then ends in a 503 (StoreUnavailable), as a
@@ -273,6 +275,7 @@ class StateClient:
         self._not_ended: dict[str, int] = {}  # session ID -> the count of endings when it had not ended
         self._changes = changes
         self._kept: dict[tuple, tuple[int, Any]] = {}  # a read -> the count of changes when read, its answer
+        self._kept_bytes = 0
 
     @property
     def users(self) -> Mapping[str, User]:
@@ -331,9 +334,14 @@ class StateClient:
         if kept is not None and kept[0] == changes:
             return copied(kept[1])
         answer = self.process.call(STORE, method, *args)
-        if len(self._kept) >= KEPT_READS:
+        cost = json_value_bytes(list(answer) if isinstance(answer, tuple) else answer)
+        if cost > KEPT_READ_BYTES:
+            return answer
+        if len(self._kept) >= KEPT_READS or self._kept_bytes + cost > KEPT_READ_BYTES:
             self._kept.clear()
+            self._kept_bytes = 0
         self._kept[method, key] = (changes, copied(answer))
+        self._kept_bytes += cost
         return answer
 
     def change_item(

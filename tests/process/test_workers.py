@@ -43,7 +43,7 @@ from mockserver.contract.index import Contract
 from mockserver.pipeline.security.schemes import DEFAULT_API_KEY
 from mockserver.resources import infer
 from mockserver.server.sharing import Shared
-from mockserver.store import MemoryStore, RuleViolation
+from mockserver.store import MemoryStore, RuleViolation, state_process
 from mockserver.store.fixtures import load_fixtures
 from mockserver.store.state_process import StateClient
 
@@ -377,5 +377,42 @@ def test_a_worker_reads_an_item_again_without_a_round_trip_until_any_worker_chan
         with pytest.raises(RuleViolation):  # the writer's change moved the count: asked again
             reader.item("pet", (), pet)
         assert calls[-1] == "item"
+    finally:
+        shared.close()
+
+
+def test_what_a_worker_keeps_of_its_reads_is_bounded_in_bytes(monkeypatch):
+    # A page may hold every item of a collection: a worker keeps answers up to
+    # KEPT_READ_BYTES in all, and one larger than that not at all.
+    monkeypatch.setattr(state_process, "KEPT_READ_BYTES", 4096)
+    fixtures = load_fixtures(FIXTURES)
+    shared = Shared(2, None, MemoryStore(fixtures))
+    try:
+        reader = shared.store
+        app = create_app(
+            ROOT / "tests" / "specs" / "petstore.yaml", FIXTURES, jwt_secret=SECRET, store=reader, shared=shared
+        )
+        for index in range(40):  # some 200 bytes each as the budget counts them: the page of all is past 4096
+            pet = {"name": f"Rex {index}", "photoUrls": [], "status": "pending"}
+            assert app.test_client().post("/api/v3/pet", json=pet, headers=bearer()).status_code == 200
+        calls: list[str] = []
+        asked = shared.process.call
+
+        def counting(target: str, method: str, *args, **kwargs):
+            calls.append(method)
+            return asked(target, method, *args, **kwargs)
+
+        shared.process.call = counting
+        everything = ("pet", (), {"status": ["pending"]}, 0, None)
+        assert reader.items_page(*everything) == reader.items_page(*everything)
+        assert calls == ["items_page", "items_page"]  # too large to keep: asked each time
+        assert reader._kept_bytes == 0
+        for _ in range(2):  # pages of one pet (about 700 bytes), four of them kept within the budget
+            for start in range(4):
+                reader.items_page("pet", (), {"status": ["pending"]}, start, 1)
+        assert calls.count("items_page") == 2 + 4  # the second time from what was kept
+        for start in range(4, 8):  # four more: past the budget, what was kept is dropped first
+            reader.items_page("pet", (), {"status": ["pending"]}, start, 1)
+        assert 0 < reader._kept_bytes <= 4096
     finally:
         shared.close()

@@ -312,17 +312,18 @@ def serve(
         # collection of openapi.yaml's app (107,000 objects) stops every thread for 70 ms,
         # the p99 of a load run (measured 2026-12-02). Forked workers inherit it frozen.
         gc.freeze()
-        handler.batched = True  # each loop writes the lines of a pass at once (logs.py)
+        # Each loop writes the log lines of a pass at once (logs.py), a worker's after its fork.
         if workers > 1:
-            sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started, handler.flush))
-        server.after_pass = handler.flush
-        # `kill` (SIGTERM) ends the mock as Ctrl-C does: answers in flight sent, the log written.
-        signal.signal(signal.SIGTERM, _interrupt)
+            sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started, handler.batch))
+        server.after_pass = handler.batch()
+        # `kill` (SIGTERM) ends the mock as Ctrl-C does, so that the last lines of the log are written.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.run()
         except KeyboardInterrupt:
             pass
         finally:
+            signal.signal(signal.SIGTERM, previous)
             if watcher:
                 watcher.stop()
             server.close()
@@ -468,12 +469,13 @@ def proxy(
     sys.stdout.flush()
     handler = configure_logging()
     # `kill` (SIGTERM) ends the proxy as Ctrl-C does, so that the reports get written.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.close()
         json_path, junit_path = violations.write_reports(report_dir)
         logging.getLogger("mockserver.proxy").info("%s; reports: %s, %s", violations.summary(), json_path, junit_path)

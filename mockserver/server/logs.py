@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
@@ -54,16 +55,23 @@ def _indented(text: str) -> str:
 
 
 class BatchingHandler(logging.StreamHandler):
-    """A stream handler that, once `batched`, keeps its INFO lines until `flush` writes
-    them in one write: the event loop flushes after each pass over its connections, whose
-    requests would otherwise cost a write each (half of what an access log line costs). A
-    line waits at most one pass (the loop passes at least every 0.1 s); a warning or an
-    error is written at once, with the lines before it."""
+    """A stream handler that, once `batch` is called, keeps its INFO lines until `flush`
+    writes them in one write: the event loop flushes after each pass over its connections,
+    whose requests would otherwise cost a write each (half of what an access log line
+    costs). A line waits at most one pass (the loop passes at least every 0.1 s); a warning
+    or an error is written at once, with the lines before it."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self.batched = False
         self._lines: list[str] = []
+
+    def batch(self) -> Callable[[], None]:
+        """Keep the lines from now on; the flush for the event loop's `after_pass`. Called
+        where the loop runs: a worker after its fork, so that the parent, which runs no
+        loop, writes its lines at once and no line is kept in two processes."""
+        self.batched = True
+        return self.flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -76,10 +84,11 @@ class BatchingHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:
+            if not self._lines:
+                return
             text, self._lines = "".join(self._lines), []
             try:
-                if text:
-                    self.stream.write(text)
+                self.stream.write(text)
                 self.stream.flush()
             except (OSError, ValueError):  # stderr closed or gone: the lines are lost, the mock serves on
                 pass
@@ -87,7 +96,7 @@ class BatchingHandler(logging.StreamHandler):
 
 def configure_logging(stream: TextIO | None = None) -> BatchingHandler:
     """Send INFO and above of every logger to `stream` (stderr), escaped; returns the
-    handler (not yet `batched`)."""
+    handler (its lines not yet batched)."""
     # What the format does not print is not gathered for each record (the Logging HOWTO's
     # "Optimization"): the caller's frame, the thread, the process. The access log writes
     # one record a request.

@@ -83,11 +83,12 @@ def serve_in_processes(
     workers: int,
     limits: ConnectionLimits,
     started: Callable[[], None] | None = None,
-    after_pass: Callable[[], None] | None = None,
+    batch_log: Callable[[], Callable[[], None]] | None = None,
 ) -> int:
     """Serve `app` from `workers` forked processes that accept on one listening socket
     (the kernel hands each connection to one of them), each calling `started` once
-    forked, and each loop's `after_pass` (LoopServer); returns the exit code.
+    forked, and `batch_log` there, whose answer is its loop's `after_pass` (the log's
+    BatchingHandler.batch); returns the exit code.
 
     The processes share nothing but the socket, so the app's state must live outside
     them (a shared store, and sharing.py's state process). SIGTERM or SIGINT stops them all; when one dies, the others
@@ -101,7 +102,7 @@ def serve_in_processes(
             try:
                 if started is not None:
                     started()
-                code = _run_worker(app, sock, limits, parent, after_pass)
+                code = _run_worker(app, sock, limits, parent, batch_log)
             finally:
                 os._exit(code)
         children.add(pid)
@@ -134,7 +135,7 @@ def serve_in_processes(
 
 
 def _run_worker(
-    app, sock: socket.socket, limits: ConnectionLimits, parent: int, after_pass: Callable[[], None] | None
+    app, sock: socket.socket, limits: ConnectionLimits, parent: int, batch_log: Callable[[], Callable[[], None]] | None
 ) -> int:
     def leave(*_signal) -> None:
         raise SystemExit(0)
@@ -150,7 +151,7 @@ def _run_worker(
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     server = create_server(app, "", 0, limits, sock=sock)
-    server.after_pass = after_pass
+    server.after_pass = batch_log() if batch_log else None
     try:
         server.run()
     except SystemExit:

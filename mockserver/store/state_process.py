@@ -211,6 +211,7 @@ class StateProcess:
 
     def call(self, target: str, method: str, *args: Any, **kwargs: Any) -> Any:
         conn = getattr(self._local, "conn", None)
+        sent = False
         try:
             if conn is None or self._local.pid != os.getpid():
                 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -219,6 +220,7 @@ class StateProcess:
                 conn.connect(self.path)
                 self._local.conn, self._local.pid = conn, os.getpid()
             _send(conn, (target, method, args, kwargs))
+            sent = True
             ok, value = _receive(conn)
         except (OSError, EOFError) as error:
             self._local.conn = None
@@ -226,9 +228,10 @@ class StateProcess:
                 if conn is not None:
                     conn.close()
             if isinstance(error, BlockingIOError):  # SO_RCVTIMEO's or SO_SNDTIMEO's EAGAIN
+                happened = "did not answer" if sent else "could not be asked"
+                maybe = " (what it was asked may still take effect)" if sent else ""
                 raise StoreUnavailable(
-                    f"The mock's state process did not answer {target}.{method} within {self.timeout:g} s"
-                    " (what it was asked may still take effect)"
+                    f"The mock's state process {happened} {target}.{method} within {self.timeout:g} s{maybe}"
                 ) from None
             raise StoreUnavailable(f"The mock's state process is unavailable: {error}") from None
         if not ok:
@@ -274,7 +277,8 @@ class StateClient:
         self._endings = endings
         self._not_ended: dict[str, int] = {}  # session ID -> the count of endings when it had not ended
         self._changes = changes
-        self._kept: dict[tuple, tuple[int, Any]] = {}  # a read -> the count of changes when read, its answer
+        # a read -> the count of changes when read, its answer, its cost (json_value_bytes)
+        self._kept: dict[tuple, tuple[int, Any, int]] = {}
         self._kept_bytes = 0
 
     @property
@@ -334,13 +338,16 @@ class StateClient:
         if kept is not None and kept[0] == changes:
             return copied(kept[1])
         answer = self.process.call(STORE, method, *args)
+        if kept is not None:  # out of date
+            del self._kept[method, key]
+            self._kept_bytes -= kept[2]
         cost = json_value_bytes(list(answer) if isinstance(answer, tuple) else answer)
         if cost > KEPT_READ_BYTES:
             return answer
         if len(self._kept) >= KEPT_READS or self._kept_bytes + cost > KEPT_READ_BYTES:
             self._kept.clear()
             self._kept_bytes = 0
-        self._kept[method, key] = (changes, copied(answer))
+        self._kept[method, key] = (changes, copied(answer), cost)
         self._kept_bytes += cost
         return answer
 

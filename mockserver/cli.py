@@ -9,6 +9,8 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -316,14 +318,10 @@ def serve(
         if workers > 1:
             sys.exit(serve_in_processes(app, sock, workers, limits, sharing.worker_started, handler.batch))
         server.after_pass = handler.batch()
-        # `kill` (SIGTERM) ends the mock as Ctrl-C does, so that the last lines of the log are written.
-        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            server.run()
-        except KeyboardInterrupt:
-            pass
+            with _stopped_by_sigterm():  # so that the last lines of the log are written
+                server.run()
         finally:
-            signal.signal(signal.SIGTERM, previous)
             if watcher:
                 watcher.stop()
             server.close()
@@ -468,14 +466,10 @@ def proxy(
     click.echo(f"Violations: curl {url}/__mock/violations; reports in {report_dir} on exit")
     sys.stdout.flush()
     handler = configure_logging()
-    # `kill` (SIGTERM) ends the proxy as Ctrl-C does, so that the reports get written.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        with _stopped_by_sigterm():  # so that the reports get written
+            server.run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
         server.close()
         json_path, junit_path = violations.write_reports(report_dir)
         logging.getLogger("mockserver.proxy").info("%s; reports: %s, %s", violations.summary(), json_path, junit_path)
@@ -552,5 +546,18 @@ def resources(spec: Path, as_json: bool) -> None:
         click.echo(text(model, str(spec)))
 
 
-def _interrupt(_signum, _frame) -> None:
-    raise KeyboardInterrupt
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """`kill` (SIGTERM) ends what runs inside as Ctrl-C does (the KeyboardInterrupt ends it
+    quietly); what SIGTERM did before is put back after."""
+
+    def interrupt(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -166,13 +166,17 @@ class ServeProcess:
             raise RuntimeError(f"mockserver serve {' '.join(args)} did not start: {self.stop()}") from None
         self.base_url = self.banner[0].split(" at ", 1)[1].split()[0]
 
+    def logged(self) -> str:
+        """What it has logged to stderr so far."""
+        return "".join(self._stderr)
+
     def stop(self) -> str:
         self.process.terminate()
         self.process.wait(timeout=10)
         for reader, stream in ((self._stdout_reader, self.process.stdout), (self._stderr_reader, self.process.stderr)):
             reader.join(timeout=10)
             stream.close()
-        return "".join(self._stderr)
+        return self.logged()
 
     def __enter__(self) -> ServeProcess:
         return self

@@ -173,7 +173,7 @@ def json_value_bytes(value: Any) -> int:
         if isinstance(item, dict):
             cost += sum(text_bytes(key) + ITEM_BYTES for key in item)
             pending.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):  # a tuple: an answer of several values (a page and its count)
             cost += REFERENCE_BYTES * len(item)
             pending.extend(item)
         elif isinstance(item, str):

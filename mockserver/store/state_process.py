@@ -341,7 +341,7 @@ class StateClient:
         if kept is not None:  # out of date
             del self._kept[method, key]
             self._kept_bytes -= kept[2]
-        cost = json_value_bytes(list(answer) if isinstance(answer, tuple) else answer)
+        cost = json_value_bytes(answer)
         if cost > KEPT_READ_BYTES:
             return answer
         if len(self._kept) >= KEPT_READS or self._kept_bytes + cost > KEPT_READ_BYTES:

@@ -265,6 +265,16 @@ def fresh(method: str, url: str, **kwargs) -> requests.Response:
     )
 
 
+def test_each_worker_writes_its_access_lines_as_it_serves(workers):
+    # Batched a pass of the loop at a time, from each worker: not held until the mock stops.
+    for _ in range(ASKS):  # fresh connections: both workers answer some
+        assert fresh("GET", workers.base_url + CHAT_PATH, headers=bearer()).status_code == 200
+    deadline = time.monotonic() + 10
+    while workers.logged().count(f"GET {CHAT_PATH} 200 ") < ASKS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers.logged().count(f"GET {CHAT_PATH} 200 ") == ASKS
+
+
 def test_the_workers_keep_one_journal(workers):
     sent = [fresh("GET", workers.base_url + CHAT_PATH, headers=bearer()) for _ in range(10)]
     assert {response.status_code for response in sent} == {200}
@@ -342,6 +352,19 @@ def test_a_logout_through_one_worker_ends_the_session_on_every_worker(workers):
     assert [fresh("GET", workers.base_url + CHAT_PATH, headers=auth).status_code for _ in range(ASKS)] == [401] * ASKS
 
 
+def counted_calls(process) -> list[str]:
+    """The methods asked of `process` from now on, in order."""
+    calls: list[str] = []
+    asked = process.call
+
+    def counting(target: str, method: str, *args, **kwargs):
+        calls.append(method)
+        return asked(target, method, *args, **kwargs)
+
+    process.call = counting
+    return calls
+
+
 def test_a_worker_reads_an_item_again_without_a_round_trip_until_any_worker_changes_the_store():
     petstore = ROOT / "tests" / "specs" / "petstore.yaml"
     fixtures = load_fixtures(FIXTURES)
@@ -353,14 +376,7 @@ def test_a_worker_reads_an_item_again_without_a_round_trip_until_any_worker_chan
         created = app.test_client().post("/api/v3/pet", json={"name": "Rex", "photoUrls": []}, headers=bearer())
         assert created.status_code == 200, created.text
         pet = str(created.json["id"])
-        calls: list[str] = []
-        asked = shared.process.call
-
-        def counting(target: str, method: str, *args, **kwargs):
-            calls.append(method)
-            return asked(target, method, *args, **kwargs)
-
-        shared.process.call = counting
+        calls = counted_calls(shared.process)
         for _ in range(3):  # each a copy: what the reader kept stays as it was read
             again = reader.item("pet", (), pet)
             assert again["name"] == "Rex"
@@ -395,14 +411,7 @@ def test_what_a_worker_keeps_of_its_reads_is_bounded_in_bytes(monkeypatch):
         for index in range(40):  # some 200 bytes each as the budget counts them: the page of all is past 4096
             pet = {"name": f"Rex {index}", "photoUrls": [], "status": "pending"}
             assert app.test_client().post("/api/v3/pet", json=pet, headers=bearer()).status_code == 200
-        calls: list[str] = []
-        asked = shared.process.call
-
-        def counting(target: str, method: str, *args, **kwargs):
-            calls.append(method)
-            return asked(target, method, *args, **kwargs)
-
-        shared.process.call = counting
+        calls = counted_calls(shared.process)
         everything = ("pet", (), {"status": ["pending"]}, 0, None)
         assert reader.items_page(*everything) == reader.items_page(*everything)
         assert calls == ["items_page", "items_page"]  # too large to keep: asked each time
